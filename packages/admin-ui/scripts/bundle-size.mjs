@@ -1,0 +1,21 @@
+// Prints the gzipped size of the built JavaScript and fails when it exceeds the budget (issue: ≤ 150 KB).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+const BUDGET_BYTES = 150 * 1024;
+const dir = new URL('../dist/assets/', import.meta.url).pathname;
+let raw = 0;
+let gzipped = 0;
+for (const name of readdirSync(dir)) {
+  if (!name.endsWith('.js')) continue;
+  const file = join(dir, name);
+  raw += statSync(file).size;
+  gzipped += gzipSync(readFileSync(file), { level: 9 }).length;
+}
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+console.log(`admin-ui bundle: ${kb(raw)} raw, ${kb(gzipped)} gzipped (budget ${kb(BUDGET_BYTES)}, ratio ${(gzipped / BUDGET_BYTES).toFixed(2)})`);
+if (gzipped > BUDGET_BYTES) {
+  console.error('admin-ui bundle is over budget');
+  process.exit(1);
+}
