@@ -232,7 +232,10 @@ export function createDirectory(options: { now?: () => number } = {}) {
       // Exchange's permissions are one resource under several host names.
       const isExchange = (r: string) => (EXCHANGE_RESOURCES as readonly string[]).includes(r);
       return app.permissions
-        .filter((p) => p.adminConsent && (p.resource === resource || (isExchange(p.resource) && isExchange(resource))))
+        .filter(
+          (p) =>
+            p.adminConsent && (p.resource === resource || (isExchange(p.resource) && isExchange(resource))),
+        )
         .map((p) => p.role);
     },
     setSecurityDefaults(tenantIdOrDomain: string, enabled: boolean): void {
@@ -262,7 +265,11 @@ export function createDirectory(options: { now?: () => number } = {}) {
       if (i >= 0) servicePrincipals.splice(i, 1);
     },
     /** The Exchange service principal an app-only token maps to: same app id AND object id (`oid`). */
-    findServicePrincipal(tenantId: string, appId: string, objectId: string): ExchangeServicePrincipal | undefined {
+    findServicePrincipal(
+      tenantId: string,
+      appId: string,
+      objectId: string,
+    ): ExchangeServicePrincipal | undefined {
       return servicePrincipals.find(
         (sp) =>
           sp.tenantId === tenantId.toLowerCase() &&
@@ -319,7 +326,11 @@ export function createDirectory(options: { now?: () => number } = {}) {
         tenants: [...tenants.values()].map((t) => ({ ...t, domains: [...t.domains] })),
         apps: [...apps.values()].map((a) => ({
           ...a,
-          secrets: a.secrets.map((s) => ({ id: s.id, expiresAt: s.expiresAt, hint: `${s.value.slice(0, 3)}…` })),
+          secrets: a.secrets.map((s) => ({
+            id: s.id,
+            expiresAt: s.expiresAt,
+            hint: `${s.value.slice(0, 3)}…`,
+          })),
           certificates: a.certificates.map((c) => ({ ...c })),
           permissions: a.permissions.map((p) => ({ ...p })),
         })),

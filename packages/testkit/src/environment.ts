@@ -1,0 +1,259 @@
+/**
+ * One call to a ready fake Microsoft 365: a token server and an Exchange-like SMTP server sharing
+ * one clock, one CA and one directory, with a tenant in which every setup step of the admin guide
+ * has been done (app registration, secret and certificate, SMTP.SendAsApp with admin consent,
+ * New-ServicePrincipal, Add-MailboxPermission). Break any step through `directory` to test a failure.
+ */
+import { type Clock, type ClockOptions, createClock } from './clock.js';
+import {
+  type AppRegistration,
+  createDirectory,
+  type Directory,
+  type ExchangeServicePrincipal,
+} from './directory/index.js';
+import { createExchangeAuthorizer } from './exchange/index.js';
+import { type ClientCertificate, createCertificateAuthority, createClientCertificate } from './pki/index.js';
+import {
+  type AuthAttempt,
+  createSmtpServer,
+  type ParsedStoredMessage,
+  type SmtpFaults,
+  type SmtpLimits,
+  type SmtpPersona,
+  type SmtpServer,
+  type SmtpTlsMode,
+  type StoredMessage,
+} from './smtp/index.js';
+import {
+  createTokenServer,
+  type TokenFaults,
+  type TokenRequestRecord,
+  type TokenServer,
+} from './token/index.js';
+
+/** The scope Exchange Online's SMTP AUTH needs for client credentials. */
+export const EXCHANGE_SCOPE = 'https://outlook.office365.com/.default';
+
+export interface TestEnvironmentOptions {
+  /** Clock options, or a clock to share. @default a running clock */
+  clock?: Clock | ClockOptions;
+  /** @default 'exchange' */
+  persona?: SmtpPersona;
+  /** Exchange's per-mailbox limits; `false` turns them off (benchmarks, bulk tests). @default Exchange's */
+  limits?: SmtpLimits | false;
+  /** @default 'starttls' */
+  smtpMode?: SmtpTlsMode;
+  /** Access-token lifetime. @default 3599 */
+  tokenTtlSeconds?: number;
+  /** Verified domain of the tenant. @default 'contoso.onmicrosoft.com' */
+  tenantDomain?: string;
+  /** The sending mailbox (the XOAUTH2 `user=`). @default 'sender@<tenantDomain>' */
+  mailbox?: string;
+  /** Fixed ports (the standalone runner's `--token-port`/`--smtp-port`). @default 0 (free ports) */
+  tokenPort?: number;
+  smtpPort?: number;
+  /** Listen address for both servers. @default '127.0.0.1' */
+  host?: string;
+}
+
+/**
+ * A ready email-server entry for this environment, in the shape `@org/core`'s config schema reads
+ * (kept as plain data so the testkit never depends on core).
+ */
+export interface EnvironmentEmailServerConfig {
+  name: string;
+  host: string;
+  port: number;
+  security: 'starttls' | 'tls';
+  user: string;
+  from: string;
+  auth: {
+    type: 'oauth2';
+    provider: 'entra';
+    tokenEndpoint: string;
+    clientId: string;
+    scope: string;
+    credential:
+      | { kind: 'secret'; secret: string }
+      | { kind: 'certificate'; certificatePem: string; privateKeyPem: string; thumbprint: string };
+  };
+  tls: { ca: string };
+}
+
+export interface TestEnvironment {
+  readonly clock: Clock;
+  readonly directory: Directory;
+  readonly tokenServer: TokenServer;
+  readonly smtpServer: SmtpServer;
+  /** PEM of the CA both servers' certificates chain to; trust it in clients. */
+  readonly caPem: string;
+  readonly tenantId: string;
+  readonly tenantDomain: string;
+  readonly clientId: string;
+  /** The client secret's Value (what a client sends). */
+  readonly clientSecret: string;
+  /** The client secret's ID (what users paste by mistake). */
+  readonly clientSecretId: string;
+  /** The certificate registered on the app, with its private key and thumbprints. */
+  readonly certificate: ClientCertificate;
+  readonly app: AppRegistration;
+  readonly servicePrincipal: ExchangeServicePrincipal;
+  readonly mailbox: string;
+  readonly scope: string;
+  /** `https://127.0.0.1:<port>/<tenantId>/oauth2/v2.0/token` */
+  readonly tokenEndpoint: string;
+  /** `https://127.0.0.1:<port>/<tenantId>`: MSAL's authority. */
+  readonly authority: string;
+  readonly smtp: { host: string; port: number };
+  /** A ready entry using the client secret. */
+  readonly config: EnvironmentEmailServerConfig;
+  /** The same entry using the certificate (PEM pair, SHA-256 thumbprint). */
+  readonly certificateConfig: EnvironmentEmailServerConfig;
+  readonly faults: { token: TokenFaults; smtp: SmtpFaults };
+  messages(): StoredMessage[];
+  waitForMessage(
+    predicate?: (message: ParsedStoredMessage) => boolean,
+    options?: { timeoutMs?: number },
+  ): Promise<ParsedStoredMessage>;
+  authAttempts(): AuthAttempt[];
+  tokenRequests(): TokenRequestRecord[];
+  /** Forgets messages, AUTH attempts, token requests and faults (the directory stays as it is). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+function isClock(value: Clock | ClockOptions | undefined): value is Clock {
+  return typeof (value as Clock | undefined)?.now === 'function';
+}
+
+/**
+ * Starts a token server and an SMTP server on free ports of 127.0.0.1 with a fully set-up tenant.
+ *
+ * @example
+ * ```ts
+ * const env = await createTestEnvironment();
+ * afterAll(() => env.close());
+ * // send with your client using env.config, then:
+ * const msg = await env.waitForMessage((m) => m.subject === 'Hello');
+ * ```
+ */
+export async function createTestEnvironment(options: TestEnvironmentOptions = {}): Promise<TestEnvironment> {
+  const clock = isClock(options.clock) ? options.clock : createClock(options.clock);
+  const host = options.host ?? '127.0.0.1';
+  const tenantDomain = options.tenantDomain ?? 'contoso.onmicrosoft.com';
+  const mailbox = (options.mailbox ?? `sender@${tenantDomain}`).toLowerCase();
+
+  const ca = createCertificateAuthority({ now: new Date(clock.now()) });
+  const directory = createDirectory({ now: clock.now });
+
+  // The setup steps of the admin guide, in order.
+  const tenant = directory.addTenant({ domains: [tenantDomain] });
+  const app = directory.registerApp(tenant.id, { displayName: 'SMTP OAuth sender' });
+  directory.addPermission(app.clientId, { adminConsent: true });
+  const secret = directory.addSecret(app.clientId);
+  const certificate = createClientCertificate({ now: new Date(clock.now()) });
+  directory.addCertificate(app.clientId, certificate.certPem);
+  const servicePrincipal = directory.newServicePrincipal(tenant.id, {
+    appId: app.clientId,
+    objectId: app.servicePrincipalObjectId,
+  });
+  directory.addMailbox(tenant.id, mailbox);
+  directory.addMailboxPermission(mailbox, servicePrincipal.identity);
+
+  const tokenServer = await createTokenServer({
+    directory,
+    clock,
+    ca,
+    host,
+    ...(options.tokenPort !== undefined && { port: options.tokenPort }),
+    ...(options.tokenTtlSeconds !== undefined && { tokenTtlSeconds: options.tokenTtlSeconds }),
+  });
+  const authorizer = createExchangeAuthorizer({ directory, keys: tokenServer.keys.getKey, clock });
+  const serverCert = ca.issueServerCertificate({ hosts: ['localhost', host, '::1'] });
+  let smtpServer: SmtpServer;
+  try {
+    smtpServer = await createSmtpServer({
+      authorizer,
+      clock,
+      host,
+      tls: { ...serverCert, caPem: ca.certPem },
+      ...(options.smtpPort !== undefined && { port: options.smtpPort }),
+      ...(options.persona && { persona: options.persona }),
+      ...(options.limits !== undefined && { limits: options.limits }),
+      ...(options.smtpMode && { mode: options.smtpMode }),
+    });
+  } catch (error) {
+    await tokenServer.close();
+    throw error;
+  }
+
+  const tokenEndpoint = tokenServer.tokenEndpoint(tenant.id);
+  const base = {
+    host: smtpServer.host,
+    port: smtpServer.port,
+    security: smtpServer.mode === 'implicit-tls' ? ('tls' as const) : ('starttls' as const),
+    user: mailbox,
+    from: mailbox,
+    tls: { ca: ca.certPem },
+  };
+  const oauth = {
+    type: 'oauth2' as const,
+    provider: 'entra' as const,
+    tokenEndpoint,
+    clientId: app.clientId,
+    scope: EXCHANGE_SCOPE,
+  };
+
+  return {
+    clock,
+    directory,
+    tokenServer,
+    smtpServer,
+    caPem: ca.certPem,
+    tenantId: tenant.id,
+    tenantDomain,
+    clientId: app.clientId,
+    clientSecret: secret.value,
+    clientSecretId: secret.id,
+    certificate,
+    app,
+    servicePrincipal,
+    mailbox,
+    scope: EXCHANGE_SCOPE,
+    tokenEndpoint,
+    authority: tokenServer.authority(tenant.id),
+    smtp: { host: smtpServer.host, port: smtpServer.port },
+    config: {
+      name: 'Testkit (client secret)',
+      ...base,
+      auth: { ...oauth, credential: { kind: 'secret', secret: secret.value } },
+    },
+    certificateConfig: {
+      name: 'Testkit (certificate)',
+      ...base,
+      auth: {
+        ...oauth,
+        credential: {
+          kind: 'certificate',
+          certificatePem: certificate.certPem,
+          privateKeyPem: certificate.keyPem,
+          thumbprint: certificate.thumbprintSha256,
+        },
+      },
+    },
+    faults: { token: tokenServer.faults, smtp: smtpServer.faults },
+    messages: () => smtpServer.messages(),
+    waitForMessage: (predicate, opts) => smtpServer.waitForMessage(predicate, opts),
+    authAttempts: () => smtpServer.authAttempts(),
+    tokenRequests: () => tokenServer.requests(),
+    reset() {
+      smtpServer.clear();
+      smtpServer.faults.clear();
+      tokenServer.clearRequests();
+      tokenServer.faults.clear();
+    },
+    async close() {
+      await Promise.allSettled([smtpServer.close(), tokenServer.close()]);
+    },
+  };
+}
