@@ -1,1 +1,119 @@
-export {};
+/**
+ * @org/core — send email through SMTP with OAuth2 (XOAUTH2) client credentials.
+ * Browser code should import `@org/core/config` instead; this entry pulls in Node-only modules.
+ */
+
+// Config: schema and validation (also available browser-safe from `@org/core/config`)
+export {
+  type AuthConfig,
+  type ConfigWarning,
+  type ConfigWarningCode,
+  type CredentialConfig,
+  configJsonSchema,
+  configWarnings,
+  defineConfig,
+  type EmailServerConfig,
+  type EmailServerConfigInput,
+  emailServerConfigSchema,
+  emailServersFileSchema,
+  formatPath,
+  issuesFromZod,
+  type OAuth2AuthConfig,
+  type ParseConfigResult,
+  parseConfig,
+} from './config/index.js';
+
+// Config: presets and Microsoft specifics
+export {
+  applyPreset,
+  type ConfigPreset,
+  configPresets,
+  type EntraCloud,
+  type EntraCloudInfo,
+  entraClouds,
+  entraTokenEndpoint,
+  generic,
+  isEntraLoginHost,
+  isGraphScope,
+  isGuid,
+  isMicrosoftHost,
+  isValidTenant,
+  microsoft365,
+  microsoft365China,
+  microsoft365Gcc,
+  type PresetValues,
+  parseEntraTokenEndpoint,
+  tenantProblem,
+} from './config/index.js';
+
+// Config: redaction for display
+export {
+  type PublicAuthConfig,
+  type PublicCredential,
+  type PublicEmailServerConfig,
+  redactConfig,
+} from './config/index.js';
+
+// Config: loading from files and the environment (Node only)
+export {
+  type ConfigEnvVariable,
+  type ConfigFromEnvOptions,
+  configEnvVariables,
+  configFromEnv,
+  type LoadConfigOptions,
+  type LoadedConfig,
+  loadConfigFile,
+} from './config/load.js';
+
+// Credentials (Node only)
+export {
+  type CertificateCredential,
+  type CertificateInfo,
+  describeCertificate,
+  type LoadCertificateOptions,
+  loadCertificateCredential,
+  normalizeThumbprint,
+  type PemCertificateInput,
+  type PfxCertificateInput,
+  redactConfigWithCertificate,
+} from './credentials/index.js';
+
+// Errors: the catalog and the mapping of server replies
+export {
+  ConfigError,
+  type ConfigIssue,
+  catalogEntry,
+  type ErrorCatalogEntry,
+  type ErrorCode,
+  type ErrorContext,
+  type ErrorDetails,
+  errorCatalog,
+  errorCodes,
+  errorFromNetwork,
+  errorFromSmtpReply,
+  errorFromTokenResponse,
+  isSmtpOAuthError,
+  parseRetryAfter,
+  redactSecrets,
+  SmtpOAuthError,
+  type SmtpOAuthErrorJSON,
+  type SmtpOAuthErrorOptions,
+  type SmtpReplyInput,
+  type TokenResponseInput,
+} from './errors/index.js';
+
+// Messages: validation before any network I/O
+export {
+  type AddressInput,
+  addressProblem,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_RECIPIENTS,
+  hasLineBreakOrNul,
+  isEmailAddress,
+  type MailAddress,
+  type MailAttachment,
+  type MailMessage,
+  type NormalizedMessage,
+  type ValidateMessageOptions,
+  validateMessage,
+} from './message/index.js';

@@ -1,0 +1,62 @@
+/**
+ * Browser-safe configuration entry (`@org/core/config`): schema, validation, presets, redaction.
+ * Nothing here may import `node:*` or Node-only packages; the admin UI bundles it.
+ */
+
+// Schema and types
+export {
+  type AuthConfig,
+  type CredentialConfig,
+  type EmailServerConfig,
+  type EmailServerConfigInput,
+  emailServerConfigSchema,
+  emailServersFileSchema,
+  type OAuth2AuthConfig,
+} from './schema.js';
+
+// Validation
+export {
+  type ConfigWarning,
+  type ConfigWarningCode,
+  configWarnings,
+  defineConfig,
+  formatPath,
+  issuesFromZod,
+  type ParseConfigResult,
+  parseConfig,
+} from './parse.js';
+export { configJsonSchema } from './json-schema.js';
+export { ConfigError, type ConfigIssue } from '../errors/smtp-oauth-error.js';
+
+// Presets and Microsoft specifics
+export {
+  applyPreset,
+  type ConfigPreset,
+  configPresets,
+  generic,
+  microsoft365,
+  microsoft365China,
+  microsoft365Gcc,
+  type PresetValues,
+} from './presets.js';
+export {
+  type EntraCloud,
+  type EntraCloudInfo,
+  entraClouds,
+  entraTokenEndpoint,
+  isEntraLoginHost,
+  isGraphScope,
+  isGuid,
+  isMicrosoftHost,
+  isValidTenant,
+  parseEntraTokenEndpoint,
+  tenantProblem,
+} from './microsoft.js';
+
+// Redaction for display
+export {
+  type PublicAuthConfig,
+  type PublicCredential,
+  type PublicEmailServerConfig,
+  redactConfig,
+} from './redact.js';

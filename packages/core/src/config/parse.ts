@@ -1,0 +1,112 @@
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors/smtp-oauth-error.js';
+import { isMicrosoftHost } from './microsoft.js';
+import { type EmailServerConfig, emailServerConfigSchema } from './schema.js';
+
+/** Stable codes of non-fatal configuration findings. */
+export type ConfigWarningCode =
+  | 'PASSWORD_AUTH_DEPRECATED'
+  | 'CLIENT_SECRET_NOT_RECOMMENDED'
+  | 'NO_AUTH_ON_MICROSOFT_HOST'
+  | 'MAX_CONNECTIONS_ABOVE_EXCHANGE_LIMIT'
+  | 'RATE_ABOVE_EXCHANGE_LIMIT'
+  | 'CERTIFICATE_EXPIRES_SOON';
+
+/** A non-fatal finding: the entry works but should change. */
+export interface ConfigWarning {
+  path: string;
+  code: ConfigWarningCode;
+  message: string;
+}
+
+/** Result of {@link parseConfig}. */
+export type ParseConfigResult =
+  | { ok: true; config: EmailServerConfig; warnings: ConfigWarning[] }
+  | { ok: false; issues: ConfigIssue[] };
+
+/** Joins a zod path into the dotted form used everywhere (`auth.credential.secret`, `servers.0.host`). */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((p) => String(p)).join('.');
+}
+
+/** Converts zod issues into `{ path, message }` with dotted paths, optionally prefixed. */
+export function issuesFromZod(error: z.ZodError, prefix: readonly PropertyKey[] = []): ConfigIssue[] {
+  return error.issues.map((i) => {
+    const path = formatPath([...prefix, ...i.path]);
+    let message = i.message;
+    if (i.code === 'unrecognized_keys')
+      message = `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+    else if (i.code === 'invalid_type' && i.input === undefined) message = 'is required';
+    return { path, message };
+  });
+}
+
+/**
+ * Warnings for a valid entry: legacy password auth or a client secret on Microsoft hosts, no auth,
+ * limits above Exchange Online's per-mailbox limits.
+ */
+export function configWarnings(config: EmailServerConfig): ConfigWarning[] {
+  const warnings: ConfigWarning[] = [];
+  const microsoft = isMicrosoftHost(config.host);
+  if (!microsoft) return warnings;
+  const { auth } = config;
+  if (auth.type === 'password')
+    warnings.push({
+      path: 'auth.type',
+      code: 'PASSWORD_AUTH_DEPRECATED',
+      message:
+        'Password (basic) SMTP AUTH is deprecated by Microsoft and refused once basic auth is retired for the tenant (5.7.139). Switch to oauth2.',
+    });
+  if (auth.type === 'none')
+    warnings.push({
+      path: 'auth.type',
+      code: 'NO_AUTH_ON_MICROSOFT_HOST',
+      message: 'Exchange Online refuses unauthenticated submission (530 5.7.57). Use oauth2.',
+    });
+  if (auth.type === 'oauth2' && auth.credential.kind === 'secret')
+    warnings.push({
+      path: 'auth.credential',
+      code: 'CLIENT_SECRET_NOT_RECOMMENDED',
+      message:
+        'Microsoft recommends a certificate over a client secret for app-only access; secrets expire (at most 24 months) and are easier to leak.',
+    });
+  if (config.limits?.maxConnections !== undefined && config.limits.maxConnections > 3)
+    warnings.push({
+      path: 'limits.maxConnections',
+      code: 'MAX_CONNECTIONS_ABOVE_EXCHANGE_LIMIT',
+      message:
+        'Exchange Online allows 3 concurrent connections per mailbox; more cause 432 4.3.2. Use 3 or fewer.',
+    });
+  if (config.limits?.messagesPerMinute !== undefined && config.limits.messagesPerMinute > 30)
+    warnings.push({
+      path: 'limits.messagesPerMinute',
+      code: 'RATE_ABOVE_EXCHANGE_LIMIT',
+      message:
+        'Exchange Online accepts 30 messages per minute per mailbox and delays the rest. Use 30 or fewer.',
+    });
+  return warnings;
+}
+
+/**
+ * Validates one email-server entry without throwing.
+ *
+ * @example
+ * const r = parseConfig(input);
+ * if (!r.ok) for (const i of r.issues) console.error(`${i.path}: ${i.message}`);
+ */
+export function parseConfig(input: unknown): ParseConfigResult {
+  const result = emailServerConfigSchema.safeParse(input);
+  if (!result.success) return { ok: false, issues: issuesFromZod(result.error) };
+  return { ok: true, config: result.data, warnings: configWarnings(result.data) };
+}
+
+/**
+ * Validates an entry written by hand and returns it with defaults applied.
+ *
+ * @throws ConfigError listing every issue with its field path.
+ */
+export function defineConfig(input: z.input<typeof emailServerConfigSchema>): EmailServerConfig {
+  const result = parseConfig(input);
+  if (!result.ok) throw new ConfigError(result.issues);
+  return result.config;
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+
+// Pins the public API: a change to either list shows up in review. Sorted so additions elsewhere
+// in the barrel do not reorder the snapshot.
+describe('public exports', () => {
+  it('@org/core', async () => {
+    expect(Object.keys(await import('../src/index.js')).sort()).toMatchInlineSnapshot(`
+      [
+        "ConfigError",
+        "DEFAULT_MAX_MESSAGE_BYTES",
+        "DEFAULT_MAX_RECIPIENTS",
+        "SmtpOAuthError",
+        "addressProblem",
+        "applyPreset",
+        "catalogEntry",
+        "configEnvVariables",
+        "configFromEnv",
+        "configJsonSchema",
+        "configPresets",
+        "configWarnings",
+        "defineConfig",
+        "describeCertificate",
+        "emailServerConfigSchema",
+        "emailServersFileSchema",
+        "entraClouds",
+        "entraTokenEndpoint",
+        "errorCatalog",
+        "errorCodes",
+        "errorFromNetwork",
+        "errorFromSmtpReply",
+        "errorFromTokenResponse",
+        "formatPath",
+        "generic",
+        "hasLineBreakOrNul",
+        "isEmailAddress",
+        "isEntraLoginHost",
+        "isGraphScope",
+        "isGuid",
+        "isMicrosoftHost",
+        "isSmtpOAuthError",
+        "isValidTenant",
+        "issuesFromZod",
+        "loadCertificateCredential",
+        "loadConfigFile",
+        "microsoft365",
+        "microsoft365China",
+        "microsoft365Gcc",
+        "normalizeThumbprint",
+        "parseConfig",
+        "parseEntraTokenEndpoint",
+        "parseRetryAfter",
+        "redactConfig",
+        "redactConfigWithCertificate",
+        "redactSecrets",
+        "tenantProblem",
+        "validateMessage",
+      ]
+    `);
+  });
+
+  it('@org/core/config (browser-safe)', async () => {
+    expect(Object.keys(await import('../src/config/index.js')).sort()).toMatchInlineSnapshot(`
+      [
+        "ConfigError",
+        "applyPreset",
+        "configJsonSchema",
+        "configPresets",
+        "configWarnings",
+        "defineConfig",
+        "emailServerConfigSchema",
+        "emailServersFileSchema",
+        "entraClouds",
+        "entraTokenEndpoint",
+        "formatPath",
+        "generic",
+        "isEntraLoginHost",
+        "isGraphScope",
+        "isGuid",
+        "isMicrosoftHost",
+        "isValidTenant",
+        "issuesFromZod",
+        "microsoft365",
+        "microsoft365China",
+        "microsoft365Gcc",
+        "parseConfig",
+        "parseEntraTokenEndpoint",
+        "redactConfig",
+        "tenantProblem",
+      ]
+    `);
+  });
+});
