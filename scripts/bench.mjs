@@ -9,18 +9,40 @@ const rows = [];
 let failed = false;
 for (const name of packages) {
   console.log(`\n── ${name} ${'─'.repeat(60 - name.length)}`);
-  const run = spawnSync('pnpm', ['--silent', '--filter', name, 'bench'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const run = spawnSync('pnpm', ['--silent', '--filter', name, 'bench'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   for (const line of (run.stdout ?? '').split('\n')) {
     if (line.startsWith('BENCH_ROW ')) rows.push({ pkg: name, ...JSON.parse(line.slice(10)) });
     else if (line.trim()) console.log(line);
   }
   if (run.status !== 0) {
     failed = true;
-    rows.push({ pkg: name, figure: 'benchmark run', ours: `exit ${run.status}`, comparison: '', ratio: '', target: '', pass: false });
+    rows.push({
+      pkg: name,
+      figure: 'benchmark run',
+      ours: `exit ${run.status}`,
+      comparison: '',
+      ratio: '',
+      target: '',
+      pass: false,
+    });
   }
 }
 const header = ['package', 'figure', 'ours', 'comparison (same run)', 'ratio', 'target', ''];
-const table = [header, ...rows.map((r) => [r.pkg, r.figure, String(r.ours), String(r.comparison), String(r.ratio), String(r.target), r.pass ? 'ok' : 'MISSED'])];
+const table = [
+  header,
+  ...rows.map((r) => [
+    r.pkg,
+    r.figure,
+    String(r.ours),
+    String(r.comparison),
+    String(r.ratio),
+    String(r.target),
+    r.pass ? 'ok' : 'MISSED',
+  ]),
+];
 const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
 console.log('\nBenchmarks');
 for (const [i, row] of table.entries()) {
