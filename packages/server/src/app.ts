@@ -1,0 +1,70 @@
+import express, { type Express } from 'express';
+import { csrfGuard } from './auth/csrf.js';
+import type { AppContext } from './context.js';
+import { errorHandler, notFoundApi } from './http/errors.js';
+import { routeLabel } from './http/route-label.js';
+import { requestLog } from './http/request-log.js';
+import { securityHeaders } from './http/security-headers.js';
+import { adminUi } from './http/static-ui.js';
+import { apiKeyDocs, apiKeyRoutes } from './routes/api-keys.js';
+import { authDocs, authRoutes } from './routes/auth.js';
+import type { OperationDoc } from './routes/docs.js';
+import { emailServerDocs, emailServerRoutes, emailServerSchemas } from './routes/email-servers.js';
+import { healthDocs, healthRoutes } from './routes/health.js';
+import { logDocs, logRoutes } from './routes/logs.js';
+import { buildOpenApi, openApiDocs, openApiRoutes } from './routes/openapi.js';
+
+export const SERVER_VERSION = '0.1.0';
+
+/** Builds the express application over an already-opened context (see `createServer`). */
+export function createApp(ctx: AppContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', ctx.trustProxy);
+
+  app.use(requestLog(ctx.logger));
+  app.use(securityHeaders({ https: ctx.cookie.secure === true }));
+
+  const api = express.Router();
+  api.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  api.use(
+    csrfGuard({
+      allowedOrigins: ctx.allowedOrigins,
+      onDenied: (req, reason) =>
+        ctx.audit.recordDenied({
+          actor: 'unknown',
+          action: routeLabel(req),
+          target: `csrf:${reason}`,
+          fields: [],
+          address: req.ip ?? null,
+        }),
+    }),
+  );
+  api.use(
+    express.json({ limit: ctx.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }),
+  );
+
+  const docs: OperationDoc[] = [
+    ...healthDocs,
+    ...authDocs,
+    ...apiKeyDocs,
+    ...logDocs,
+    ...emailServerDocs,
+    ...openApiDocs,
+  ];
+  api.use(healthRoutes(ctx));
+  api.use('/auth', authRoutes(ctx));
+  api.use('/api-keys', apiKeyRoutes(ctx));
+  api.use('/email-servers', emailServerRoutes(ctx));
+  api.use(logRoutes(ctx));
+  api.use(openApiRoutes(() => buildOpenApi(docs, emailServerSchemas(), SERVER_VERSION)));
+  api.use(notFoundApi());
+
+  app.use('/api', api);
+  app.use(adminUi(ctx.adminUiDir));
+  app.use(errorHandler(ctx.logger));
+  return app;
+}

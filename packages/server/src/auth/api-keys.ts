@@ -1,0 +1,52 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { AppContext } from '../context.js';
+import { routeLabel } from '../http/route-label.js';
+import { ApiError } from '../http/errors.js';
+
+const KEY_PREFIX = 'smtpo_';
+
+/**
+ * A new API key: 256 random bits. Stored as SHA-256 — enough for a high-entropy key (no brute force
+ * to slow down), and lookups stay a single indexed equality.
+ */
+export function generateApiKey(): { key: string; prefix: string; hash: string } {
+  const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  return { key, prefix: key.slice(0, KEY_PREFIX.length + 6), hash: hashApiKey(key) };
+}
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('base64url');
+}
+
+/**
+ * Authenticates applications by `Authorization: Bearer <key>` (the send API). Revoked and unknown
+ * keys get the same 401; the denial is audited with the key's prefix only.
+ */
+export function requireApiKey(ctx: AppContext): RequestHandler {
+  return async (req, res, next) => {
+    const match = /^Bearer\s+(\S{1,200})\s*$/i.exec(req.get('authorization') ?? '');
+    const presented = match?.[1];
+    const row = presented?.startsWith(KEY_PREFIX)
+      ? await ctx.repos.apiKeys.findActiveByHash(hashApiKey(presented))
+      : undefined;
+    if (!row) {
+      await ctx.audit.recordDenied({
+        actor: 'anonymous',
+        action: routeLabel(req),
+        target: presented ? `api-key-prefix:${presented.slice(0, KEY_PREFIX.length + 6)}` : null,
+        fields: [],
+        address: req.ip ?? null,
+      });
+      return next(
+        new ApiError(401, 'INVALID_API_KEY', 'A valid API key is required', {
+          hint: 'Send Authorization: Bearer <key>; create keys in the admin UI under API keys',
+          headers: { 'WWW-Authenticate': 'Bearer' },
+        }),
+      );
+    }
+    res.locals.apiKey = { id: row.id, name: row.name };
+    await ctx.repos.apiKeys.touch(row.id, ctx.now());
+    next();
+  };
+}

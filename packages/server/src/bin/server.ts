@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+/**
+ * Entry point: the only place that reads process.env.
+ *   smtp-oauth-server [--sandbox]           serve the API and admin UI
+ *   smtp-oauth-server rotate-key [--generate] [--prune]
+ *       re-encrypt every stored secret under the newest key (S2). With a key file, --generate first
+ *       puts a new key in front; --prune then removes the old keys from the file.
+ */
+import { loadSettings, type ServerSettings } from '../config.js';
+import { createJsonLogger, type Logger } from '../logger.js';
+import { reencryptAll } from '../rotate.js';
+import {
+  generateKek,
+  type KeyRing,
+  loadOrCreateKeyFile,
+  parseKeyRing,
+  prependKeyToFile,
+  pruneKeyFile,
+} from '../secrets/keyring.js';
+import { createServer } from '../server.js';
+import { openStore, type StoreOptions } from '../store/db.js';
+import { mkdirSync } from 'node:fs';
+
+function storeOptions(s: ServerSettings): StoreOptions {
+  return s.databaseUrl ? { databaseUrl: s.databaseUrl } : { dataDir: s.dataDir };
+}
+
+function keyRing(s: ServerSettings, logger: Logger): KeyRing {
+  if (s.keys) return parseKeyRing(s.keys);
+  mkdirSync(s.dataDir, { recursive: true, mode: 0o700 });
+  const { ring, created } = loadOrCreateKeyFile(s.keyFile, new Date());
+  if (created)
+    logger.warn('generated a new encryption key file; back it up — without it stored secrets are lost', {
+      keyFile: s.keyFile,
+    });
+  return ring;
+}
+
+async function rotate(s: ServerSettings, args: string[], logger: Logger): Promise<void> {
+  let ring = keyRing(s, logger);
+  if (args.includes('--generate')) {
+    if (s.keys)
+      throw new Error(
+        '--generate works with the key file; with SMTP_OAUTH_KEYS put the new key first yourself',
+      );
+    ring = prependKeyToFile(s.keyFile, generateKek(new Date()));
+  }
+  const store = await openStore(storeOptions(s));
+  try {
+    const result = await reencryptAll(store, ring, { logger });
+    console.log(
+      `Re-encrypted ${result.reencrypted} secret(s) under key "${ring.primary.id}" (${result.unchanged} already were).`,
+    );
+  } finally {
+    await store.close();
+  }
+  if (args.includes('--prune') && !s.keys) {
+    pruneKeyFile(s.keyFile);
+    console.log('Removed the old keys from the key file.');
+  }
+}
+
+async function serve(s: ServerSettings, logger: Logger): Promise<void> {
+  const server = await createServer({
+    store: storeOptions(s),
+    keyRing: keyRing(s, logger),
+    logger,
+    admin: {
+      ...(s.adminEmail ? { email: s.adminEmail } : {}),
+      ...(s.adminPassword ? { password: s.adminPassword } : {}),
+      onGeneratedPassword(email, password) {
+        // Printed once, straight to the console; never passed to the logger.
+        console.log(
+          `\n  First start: sign in as ${email} with the one-time password\n\n      ${password}\n\n  It will not be shown again.\n`,
+        );
+      },
+    },
+    tokenHostAllowlist: s.tokenHostAllowlist,
+    smtp: { allowPrivateHosts: s.allowPrivateSmtpHosts },
+    sandbox: s.sandbox,
+    secureCookies: s.secureCookies,
+    trustProxy: s.trustProxy,
+    allowedOrigins: s.allowedOrigins,
+    ...(s.adminUiDir ? { adminUiDir: s.adminUiDir } : {}),
+  });
+  const { url } = await server.listen(s.port, s.host);
+  logger.info('listening', { url, database: s.databaseUrl ? 'postgres' : 'sqlite', sandbox: s.sandbox });
+  console.log(`smtp-oauth server on ${url}`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const settings = loadSettings(process.env, args);
+  const logger = createJsonLogger({ level: settings.logLevel });
+  if (args[0] === 'rotate-key') return rotate(settings, args.slice(1), logger);
+  if (args[0] && !args[0].startsWith('--'))
+    throw new Error(`Unknown command ${args[0]}; use rotate-key or no command`);
+  return serve(settings, logger);
+}
+
+main().catch((error: unknown) => {
+  const e = error as { code?: string; message?: string; hint?: string };
+  console.error(`smtp-oauth-server: ${e.message ?? String(error)}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
+  process.exit(1);
+});

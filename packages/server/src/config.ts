@@ -1,0 +1,85 @@
+import { resolve } from 'node:path';
+import { ServerError } from './errors.js';
+
+/** Server settings read from the environment, once, by the entry point. */
+export interface ServerSettings {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  /** `SMTP_OAUTH_KEYS` (id:base64key list); when absent, the key file is used. */
+  keys: string | undefined;
+  /** Key file path. @default <dataDir>/keys */
+  keyFile: string;
+  adminEmail: string | undefined;
+  adminPassword: string | undefined;
+  tokenHostAllowlist: string[];
+  allowPrivateSmtpHosts: boolean;
+  secureCookies: boolean | 'auto';
+  trustProxy: boolean | number | string;
+  allowedOrigins: string[];
+  adminUiDir: string | undefined;
+  sandbox: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+const list = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function bool(name: string, v: string | undefined): boolean | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new ServerError('SETTINGS_INVALID', `${name} must be true or false`, {
+    hint: `Set ${name}=true or ${name}=false`,
+  });
+}
+
+/**
+ * Parses the environment (and `--sandbox`) into settings. Pure: the caller passes `process.env`.
+ * Errors name the variable, never its value (it may be a key).
+ */
+export function loadSettings(
+  env: Record<string, string | undefined>,
+  argv: readonly string[] = [],
+): ServerSettings {
+  const portRaw = env.PORT ?? '8025';
+  const port = Number(portRaw);
+  if (!/^\d{1,5}$/.test(portRaw) || port > 65_535) {
+    throw new ServerError('SETTINGS_INVALID', 'PORT must be a number between 0 and 65535', {
+      hint: 'e.g. PORT=8025',
+    });
+  }
+  const dataDir = resolve(env.DATA_DIR ?? './.data');
+  const logLevel = (env.LOG_LEVEL ?? 'info') as ServerSettings['logLevel'];
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    throw new ServerError('SETTINGS_INVALID', 'LOG_LEVEL must be debug, info, warn or error');
+  }
+  const trust = env.TRUST_PROXY;
+  return {
+    port,
+    host: env.HOST ?? '127.0.0.1',
+    dataDir,
+    databaseUrl: env.DATABASE_URL || undefined,
+    keys: env.SMTP_OAUTH_KEYS || undefined,
+    keyFile: resolve(env.SMTP_OAUTH_KEY_FILE ?? `${dataDir}/keys`),
+    adminEmail: env.ADMIN_EMAIL || undefined,
+    adminPassword: env.ADMIN_PASSWORD || undefined,
+    tokenHostAllowlist: list(env.TOKEN_HOST_ALLOWLIST),
+    allowPrivateSmtpHosts: bool('SMTP_ALLOW_PRIVATE_HOSTS', env.SMTP_ALLOW_PRIVATE_HOSTS) ?? false,
+    secureCookies: bool('SECURE_COOKIES', env.SECURE_COOKIES) ?? 'auto',
+    trustProxy:
+      trust === undefined || trust === ''
+        ? false
+        : /^\d+$/.test(trust)
+          ? Number(trust)
+          : (bool('TRUST_PROXY', trust) ?? trust),
+    allowedOrigins: list(env.ALLOWED_ORIGINS),
+    adminUiDir: env.ADMIN_UI_DIR || undefined,
+    sandbox: argv.includes('--sandbox') || (bool('SANDBOX', env.SANDBOX) ?? false),
+    logLevel,
+  };
+}

@@ -1,0 +1,202 @@
+import {
+  type ConfigWarning,
+  configWarnings,
+  type EmailServerConfig,
+  type PublicEmailServerConfig,
+  parseConfig,
+  redactConfig,
+} from '@org/core/config';
+import { type CertificateInfo, describeCertificate } from './certificates.js';
+import type { AppContext } from './context.js';
+import { assertSmtpHostAllowed, assertTokenEndpointAllowed } from './guards/outbound.js';
+import { ApiError } from './http/errors.js';
+import { carriedSecretPaths, changedPaths, mergeSecrets, splitSecrets } from './secrets/config-secrets.js';
+import { decryptSecret, encryptSecret } from './secrets/envelope.js';
+import type { EmailServerRecord, SecretEnvelopes } from './store/email-servers-repository.js';
+import { newId } from './store/ids.js';
+
+const TABLE = 'email_servers';
+
+/** An email-server entry as the API shows it: no secret values, ever (S3). */
+export interface EmailServerView {
+  id: string;
+  name: string;
+  isDefault: boolean;
+  config: PublicEmailServerConfig;
+  clientSecretSet: boolean;
+  passwordSet: boolean;
+  certificate: CertificateInfo | null;
+  lastTest: EmailServerRecord['lastTest'];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function toView(record: EmailServerRecord, now: Date): EmailServerView {
+  // redactConfig only reports that secrets are set, so placeholders stand in for the stored values
+  // and no decryption is needed to list entries.
+  const placeholders = Object.fromEntries(Object.keys(record.secrets).map((p) => [p, '']));
+  const shaped = mergeSecrets(record.config, placeholders) as unknown as EmailServerConfig;
+  const auth = shaped.auth;
+  const certificatePem =
+    auth.type === 'oauth2' && auth.credential.kind === 'certificate'
+      ? auth.credential.certificatePem
+      : undefined;
+  return {
+    id: record.id,
+    name: record.name,
+    isDefault: record.isDefault,
+    config: redactConfig(shaped),
+    clientSecretSet: 'auth.credential.secret' in record.secrets,
+    passwordSet: 'auth.password' in record.secrets,
+    certificate: (certificatePem && describeCertificate(certificatePem, now)) || null,
+    lastTest: record.lastTest,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+/** Core's warnings for a stored entry (placeholders stand in for secrets; only their kind matters). */
+export function storedWarnings(record: EmailServerRecord): ConfigWarning[] {
+  const placeholders = Object.fromEntries(Object.keys(record.secrets).map((p) => [p, '']));
+  return configWarnings(mergeSecrets(record.config, placeholders) as unknown as EmailServerConfig);
+}
+
+function decryptAll(
+  ctx: AppContext,
+  record: Pick<EmailServerRecord, 'id' | 'secrets'>,
+  paths?: readonly string[],
+) {
+  const out: Record<string, string> = {};
+  for (const [field, envelope] of Object.entries(record.secrets)) {
+    if (paths && !paths.includes(field)) continue;
+    out[field] = decryptSecret(ctx.keyRing, envelope, { table: TABLE, recordId: record.id, field });
+  }
+  return out;
+}
+
+function encryptAll(
+  ctx: AppContext,
+  id: string,
+  secrets: Record<string, string | undefined>,
+): SecretEnvelopes {
+  const out: SecretEnvelopes = {};
+  for (const [field, value] of Object.entries(secrets)) {
+    if (value !== undefined)
+      out[field] = encryptSecret(ctx.keyRing, value, { table: TABLE, recordId: id, field });
+  }
+  return out;
+}
+
+/** The full, decrypted config of an entry — for core's mailer/token provider, never for responses. */
+export async function loadEmailServerConfig(
+  ctx: AppContext,
+  id: string,
+): Promise<EmailServerConfig | undefined> {
+  const record = await ctx.repos.emailServers.get(id);
+  if (!record) return undefined;
+  const parsed = parseConfig(mergeSecrets(record.config, decryptAll(ctx, record)));
+  if (!parsed.ok)
+    throw new ApiError(409, 'STORED_CONFIG_INVALID', `Stored entry ${record.name} no longer validates`);
+  return parsed.config;
+}
+
+/** Validates with core's schema (one source of truth), then applies the outbound guards (S5, S6). */
+async function validate(
+  ctx: AppContext,
+  input: unknown,
+): Promise<{ config: EmailServerConfig; warnings: ConfigWarning[] }> {
+  const parsed = parseConfig(input);
+  if (!parsed.ok) {
+    throw new ApiError(400, 'VALIDATION_FAILED', 'The email server configuration is invalid', {
+      issues: parsed.issues.slice(0, 50).map((i) => ({ path: i.path || '(root)', message: i.message })),
+    });
+  }
+  const { config } = parsed;
+  if (config.auth.type === 'oauth2')
+    assertTokenEndpointAllowed(config.auth.tokenEndpoint, 'auth.tokenEndpoint', ctx.tokenHosts);
+  await assertSmtpHostAllowed(config.host, 'host', ctx.smtpHostPolicy);
+  return parsed;
+}
+
+async function assertNameFree(ctx: AppContext, name: string, exceptId?: string) {
+  const existing = await ctx.repos.emailServers.getByName(name);
+  if (existing && existing.id !== exceptId) {
+    throw new ApiError(409, 'NAME_TAKEN', `An email server named "${name}" already exists`, {
+      issues: [{ path: 'name', message: 'is already used by another entry' }],
+    });
+  }
+}
+
+export async function createEmailServer(
+  ctx: AppContext,
+  input: unknown,
+  actor: string,
+  address: string | null,
+) {
+  const { config, warnings } = await validate(ctx, input);
+  await assertNameFree(ctx, config.name);
+  const id = newId();
+  const { publicConfig, secrets } = splitSecrets(config as unknown as Record<string, unknown>);
+  await ctx.repos.emailServers.insert({
+    id,
+    name: config.name,
+    config: publicConfig,
+    secrets: encryptAll(ctx, id, secrets),
+    at: ctx.now(),
+  });
+  await ctx.audit.record({
+    actor,
+    action: 'email-server.create',
+    target: id,
+    fields: [...changedPaths({}, publicConfig), ...Object.keys(secrets)].sort(),
+    outcome: 'ok',
+    address,
+  });
+  const record = (await ctx.repos.emailServers.get(id))!;
+  return { emailServer: toView(record, ctx.now()), warnings };
+}
+
+export async function updateEmailServer(
+  ctx: AppContext,
+  id: string,
+  input: unknown,
+  actor: string,
+  address: string | null,
+) {
+  const record = await ctx.repos.emailServers.get(id);
+  if (!record) throw new ApiError(404, 'NOT_FOUND', 'No email server with this id');
+  const carried = carriedSecretPaths(input, record.config, Object.keys(record.secrets));
+  const filled = carried.length
+    ? mergeSecrets(input as Record<string, unknown>, decryptAll(ctx, record, carried))
+    : input;
+  const { config, warnings } = await validate(ctx, filled);
+  await assertNameFree(ctx, config.name, id);
+  const { publicConfig, secrets } = splitSecrets(config as unknown as Record<string, unknown>);
+  // Carried secrets keep their envelopes as they are; only secrets sent in this request are re-encrypted.
+  const envelopes: SecretEnvelopes = {};
+  const setNow: string[] = [];
+  for (const [field, value] of Object.entries(secrets)) {
+    if (carried.includes(field) && record.secrets[field]) envelopes[field] = record.secrets[field];
+    else {
+      envelopes[field] = encryptSecret(ctx.keyRing, value!, { table: TABLE, recordId: id, field });
+      setNow.push(field);
+    }
+  }
+  const removed = Object.keys(record.secrets).filter((f) => !(f in envelopes));
+  await ctx.repos.emailServers.update({
+    id,
+    name: config.name,
+    config: publicConfig,
+    secrets: envelopes,
+    at: ctx.now(),
+  });
+  await ctx.audit.record({
+    actor,
+    action: 'email-server.update',
+    target: id,
+    fields: [...new Set([...changedPaths(record.config, publicConfig), ...setNow, ...removed])].sort(),
+    outcome: 'ok',
+    address,
+  });
+  return { emailServer: toView((await ctx.repos.emailServers.get(id))!, ctx.now()), warnings };
+}

@@ -1,0 +1,242 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Express } from 'express';
+import { createApp } from './app.js';
+import { createAuditTrail } from './audit.js';
+import {
+  createDummyHash,
+  DEFAULT_SCRYPT,
+  generatePassword,
+  hashPassword,
+  type ScryptParams,
+} from './auth/passwords.js';
+import { createLoginLimiter, defaultLoginRateLimit, type LoginRateLimitPolicy } from './auth/rate-limit.js';
+import { createSessionManager, defaultSessionPolicy, type SessionPolicy } from './auth/sessions.js';
+import type { AppContext } from './context.js';
+import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, type ResolveHost } from './guards/outbound.js';
+import { createJsonLogger, type Logger } from './logger.js';
+import type { KeyRing } from './secrets/keyring.js';
+import { openStore, type StoreOptions } from './store/db.js';
+import { createRepositories } from './store/repositories.js';
+
+/** Options of {@link createServer}. Every external effect enters here; nothing reads `process.env`. */
+export interface CreateServerOptions {
+  /** Database: `{ dataDir }` (SQLite file, created on first start), `{ databaseUrl }` (PostgreSQL) or `{ kysely }`. */
+  store: StoreOptions;
+  /** Key-encryption keys for secrets at rest; the first encrypts. */
+  keyRing: KeyRing;
+  /** Clock. @default () => new Date() */
+  now?: () => Date;
+  /** Structured logger; receives ids, codes and timings only. @default JSON lines on stdout */
+  logger?: Logger;
+  /** First-start admin account (used only while no admin exists). */
+  admin?: {
+    /** @default 'admin@localhost' */
+    email?: string;
+    /** When absent a one-time password is generated and handed to `onGeneratedPassword`. */
+    password?: string;
+    /** Receives a generated password once; the entry point prints it. It is never logged. */
+    onGeneratedPassword?: (email: string, password: string) => void;
+  };
+  /** Token endpoint hosts allowed in addition to Microsoft's (S5). The API cannot widen this list. */
+  tokenHostAllowlist?: readonly string[];
+  /** SMTP destination policy (S6). */
+  smtp?: {
+    /** Allow loopback/private/link-local destinations. @default false */
+    allowPrivateHosts?: boolean;
+    /** Individual addresses allowed despite their class. */
+    allowedAddresses?: readonly string[];
+    /** DNS seam. @default dns.lookup (all addresses) */
+    resolveHost?: ResolveHost;
+  };
+  /**
+   * Sandbox mode: the testkit's loopback listeners (127.0.0.1, ::1, localhost) are allowed as SMTP
+   * hosts and token endpoint hosts, explicitly and only those. @default false
+   */
+  sandbox?: boolean;
+  /** `Secure` cookies: true, false, or 'auto' (when the request is https). @default 'auto' */
+  secureCookies?: boolean | 'auto';
+  /** express `trust proxy` (for X-Forwarded-Proto/For behind a reverse proxy). @default false */
+  trustProxy?: boolean | number | string;
+  /** Built admin UI; `false` serves none. @default the `@org/admin-ui` package's dist */
+  adminUiDir?: string | false;
+  /** Extra origins accepted by the CSRF check (e.g. a Vite dev server). @default [] */
+  allowedOrigins?: readonly string[];
+  /** JSON body limit. @default '1mb' (certificate and PFX uploads fit) */
+  bodyLimit?: string;
+  session?: Partial<SessionPolicy>;
+  loginRateLimit?: Partial<LoginRateLimitPolicy>;
+  /**
+   * scrypt cost for new password hashes (existing hashes keep theirs).
+   * @default { N: 2 ** 15, r: 8, p: 3 }
+   * @remarks Lower only in tests.
+   */
+  passwordHashing?: ScryptParams;
+  /** After this, connections still open at shutdown are cut. @default 10000 */
+  shutdownTimeoutMs?: number;
+}
+
+/** A listening server. */
+export interface ListeningServer {
+  /** e.g. `http://127.0.0.1:8025` */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The server: an express app over an open store. */
+export interface SmtpOAuthServer {
+  app: Express;
+  /** Route dependencies (store, repositories, key ring) — for the entry point and tests. */
+  context: AppContext;
+  listen(port: number, host?: string): Promise<ListeningServer>;
+  /** Stops listening, lets in-flight requests finish, closes the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Where the built admin UI lives, if the package is installed and built. */
+export function defaultAdminUiDir(): string | undefined {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('@org/admin-ui/package.json')), 'dist');
+  } catch {
+    return undefined;
+  }
+}
+
+const SANDBOX_HOSTS = ['127.0.0.1', '::1', 'localhost'];
+
+/**
+ * Opens the store (running migrations), creates the first admin if none exists, and builds the
+ * app. Call `listen()` to serve it.
+ *
+ * @example
+ * const server = await createServer({ store: { dataDir: './.data' }, keyRing });
+ * const { url } = await server.listen(8025, '127.0.0.1');
+ */
+export async function createServer(options: CreateServerOptions): Promise<SmtpOAuthServer> {
+  const now = options.now ?? (() => new Date());
+  const logger = options.logger ?? createJsonLogger({ now });
+  const store = await openStore(options.store, logger);
+  try {
+    const repos = createRepositories(store.db);
+    const sessionPolicy = { ...defaultSessionPolicy, ...options.session };
+    const context: AppContext = {
+      store,
+      repos,
+      keyRing: options.keyRing,
+      now,
+      logger,
+      sessions: createSessionManager({ repo: repos.sessions, now, policy: sessionPolicy }),
+      sessionPolicy,
+      limiter: createLoginLimiter({
+        repo: repos.throttle,
+        now,
+        policy: { ...defaultLoginRateLimit, ...options.loginRateLimit },
+      }),
+      audit: createAuditTrail({ repo: repos.audit, now, logger }),
+      dummyHash: await createDummyHash(options.passwordHashing ?? DEFAULT_SCRYPT),
+      cookie: { secure: options.secureCookies ?? 'auto' },
+      tokenHosts: new Set(
+        [
+          ...DEFAULT_TOKEN_HOSTS,
+          ...(options.tokenHostAllowlist ?? []),
+          ...(options.sandbox ? SANDBOX_HOSTS : []),
+        ].map((h) => h.toLowerCase().replace(/\.$/, '')),
+      ),
+      smtpHostPolicy: {
+        allowPrivate: options.smtp?.allowPrivateHosts ?? false,
+        allowedAddresses: new Set([
+          ...(options.smtp?.allowedAddresses ?? []),
+          ...(options.sandbox ? ['127.0.0.1', '::1'] : []),
+        ]),
+        resolve: options.smtp?.resolveHost ?? defaultResolveHost,
+      },
+      adminUiDir: options.adminUiDir === false ? undefined : (options.adminUiDir ?? defaultAdminUiDir()),
+      allowedOrigins: options.allowedOrigins ?? [],
+      bodyLimit: options.bodyLimit ?? '1mb',
+      trustProxy: options.trustProxy ?? false,
+    };
+    await ensureAdmin(context, options.admin, options.passwordHashing ?? DEFAULT_SCRYPT);
+    const app = createApp(context);
+
+    const listening = new Set<{ close(): Promise<void> }>();
+    let closing: Promise<void> | undefined;
+
+    return {
+      app,
+      context,
+      listen(port, host = '127.0.0.1') {
+        return new Promise<ListeningServer>((resolve, reject) => {
+          const http = createHttpServer(app);
+          // Once shutdown starts, a keep-alive connection is closed as soon as its last response is out,
+          // instead of lingering until the client's keep-alive timeout.
+          http.on('request', (_req, res) => {
+            res.on('finish', () => {
+              if (!http.listening) setImmediate(() => http.closeIdleConnections());
+            });
+          });
+          http.once('error', reject);
+          http.listen(port, host, () => {
+            http.off('error', reject);
+            const address = http.address() as AddressInfo;
+            const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+            const handle = {
+              url: `http://${shown}:${address.port}`,
+              close: () => stopHttp(http, options.shutdownTimeoutMs ?? 10_000),
+            };
+            listening.add(handle);
+            resolve(handle);
+          });
+        });
+      },
+      close() {
+        closing ??= (async () => {
+          await Promise.all([...listening].map((l) => l.close()));
+          await store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/** Graceful stop: refuse new connections, let in-flight requests finish, drop idle keep-alives. */
+function stopHttp(http: HttpServer, timeoutMs: number): Promise<void> {
+  if (!http.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => http.closeAllConnections(), timeoutMs);
+    timer.unref();
+    http.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    http.closeIdleConnections();
+  });
+}
+
+async function ensureAdmin(
+  ctx: AppContext,
+  admin: CreateServerOptions['admin'],
+  params: ScryptParams,
+): Promise<void> {
+  if ((await ctx.repos.admins.count()) > 0) return;
+  const email = admin?.email ?? 'admin@localhost';
+  const password = admin?.password ?? generatePassword();
+  await ctx.repos.admins.create({ email, passwordHash: await hashPassword(password, params), at: ctx.now() });
+  await ctx.audit.record({
+    actor: 'system',
+    action: 'admin.bootstrap',
+    target: email,
+    fields: ['password'],
+    outcome: 'ok',
+  });
+  if (!admin?.password) admin?.onGeneratedPassword?.(email, password);
+  ctx.logger.info('admin account created', {
+    email,
+    passwordSource: admin?.password ? 'configured' : 'generated',
+  });
+}

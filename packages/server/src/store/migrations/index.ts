@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { initial } from './0001-initial.js';
+
+/** Migrations in order. Names are stable: they are recorded in the database. */
+const migrations: Record<string, Migration> = {
+  '0001-initial': initial,
+};
+
+/** In-code provider: works the same from `src/` under vitest and from the built `dist/`. */
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

@@ -1,0 +1,86 @@
+/**
+ * Table shapes as stored. Portable types only: text, integer and ISO-8601 timestamps in text, so the
+ * same queries run on SQLite and PostgreSQL without dialect switches. Booleans are 0/1 integers.
+ */
+export interface AdminsTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SessionsTable {
+  /** sha256 of the cookie value: a stolen database does not yield live sessions. */
+  id_hash: string;
+  admin_id: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+}
+
+export interface EmailServersTable {
+  id: string;
+  name: string;
+  is_default: number;
+  /** Non-secret configuration as JSON. */
+  config_json: string;
+  /** JSON object: field path → envelope (see secrets/envelope.ts). Never plaintext. */
+  secrets_json: string;
+  last_test_ok: number | null;
+  last_test_at: string | null;
+  last_test_message: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  created_at: string;
+  created_by: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface AuditLogTable {
+  /** Sortable: zero-padded time plus a per-store sequence, so equal clock readings keep their order. */
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  fields_json: string;
+  outcome: string;
+  address: string | null;
+}
+
+export interface SentLogTable {
+  id: string;
+  at: string;
+  server_id: string | null;
+  api_key_id: string | null;
+  recipient_count: number;
+  status: string;
+  error_code: string | null;
+  server_reply: string | null;
+}
+
+export interface LoginThrottleTable {
+  key: string;
+  failures: number;
+  window_started_at: string;
+  locked_until: string | null;
+}
+
+export interface Database {
+  admins: AdminsTable;
+  sessions: SessionsTable;
+  email_servers: EmailServersTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
+  sent_log: SentLogTable;
+  login_throttle: LoginThrottleTable;
+}

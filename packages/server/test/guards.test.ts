@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { classifyAddress } from '../src/guards/address-classification.js';
+import {
+  assertSmtpHostAllowed,
+  assertTokenEndpointAllowed,
+  DEFAULT_TOKEN_HOSTS,
+} from '../src/guards/outbound.js';
+
+describe('address classification (S6)', () => {
+  it.each([
+    ['127.0.0.1', 'loopback'],
+    ['127.255.0.9', 'loopback'],
+    ['::1', 'loopback'],
+    ['10.0.0.5', 'private'],
+    ['172.16.4.4', 'private'],
+    ['172.32.0.1', 'public'],
+    ['192.168.1.1', 'private'],
+    ['fd12::1', 'private'],
+    ['169.254.169.254', 'metadata'],
+    ['169.254.10.10', 'link-local'],
+    ['fe80::1%eth0', 'link-local'],
+    ['fd00:ec2::254', 'metadata'],
+    ['::ffff:169.254.169.254', 'ipv4-mapped'],
+    ['::ffff:127.0.0.1', 'ipv4-mapped'],
+    ['::ffff:8.8.8.8', 'ipv4-mapped'],
+    ['64:ff9b::a00:1', 'ipv4-mapped'],
+    ['0.0.0.0', 'unspecified'],
+    ['::', 'unspecified'],
+    ['100.64.0.1', 'shared'],
+    ['224.0.0.1', 'multicast'],
+    ['ff02::1', 'multicast'],
+    ['192.0.2.1', 'reserved'],
+    ['52.96.0.10', 'public'],
+    ['2603:1036::1', 'public'],
+    ['[::1]', 'loopback'],
+    ['not-an-ip', 'invalid'],
+  ])('%s → %s', (address, cls) => {
+    expect(classifyAddress(address)).toBe(cls);
+  });
+});
+
+describe('outbound guards', () => {
+  const hosts = new Set<string>(DEFAULT_TOKEN_HOSTS);
+  it('token endpoint: Microsoft hosts pass; trailing dots and case are normalised', () => {
+    expect(() =>
+      assertTokenEndpointAllowed('https://LOGIN.microsoftonline.com./t/oauth2/v2.0/token', 'f', hosts),
+    ).not.toThrow();
+    expect(() =>
+      assertTokenEndpointAllowed('https://login.microsoftonline.com:8443/t', 'f', hosts),
+    ).not.toThrow();
+    for (const bad of [
+      'ftp://login.microsoftonline.com/x',
+      'https://:p@login.microsoftonline.com/x',
+      'nonsense',
+      'https://microsoftonline.com/x',
+    ]) {
+      expect(() => assertTokenEndpointAllowed(bad, 'auth.tokenEndpoint', hosts)).toThrowError(
+        expect.objectContaining({
+          status: 400,
+          issues: [expect.objectContaining({ path: 'auth.tokenEndpoint' })],
+        }),
+      );
+    }
+  });
+
+  it('SMTP host: every resolved address is checked; failures to resolve are 400s', async () => {
+    const policy = (addrs: string[] | Error) => ({
+      allowPrivate: false,
+      allowedAddresses: new Set<string>(),
+      resolve: async () => {
+        if (addrs instanceof Error) throw addrs;
+        return addrs;
+      },
+    });
+    await expect(assertSmtpHostAllowed('smtp.example', 'host', policy(['52.96.0.1']))).resolves.toEqual([
+      '52.96.0.1',
+    ]);
+    await expect(
+      assertSmtpHostAllowed('smtp.example', 'host', policy(['52.96.0.1', '::1'])),
+    ).rejects.toMatchObject({ status: 400 });
+    await expect(
+      assertSmtpHostAllowed('smtp.example', 'host', policy(new Error('ENOTFOUND'))),
+    ).rejects.toMatchObject({
+      code: 'SMTP_HOST_UNRESOLVABLE',
+    });
+    await expect(
+      assertSmtpHostAllowed('[::1]', 'host', { ...policy([]), allowedAddresses: new Set(['::1']) }),
+    ).resolves.toEqual(['::1']);
+  });
+});
