@@ -253,7 +253,6 @@ describe('configFromEnv', () => {
         SMTP_OAUTH_CERTIFICATE: cert.certificatePem,
         SMTP_OAUTH_PRIVATE_KEY: 'file:key.pem',
         SMTP_OAUTH_THUMBPRINT: 'AB'.repeat(20),
-        SMTP_OAUTH_CLIENT_AUTH_METHOD: 'private_key_jwt',
         SMTP_OAUTH_MAX_CONNECTIONS: '3',
         SMTP_OAUTH_MESSAGES_PER_MINUTE: '30',
       },
@@ -264,7 +263,6 @@ describe('configFromEnv', () => {
       from: 'alerts@contoso.com',
       limits: { maxConnections: 3, messagesPerMinute: 30 },
       auth: {
-        clientAuthMethod: 'private_key_jwt',
         credential: { kind: 'certificate', privateKeyPem: cert.privateKeyPem, thumbprint: 'AB'.repeat(20) },
       },
     });

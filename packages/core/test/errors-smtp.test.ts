@@ -39,7 +39,7 @@ const replies = [
   [
     '430 4.2.0 STOREDRV; mailbox logon failure; STOREDRV.Submission.Exception:ConnectionFailedTransientException.MapiExceptionLogonFailed; Failed to process message due to a transient exception with message Cannot open mailbox.',
     'SMTP_MAILBOX_LOGON_FAILED',
-    true,
+    false, // a missing Add-MailboxPermission: retrying cannot fix it
   ],
   [
     '554 5.2.252 SendAsDenied; noreply@contoso.com not allowed to send as sales@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.',

@@ -88,7 +88,7 @@ const secretCredential = z.strictObject({
 const certificateCredential = z.strictObject({
   kind: z.literal('certificate'),
   certificatePem: pem(/-----BEGIN CERTIFICATE-----/, '-----BEGIN CERTIFICATE-----'),
-  privateKeyPem: pem(/-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/, '-----BEGIN PRIVATE KEY-----'),
+  privateKeyPem: pem(/-----BEGIN (?:RSA |EC )?PRIVATE KEY-----/, '-----BEGIN PRIVATE KEY-----'),
   thumbprint: thumbprintSchema.optional(),
 });
 const pfxCredential = z.strictObject({
@@ -247,6 +247,11 @@ function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
     );
 
   const kind = a.credential.kind;
+  if (a.provider === 'entra' && a.clientAuthMethod !== undefined)
+    issue(
+      ['auth', 'clientAuthMethod'],
+      "applies to provider 'generic' only: for Entra, MSAL picks the method from the credential (secret or certificate); remove it",
+    );
   if (a.clientAuthMethod === 'private_key_jwt' && kind === 'secret')
     issue(
       ['auth', 'clientAuthMethod'],

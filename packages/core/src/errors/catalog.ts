@@ -273,7 +273,7 @@ const entries: ErrorCatalogEntry[] = [
   {
     code: 'SMTP_MAILBOX_LOGON_FAILED',
     title: 'Cannot open mailbox (430 4.2.0)',
-    transient: true,
+    transient: false,
     meaning:
       'Authentication succeeded but the service principal has no permission on the mailbox. Retrying does not help until the permission is granted.',
     fix: 'Add-MailboxPermission -Identity "<mailbox>" -User <SERVICE_PRINCIPAL_ID> -AccessRights FullAccess (the ServicePrincipal ID from Get-ServicePrincipal).',

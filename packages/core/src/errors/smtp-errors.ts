@@ -42,9 +42,19 @@ function parseReply(input: SmtpReplyInput): { basic: number | undefined; enhance
 }
 
 /**
+ * S9: 4xx replies are transient, 5xx permanent — except Exchange's `430 4.2.0 … mailbox logon
+ * failure`, which Exchange words as a "transient exception" but which is a missing
+ * Add-MailboxPermission: retrying with backoff only delays the error the admin has to fix.
+ */
+function isTransientReply(code: ErrorCode, basic: number): boolean {
+  if (code === 'SMTP_MAILBOX_LOGON_FAILED') return false;
+  return basic >= 400 && basic < 500;
+}
+
+/**
  * Maps an SMTP server reply to a typed error. Pure: no I/O. Matches Exchange Online's fixed texts
  * (both variants where two exist in the wild), then enhanced and basic status codes.
- * 4xx are transient, 5xx permanent.
+ * Transience: see isTransientReply.
  */
 export function errorFromSmtpReply(input: SmtpReplyInput, ctx: ErrorContext = {}): SmtpOAuthError {
   const reply = redactSecrets(input.response.trim());
@@ -59,7 +69,7 @@ export function errorFromSmtpReply(input: SmtpReplyInput, ctx: ErrorContext = {}
     new SmtpOAuthError(code, `SMTP server replied: ${reply}`, {
       details: { ...details, ...extra },
       hint,
-      ...(basic !== undefined ? { transient: basic >= 400 && basic < 500 } : {}),
+      ...(basic !== undefined ? { transient: isTransientReply(code, basic) } : {}),
     });
 
   if (enhanced === '5.7.139' || text.includes('smtpclientauthentication is disabled')) {
