@@ -1,0 +1,162 @@
+import { request as httpsRequest } from 'node:https';
+import { rootCertificates, type SecureContextOptions } from 'node:tls';
+
+/** The subset of the WHATWG `Response` the toolkit reads. */
+export interface FetchLikeResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+
+/** The subset of the WHATWG `RequestInit` the toolkit sends. */
+export interface FetchLikeInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+/** A `fetch`-compatible function: global `fetch` fits, so does {@link createHttpsFetch}. */
+export type FetchLike = (url: string, init?: FetchLikeInit) => Promise<FetchLikeResponse>;
+
+export interface HttpsFetchOptions {
+  /** Extra trusted CA certificates (PEM), e.g. a corporate proxy's or a private CA. */
+  ca?: string | string[];
+  /** Abort a request after this long. @default 30000 */
+  timeoutMs?: number;
+  /** Largest response body accepted. @default 1 MiB */
+  maxBodyBytes?: number;
+}
+
+/**
+ * Node's `ca` option replaces the system roots; a private CA is meant to be trusted in addition,
+ * or setting it for one server would break every public one (login.microsoftonline.com).
+ */
+export function withSystemRoots(ca: string | string[]): string[] {
+  return [...rootCertificates, ...(Array.isArray(ca) ? ca : [ca])];
+}
+
+class HeaderView {
+  constructor(private readonly raw: Record<string, string | string[] | undefined>) {}
+  get(name: string): string | null {
+    const v = this.raw[name.toLowerCase()];
+    if (v === undefined) return null;
+    return Array.isArray(v) ? v.join(', ') : v;
+  }
+  toRecord(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.raw))
+      if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+    return out;
+  }
+}
+
+export interface HttpsResponse extends FetchLikeResponse {
+  readonly headers: HeaderView;
+}
+
+/**
+ * A minimal `fetch` over node:https that can trust extra CAs — Node 20's global fetch cannot
+ * without undici. https only: client credentials never travel over plain http. Certificate
+ * verification is always on.
+ */
+export function createHttpsFetch(
+  options: HttpsFetchOptions = {},
+): (url: string, init?: FetchLikeInit) => Promise<HttpsResponse> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  const tls: SecureContextOptions & { rejectUnauthorized: true; minVersion: 'TLSv1.2' } = {
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+  };
+  if (options.ca) tls.ca = withSystemRoots(options.ca);
+  return (url, init = {}) =>
+    new Promise<HttpsResponse>((resolve, reject) => {
+      let target: URL;
+      try {
+        target = new URL(url);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      if (target.protocol !== 'https:') {
+        reject(
+          Object.assign(new Error(`Refusing non-https URL ${target.protocol}//${target.host}`), {
+            code: 'ERR_INVALID_PROTOCOL',
+          }),
+        );
+        return;
+      }
+      const body = init.body === undefined ? undefined : Buffer.from(init.body, 'utf8');
+      const headers: Record<string, string> = { ...(init.headers ?? {}) };
+      if (body) headers['content-length'] = String(body.length);
+      const req = httpsRequest(
+        target,
+        {
+          method: init.method ?? 'GET',
+          headers,
+          timeout: timeoutMs,
+          ...tls,
+          ...(init.signal ? { signal: init.signal } : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > maxBody) {
+              res.destroy(
+                Object.assign(new Error('Response body too large'), { code: 'ERR_BODY_TOO_LARGE' }),
+              );
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: new HeaderView(res.headers),
+              text: async () => text,
+            });
+          });
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(
+          Object.assign(new Error(`Request timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+        ),
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+}
+
+/** Flattens a fetch-like response's headers into a record (lower-case names). */
+export function headersToRecord(headers: FetchLikeResponse['headers']): Record<string, string> {
+  if (headers instanceof HeaderView) return headers.toRecord();
+  const out: Record<string, string> = {};
+  const iterable = headers as unknown as { forEach?: (cb: (value: string, key: string) => void) => void };
+  if (typeof iterable.forEach === 'function')
+    iterable.forEach((value, key) => {
+      out[key.toLowerCase()] = value;
+    });
+  else
+    for (const name of ['retry-after', 'content-type']) {
+      const v = headers.get(name);
+      if (v !== null) out[name] = v;
+    }
+  return out;
+}
+
+/**
+ * Normalises an aborted request (AbortSignal.timeout → `TimeoutError`/`AbortError`) into an
+ * errno-style `ETIMEDOUT`, which the error catalog understands.
+ */
+export function timeoutAsErrno(err: unknown): unknown {
+  const name = (err as { name?: unknown } | null)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError')
+    return Object.assign(new Error('Request timed out'), { code: 'ETIMEDOUT', cause: err });
+  return err;
+}

@@ -1,0 +1,81 @@
+import type { INetworkModule } from '@azure/msal-node';
+import type { EmailServerConfig } from '../config/schema.js';
+import { loadCertificateCredential } from '../credentials/index.js';
+import { ConfigError } from '../errors/index.js';
+import type { FetchLike } from '../internal/https-fetch.js';
+import type { Logger } from '../internal/logger.js';
+import type { RetryOptions } from '../internal/retry.js';
+import { createEntraTokenProvider } from './entra.js';
+import { createOAuth2TokenProvider } from './oauth2.js';
+import type { ClientCredential, TokenProvider } from './types.js';
+
+/** Options of {@link createTokenProvider}: the I/O seams of the chosen provider. */
+export interface CreateTokenProviderOptions {
+  /**
+   * Extra CA certificates (PEM) trusted for the token endpoint, in addition to the system roots.
+   * @default the entry's `tls.ca` (a private CA usually signs both the SMTP and the token server)
+   */
+  ca?: string | string[];
+  /** @default Date.now */
+  now?: () => number;
+  logger?: Logger;
+  retry?: RetryOptions | false;
+  timeoutMs?: number;
+  /** HTTP client of the generic provider. */
+  fetch?: FetchLike;
+  /** MSAL network module of the Entra provider. */
+  networkClient?: INetworkModule;
+  /** Client-assertion style for certificate credentials. @default 'PS256' */
+  assertionAlgorithm?: 'PS256' | 'RS256';
+}
+
+/**
+ * Builds the token provider an email-server entry asks for: `provider: 'entra'` → MSAL
+ * ({@link createEntraTokenProvider}), `'generic'` → plain OAuth2 ({@link createOAuth2TokenProvider}).
+ * Certificates (PEM or PFX) are loaded and checked first.
+ *
+ * @throws ConfigError when the entry does not use OAuth2; credential errors from the certificate loader.
+ */
+export function createTokenProvider(
+  config: EmailServerConfig,
+  options: CreateTokenProviderOptions = {},
+): TokenProvider {
+  const { auth } = config;
+  if (auth.type !== 'oauth2')
+    throw new ConfigError([
+      { path: 'auth.type', message: `is '${auth.type}'; a token provider needs 'oauth2'` },
+    ]);
+  let credential: ClientCredential;
+  if (auth.credential.kind === 'secret') credential = { kind: 'secret', secret: auth.credential.secret };
+  else {
+    const loaded = loadCertificateCredential(auth.credential, options.now ? { now: options.now } : {});
+    credential = {
+      kind: 'certificate',
+      certificatePem: loaded.certificatePem,
+      privateKeyPem: loaded.privateKeyPem,
+      ...(options.assertionAlgorithm ? { algorithm: options.assertionAlgorithm } : {}),
+    };
+  }
+  const ca = options.ca ?? config.tls?.ca;
+  const base = {
+    tokenEndpoint: auth.tokenEndpoint,
+    clientId: auth.clientId,
+    scope: auth.scope,
+    credential,
+    ...(ca ? { ca } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.retry !== undefined ? { retry: options.retry } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  };
+  if (auth.provider === 'entra')
+    return createEntraTokenProvider({
+      ...base,
+      ...(options.networkClient ? { networkClient: options.networkClient } : {}),
+    });
+  return createOAuth2TokenProvider({
+    ...base,
+    ...(auth.clientAuthMethod ? { clientAuthMethod: auth.clientAuthMethod } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+}

@@ -1,0 +1,74 @@
+import type { Logger } from '../internal/logger.js';
+import type { RetryOptions } from '../internal/retry.js';
+
+/** An OAuth2 access token and when it stops being valid. */
+export interface AccessToken {
+  /** The bearer token. A secret: never log it. */
+  accessToken: string;
+  /** Expiry, ms since the epoch, on the provider's clock (`now` option). */
+  expiresAt: number;
+  /** `Bearer` for Entra and most providers. */
+  tokenType: string;
+}
+
+/** Options of one {@link TokenProvider.getToken} call. */
+export interface GetTokenOptions {
+  /** Skip any cache and ask the token endpoint. @default false */
+  forceRefresh?: boolean;
+}
+
+/**
+ * Anything that can produce an access token for SMTP XOAUTH2. Implementations in this package:
+ * {@link createEntraTokenProvider}, {@link createOAuth2TokenProvider}, and the caching wrapper
+ * {@link createTokenCache}.
+ */
+export interface TokenProvider {
+  getToken(options?: GetTokenOptions): Promise<AccessToken>;
+}
+
+/** A client secret, or a certificate with its private key. */
+export type ClientCredential =
+  | { kind: 'secret'; secret: string }
+  | {
+      kind: 'certificate';
+      certificatePem: string;
+      privateKeyPem: string;
+      /** Passphrase of an encrypted private key. */
+      passphrase?: string;
+      /**
+       * Assertion style: PS256 with `x5t#S256` (what current MSAL sends) or RS256 with `x5t` (SHA-1,
+       * older clients).
+       * @default 'PS256'
+       */
+      algorithm?: 'PS256' | 'RS256';
+      /** Send the certificate in the `x5c` header (subject-name/issuer authentication). @default false */
+      includeX5c?: boolean;
+    };
+
+/** Options every token provider takes. */
+export interface TokenProviderBaseOptions {
+  /** Token endpoint, e.g. `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`. */
+  tokenEndpoint: string;
+  /** Application (client) id. */
+  clientId: string;
+  /** e.g. `https://outlook.office365.com/.default`. */
+  scope: string;
+  credential: ClientCredential;
+  /**
+   * Extra CA certificates (PEM) to trust for the token endpoint, in addition to the system roots:
+   * a TLS-inspecting corporate proxy or a private identity provider.
+   */
+  ca?: string | string[];
+  /** Clock, ms since the epoch: token expiry and assertion times. @default Date.now */
+  now?: () => number;
+  /** Diagnostics; never receives secrets or tokens. */
+  logger?: Logger;
+  /**
+   * Retries of transient failures (429 honouring Retry-After, 5xx, network), bounded, with
+   * backoff and jitter. `invalid_client` and other 4xx are never retried. `false` disables.
+   * @default { attempts: 4, baseDelayMs: 500, maxDelayMs: 30000, maxRetryAfterMs: 60000 }
+   */
+  retry?: RetryOptions | false;
+  /** Per-request timeout. @default 30000 */
+  timeoutMs?: number;
+}
