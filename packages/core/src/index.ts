@@ -117,3 +117,60 @@ export {
   type ValidateMessageOptions,
   validateMessage,
 } from './message/index.js';
+
+// Tokens: providers, the cache (single flight, proactive refresh) and token inspection (Node only)
+export {
+  type AccessToken,
+  type ClientAuthMethod,
+  type ClientCredential,
+  type CreateTokenProviderOptions,
+  createEntraTokenProvider,
+  createOAuth2TokenProvider,
+  createTokenCache,
+  createTokenProvider,
+  type EntraTokenProviderOptions,
+  exchangeAudiences,
+  type FetchLike,
+  type FetchLikeInit,
+  type FetchLikeResponse,
+  type GetTokenOptions,
+  type InspectAccessTokenOptions,
+  inspectAccessToken,
+  type Logger,
+  type LogLevel,
+  type OAuth2TokenProviderOptions,
+  type RetryOptions,
+  SMTP_SEND_AS_APP_ROLE,
+  type TokenCache,
+  type TokenCacheOptions,
+  type TokenCheck,
+  type TokenFinding,
+  type TokenInspection,
+  type TokenProvider,
+  type TokenProviderBaseOptions,
+} from './tokens/index.js';
+
+// Mailer: pooled SMTP with XOAUTH2 (Node only)
+export {
+  createMailer,
+  EXCHANGE_MAX_CONNECTIONS,
+  EXCHANGE_MESSAGES_PER_MINUTE,
+  type Mailer,
+  type MailerLimits,
+  type MailerOptions,
+  type SendResult,
+} from './mailer/index.js';
+
+// Diagnostics: the doctor (Node only)
+export {
+  type DiagnoseLookup,
+  type DiagnoseOptions,
+  type DiagnoseResult,
+  type DiagnoseTokenProvider,
+  type DiagnosticFix,
+  type DiagnosticLink,
+  type DiagnosticStatus,
+  type DiagnosticStep,
+  type DiagnosticStepId,
+  diagnose,
+} from './doctor/index.js';
