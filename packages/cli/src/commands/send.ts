@@ -1,0 +1,321 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { MailMessage, SendResult } from '@org/core';
+import {
+  type Batch,
+  type BatchRow,
+  parseBatch,
+  recipients,
+  render,
+  serializeBatch,
+  stringify,
+  templateFields,
+} from '../batch.js';
+import { type CommandContext, loadCore, loadEntry, readCa, UsageError } from '../context.js';
+import { ExitCode, exitCodeFor, type ExitCodeValue } from '../exit-codes.js';
+import { reportError, withContext } from '../main.js';
+import type { CliIo } from '../output.js';
+import { createProgressBar } from '../progress.js';
+
+const OPTIONS = {
+  to: { type: 'string', multiple: true },
+  cc: { type: 'string', multiple: true },
+  bcc: { type: 'string', multiple: true },
+  from: { type: 'string' },
+  subject: { type: 'string' },
+  text: { type: 'string' },
+  html: { type: 'string' },
+  attach: { type: 'string', multiple: true },
+  batch: { type: 'string' },
+  'retry-file': { type: 'string' },
+} as const;
+
+const ERROR_COLUMNS = ['error_code', 'error_message'];
+/** Failures that no later row can escape (credentials, consent, mailbox): the batch stops at them. */
+const STOP_CODES =
+  /^(TOKEN_(?!THROTTLED|SERVICE_UNAVAILABLE)|SMTP_AUTH_|SMTP_SECURITY_DEFAULTS|SMTP_BASIC_AUTH_DISABLED|SMTP_MAILBOX_LOGON_FAILED|CREDENTIAL_)/;
+/** Concurrent sends in a batch; the mailer's pool and rate limit decide the actual pace. */
+const BATCH_CONCURRENCY = 3;
+
+async function readStdin(io: CliIo): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of io.stdin)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const list = (v: unknown): string[] =>
+  (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : [])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+interface Bodies {
+  text?: string;
+  html?: string;
+}
+
+async function readBodies(
+  ctx: CommandContext,
+  values: Record<string, unknown>,
+  allowImplicitStdin: boolean,
+): Promise<Bodies> {
+  const bodies: Bodies = {};
+  const textArg = values.text as string | undefined;
+  const htmlArg = values.html as string | undefined;
+  if (textArg === '-' && htmlArg === '-')
+    throw new UsageError('only one of --text and --html can read stdin');
+  const read = async (arg: string, flag: string) => {
+    if (arg === '-') return readStdin(ctx.io);
+    try {
+      return await readFile(resolve(ctx.io.cwd, arg), 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read ${flag} ${arg} (${(err as { code?: string }).code ?? 'error'})`);
+    }
+  };
+  if (textArg !== undefined) bodies.text = await read(textArg, '--text');
+  if (htmlArg !== undefined) bodies.html = await read(htmlArg, '--html');
+  if (textArg === undefined && htmlArg === undefined && allowImplicitStdin && ctx.io.stdin.isTTY !== true)
+    bodies.text = await readStdin(ctx.io);
+  return bodies;
+}
+
+async function readAttachments(ctx: CommandContext, paths: string[]): Promise<MailMessage['attachments']> {
+  return Promise.all(
+    paths.map(async (p) => {
+      try {
+        return { filename: basename(p), content: new Uint8Array(await readFile(resolve(ctx.io.cwd, p))) };
+      } catch (err) {
+        throw new UsageError(`cannot read --attach ${p} (${(err as { code?: string }).code ?? 'error'})`);
+      }
+    }),
+  );
+}
+
+function defaultRetryPath(batchPath: string, format: Batch['format']): string {
+  const ext = extname(batchPath);
+  const stem = basename(batchPath, ext);
+  return join(dirname(batchPath), `${stem}.failed.${format === 'csv' ? 'csv' : 'jsonl'}`);
+}
+
+interface Failure {
+  row: number;
+  line: number;
+  to: string[];
+  code: string;
+  message: string;
+  exitCode: ExitCodeValue;
+}
+
+async function sendBatch(
+  ctx: CommandContext,
+  values: Record<string, unknown>,
+  core: typeof import('@org/core'),
+  mailer: import('@org/core').Mailer,
+): Promise<number> {
+  const batchPath = resolve(ctx.io.cwd, values.batch as string);
+  let text: string;
+  try {
+    text = await readFile(batchPath, 'utf8');
+  } catch (err) {
+    throw new UsageError(
+      `cannot read --batch ${values.batch} (${(err as { code?: string }).code ?? 'error'})`,
+    );
+  }
+  const batch = parseBatch(batchPath, text);
+  const bodies = await readBodies(ctx, values, false);
+  const attachments = await readAttachments(ctx, list(values.attach));
+  const subjectArg = values.subject as string | undefined;
+
+  // Every template must be fillable for every row before anything is sent.
+  const problems: string[] = [];
+  batch.rows.forEach((row, i) => {
+    const templates = [
+      stringify(row.subject) || subjectArg,
+      stringify(row.text) || bodies.text,
+      stringify(row.html) || bodies.html,
+    ];
+    const missing = [...new Set(templates.flatMap(templateFields))].filter((f) => !(f in row));
+    if (missing.length)
+      problems.push(`line ${batch.lines[i]}: no value for ${missing.map((m) => `{{${m}}}`).join(', ')}`);
+    if (
+      recipients(row.to).length + recipients(row.cc).length + recipients(row.bcc).length === 0 &&
+      list(values.to).length === 0
+    )
+      problems.push(`line ${batch.lines[i]}: no recipient (a "to" column or --to)`);
+  });
+  if (problems.length)
+    throw new UsageError(
+      `${batchPath}: ${problems.length} row(s) cannot be sent:\n  ${problems.slice(0, 20).join('\n  ')}`,
+      `Columns available: ${batch.columns.join(', ')}`,
+    );
+
+  const messageFor = (row: BatchRow): MailMessage => {
+    const subject = stringify(row.subject) || subjectArg;
+    const textBody = stringify(row.text) || bodies.text;
+    const htmlBody = stringify(row.html) || bodies.html;
+    const to = recipients(row.to);
+    return {
+      to: to.length ? to : list(values.to),
+      ...(recipients(row.cc).length
+        ? { cc: recipients(row.cc) }
+        : list(values.cc).length
+          ? { cc: list(values.cc) }
+          : {}),
+      ...(recipients(row.bcc).length
+        ? { bcc: recipients(row.bcc) }
+        : list(values.bcc).length
+          ? { bcc: list(values.bcc) }
+          : {}),
+      ...(stringify(row.from) || values.from ? { from: stringify(row.from) || (values.from as string) } : {}),
+      ...(subject !== undefined ? { subject: render(subject, row) } : {}),
+      ...(textBody !== undefined ? { text: render(textBody, row) } : {}),
+      ...(htmlBody !== undefined ? { html: render(htmlBody, row, true) } : {}),
+      ...(attachments?.length ? { attachments } : {}),
+    };
+  };
+
+  const total = batch.rows.length;
+  const progress = createProgressBar(ctx.io.stderr, total, {
+    enabled: !ctx.globals.json && !ctx.globals.quiet,
+  });
+  const failures: Failure[] = [];
+  const results: (SendResult | undefined)[] = new Array(total);
+  let next = 0;
+  let done = 0;
+  let abortedBy: string | undefined;
+  const worker = async () => {
+    for (;;) {
+      if (abortedBy) return;
+      const i = next++;
+      if (i >= total) return;
+      const row = batch.rows[i] as BatchRow;
+      try {
+        results[i] = await mailer.send(messageFor(row));
+      } catch (err) {
+        const e = err as { code?: string; message?: string };
+        failures.push({
+          row: i + 1,
+          line: batch.lines[i] ?? i + 1,
+          to: recipients(row.to),
+          code: typeof e.code === 'string' ? e.code : 'INTERNAL',
+          message: core.redactSecrets(e.message ?? String(err)),
+          exitCode: exitCodeFor(err),
+        });
+        // Every further row would fail the same way (and hammer the token endpoint): stop.
+        if (typeof e.code === 'string' && STOP_CODES.test(e.code)) abortedBy ??= e.code;
+      }
+      done++;
+      progress.update(done, failures.length ? `${failures.length} failed` : '');
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, total) }, worker));
+  progress.stop();
+  for (let i = next; i < total && abortedBy; i++) {
+    const row = batch.rows[i] as BatchRow;
+    failures.push({
+      row: i + 1,
+      line: batch.lines[i] ?? i + 1,
+      to: recipients(row.to),
+      code: 'NOT_SENT',
+      message: `not attempted: the batch stopped after ${abortedBy}`,
+      exitCode: ExitCode.Auth,
+    });
+  }
+  failures.sort((a, b) => a.row - b.row);
+
+  let retryFile: string | undefined;
+  if (failures.length) {
+    retryFile = resolve(
+      ctx.io.cwd,
+      (values['retry-file'] as string | undefined) ?? defaultRetryPath(batchPath, batch.format),
+    );
+    const columns = [...batch.columns.filter((c) => !ERROR_COLUMNS.includes(c)), ...ERROR_COLUMNS];
+    const rows = failures.map((f) => ({
+      ...(batch.rows[f.row - 1] as BatchRow),
+      error_code: f.code,
+      error_message: f.message,
+    }));
+    await writeFile(retryFile, serializeBatch(batch.format, columns, rows));
+  }
+
+  const sent = total - failures.length;
+  const byCode = new Map<string, number>();
+  for (const f of failures) byCode.set(f.code, (byCode.get(f.code) ?? 0) + 1);
+  const exitCode: ExitCodeValue = !failures.length
+    ? ExitCode.Ok
+    : failures.some((f) => f.exitCode === ExitCode.Auth)
+      ? ExitCode.Auth
+      : failures.every((f) => f.exitCode === ExitCode.Transient)
+        ? ExitCode.Transient
+        : ExitCode.Permanent;
+
+  if (ctx.globals.json) {
+    ctx.out.json({
+      ok: failures.length === 0,
+      exitCode,
+      total,
+      sent,
+      failed: failures.length,
+      failures: failures.map(({ exitCode: _x, ...f }) => f),
+      ...(abortedBy ? { stoppedAfter: abortedBy } : {}),
+      ...(retryFile ? { retryFile } : {}),
+    });
+    return exitCode;
+  }
+  const s = ctx.out.symbols;
+  ctx.out.line(`${failures.length ? s.warn : s.ok} sent ${sent} of ${total}, failed ${failures.length}`);
+  for (const [code, n] of byCode) ctx.out.line(`  ${code} × ${n}`);
+  for (const f of failures.slice(0, 10))
+    ctx.out.line(
+      `  ${s.fail} line ${f.line} ${f.to.join(', ')}: ${f.code} ${ctx.out.style('dim', f.message)}`,
+    );
+  if (failures.length > 10) ctx.out.line(`  … ${failures.length - 10} more`);
+  if (abortedBy) ctx.out.line(`  stopped after ${abortedBy}: fix it (smtp-oauth doctor), then retry`);
+  if (retryFile) ctx.out.line(`  retry the failed rows with: smtp-oauth send --batch ${retryFile}`);
+  if (failures.length && ctx.globals.quiet)
+    ctx.out.error(`failed ${failures.length} of ${total}; retry file ${retryFile}`);
+  return exitCode;
+}
+
+export default function send(argv: string[], io: CliIo): Promise<number> {
+  return withContext(argv, io, OPTIONS, async (ctx, values) => {
+    if (!values.batch && list(values.to).length + list(values.cc).length + list(values.bcc).length === 0)
+      throw new UsageError('no recipient: give --to (or --cc/--bcc), or --batch FILE');
+    const core = await loadCore(ctx);
+    const ca = await readCa(ctx);
+    const entry = await loadEntry(ctx, core);
+    for (const w of entry.warnings) ctx.out.warn(`${ctx.out.symbols.warn} ${w.path}: ${w.message}`);
+    const mailer = core.createMailer(entry.config, ca ? { ca, token: { ca } } : {});
+    try {
+      if (values.batch) return await sendBatch(ctx, values, core, mailer);
+      const bodies = await readBodies(ctx, values, true);
+      const attachments = await readAttachments(ctx, list(values.attach));
+      const message: MailMessage = {
+        to: list(values.to),
+        ...(list(values.cc).length ? { cc: list(values.cc) } : {}),
+        ...(list(values.bcc).length ? { bcc: list(values.bcc) } : {}),
+        ...(values.from ? { from: values.from as string } : {}),
+        ...(values.subject !== undefined ? { subject: values.subject as string } : {}),
+        ...bodies,
+        ...(attachments?.length ? { attachments } : {}),
+      };
+      let result: SendResult;
+      try {
+        result = await mailer.send(message);
+      } catch (err) {
+        return reportError(ctx, err);
+      }
+      if (ctx.globals.json) ctx.out.json({ ok: true, ...result });
+      else {
+        ctx.out.line(`${ctx.out.symbols.ok} sent ${result.messageId} to ${result.accepted.join(', ')}`);
+        if (result.rejected.length)
+          ctx.out.line(`  ${ctx.out.symbols.warn} refused: ${result.rejected.join(', ')}`);
+        ctx.out.line(ctx.out.style('dim', `  ${result.response}`));
+      }
+      return ExitCode.Ok;
+    } finally {
+      await mailer.close();
+    }
+  });
+}
