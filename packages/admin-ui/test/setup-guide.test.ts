@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { DiagnosticStep, EmailServer } from '../src/api/client.js';
+import { adminConsentUrl, guideFacts, guideStatus, guideSteps } from '../src/lib/setup-guide.js';
+
+const TENANT = '8f0c1f2e-3d4b-4a5c-9e6f-7a8b9c0d1e2f';
+const CLIENT = '11111111-2222-3333-4444-555555555555';
+const OID = '99999999-8888-7777-6666-555555555555';
+
+const entry = (overrides: Partial<EmailServer['config']> = {}): EmailServer => ({
+  id: 'srv_1',
+  name: 'main',
+  isDefault: true,
+  config: {
+    name: 'main',
+    host: 'smtp-mail.outlook.com',
+    port: 587,
+    security: 'starttls',
+    user: 'noreply@contoso.com',
+    auth: {
+      type: 'oauth2',
+      provider: 'entra',
+      tokenEndpoint: `https://login.microsoftonline.us/${TENANT}/oauth2/v2.0/token`,
+      clientId: CLIENT,
+      scope: 'https://outlook.office365.us/.default',
+      credential: { kind: 'secret', clientSecretSet: true },
+    },
+    ...overrides,
+  },
+  clientSecretSet: true,
+  passwordSet: false,
+  certificate: null,
+  lastTest: null,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+});
+
+const step = (id: DiagnosticStep['id'], status: DiagnosticStep['status']): DiagnosticStep => ({
+  id,
+  title: id,
+  status,
+  durationMs: 1,
+  evidence: [],
+});
+
+describe('setup guide', () => {
+  it('fills the commands and the consent link with the entry’s own ids and cloud', () => {
+    const steps = guideSteps(guideFacts(entry(), { oid: OID, tid: TENANT }));
+    const commands = steps.flatMap((s) => s.commands);
+    expect(commands).toContain(`Connect-ExchangeOnline -Organization ${TENANT}`);
+    expect(commands).toContain(`New-ServicePrincipal -AppId ${CLIENT} -ObjectId ${OID}`);
+    expect(commands).toContain(
+      `Add-MailboxPermission -Identity "noreply@contoso.com" -User ${OID} -AccessRights FullAccess`,
+    );
+    expect(commands).toContain(
+      'Set-CASMailbox -Identity "noreply@contoso.com" -SmtpClientAuthenticationDisabled $false',
+    );
+    expect(steps.find((s) => s.id === 'consent')?.links[0]?.url).toBe(
+      `https://login.microsoftonline.us/${TENANT}/adminconsent?client_id=${CLIENT}`,
+    );
+  });
+
+  it('shows placeholders without an entry, and the object id placeholder until a token test ran', () => {
+    const commands = guideSteps(guideFacts(entry())).flatMap((s) => s.commands);
+    expect(commands).toContain(
+      `New-ServicePrincipal -AppId ${CLIENT} -ObjectId <Enterprise Application object id>`,
+    );
+    expect(adminConsentUrl({})).toBe(
+      'https://login.microsoftonline.com/%3CTENANT_ID%3E/adminconsent?client_id=%3CCLIENT_ID%3E',
+    );
+  });
+
+  it('adds SendAs when the From address is another mailbox', () => {
+    const steps = guideSteps(guideFacts(entry({ from: 'billing@contoso.com' }), { oid: OID }));
+    expect(steps.flatMap((s) => s.commands)).toContain(
+      `Add-RecipientPermission -Identity "billing@contoso.com" -Trustee ${OID} -AccessRights SendAs`,
+    );
+  });
+
+  it('ties each step to the diagnostics step that confirms it', () => {
+    const steps = guideSteps(guideFacts(entry()));
+    const byId = (id: string) => steps.find((s) => s.id === id)!;
+    const run = [
+      step('token', 'ok'),
+      step('claims', 'ok'),
+      step('auth', 'ok'),
+      step('mail', 'fail'),
+      step('message', 'skipped'),
+    ];
+    expect(guideStatus(byId('consent'), run)).toBe('confirmed');
+    expect(guideStatus(byId('mailbox-permission'), run)).toBe('failing');
+    expect(guideStatus(byId('smtp-auth'), [step('auth', 'skipped')])).toBe('not-reached');
+    expect(guideStatus(byId('register'), undefined)).toBe('unknown');
+  });
+});
