@@ -184,3 +184,16 @@ describe('validateMessage: headers, attachments, size', () => {
     expect(failure({ to: 42 as unknown as string }).details.field).toBe('to');
   });
 });
+
+// Regression: JSON bodies with the wrong container type threw a TypeError (the server's send API
+// answered 500) instead of MESSAGE_INVALID naming the field.
+it.each([
+  ['attachments', { attachments: 'x' }],
+  ['attachments', { attachments: { filename: 'a' } }],
+  ['headers', { headers: 'x' }],
+  ['headers', { headers: ['X-A: 1'] }],
+])('%s of the wrong type → MESSAGE_INVALID naming it', (field, extra) => {
+  expect(() => validateMessage({ to: 'a@example.com', ...extra } as never)).toThrowError(
+    expect.objectContaining({ code: 'MESSAGE_INVALID', details: { field } }),
+  );
+});

@@ -180,6 +180,16 @@ export function validateMessage(
     if (v !== undefined && typeof v !== 'string') throw invalid(field, 'must be a string');
   }
 
+  // Messages often arrive as JSON (the server's send API): wrong container types are the caller's
+  // error, not a TypeError deep in the loop below.
+  if (
+    message.headers !== undefined &&
+    (typeof message.headers !== 'object' || message.headers === null || Array.isArray(message.headers))
+  )
+    throw invalid('headers', 'must be an object of header name to value');
+  if (message.attachments !== undefined && !Array.isArray(message.attachments))
+    throw invalid('attachments', 'must be an array of { filename, content, contentType? }');
+
   const headers: Record<string, string> = {};
   let headerBytes = 0;
   for (const [name, value] of Object.entries(message.headers ?? {})) {
