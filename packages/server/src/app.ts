@@ -13,6 +13,7 @@ import { emailServerDocs, emailServerRoutes, emailServerSchemas } from './routes
 import { healthDocs, healthRoutes } from './routes/health.js';
 import { logDocs, logRoutes } from './routes/logs.js';
 import { buildOpenApi, openApiDocs, openApiRoutes } from './routes/openapi.js';
+import { sendDocs, sendRoutes, sendSchemas } from './routes/send.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -20,6 +21,9 @@ export const SERVER_VERSION = '0.1.0';
 export function createApp(ctx: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
+  // API answers are `no-store`, so an ETag (a hash of every JSON body) buys nothing; the static UI
+  // keeps its own ETags (serve-static).
+  app.set('etag', false);
   app.set('trust proxy', ctx.trustProxy);
 
   app.use(requestLog(ctx.logger));
@@ -53,6 +57,7 @@ export function createApp(ctx: AppContext): Express {
     ...apiKeyDocs,
     ...logDocs,
     ...emailServerDocs,
+    ...sendDocs,
     ...openApiDocs,
   ];
   api.use(healthRoutes(ctx));
@@ -60,7 +65,10 @@ export function createApp(ctx: AppContext): Express {
   api.use('/api-keys', apiKeyRoutes(ctx));
   api.use('/email-servers', emailServerRoutes(ctx));
   api.use(logRoutes(ctx));
-  api.use(openApiRoutes(() => buildOpenApi(docs, emailServerSchemas(), SERVER_VERSION)));
+  api.use(sendRoutes(ctx));
+  api.use(
+    openApiRoutes(() => buildOpenApi(docs, { ...emailServerSchemas(), ...sendSchemas() }, SERVER_VERSION)),
+  );
   api.use(notFoundApi());
 
   app.use('/api', api);

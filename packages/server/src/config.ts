@@ -53,7 +53,15 @@ export function loadSettings(
       hint: 'e.g. PORT=8025',
     });
   }
-  const dataDir = resolve(env.DATA_DIR ?? './.data');
+  const sandbox = argv.includes('--sandbox') || (bool('SANDBOX', env.SANDBOX) ?? false);
+  // Sandbox mode keeps its state apart from a production data directory (it resets the admin
+  // password on every start). Under pnpm/npm scripts INIT_CWD is where the user ran the command,
+  // so `pnpm sandbox` at the repository root uses <root>/.data/sandbox.
+  const dataDir = env.DATA_DIR
+    ? resolve(env.DATA_DIR)
+    : sandbox
+      ? resolve(env.INIT_CWD ?? '.', '.data/sandbox')
+      : resolve('./.data');
   const logLevel = (env.LOG_LEVEL ?? 'info') as ServerSettings['logLevel'];
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     throw new ServerError('SETTINGS_INVALID', 'LOG_LEVEL must be debug, info, warn or error');
@@ -79,7 +87,7 @@ export function loadSettings(
           : (bool('TRUST_PROXY', trust) ?? trust),
     allowedOrigins: list(env.ALLOWED_ORIGINS),
     adminUiDir: env.ADMIN_UI_DIR || undefined,
-    sandbox: argv.includes('--sandbox') || (bool('SANDBOX', env.SANDBOX) ?? false),
+    sandbox,
     logLevel,
   };
 }

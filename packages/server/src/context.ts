@@ -1,8 +1,13 @@
 import type { AuditTrail } from './audit.js';
 import type { LoginLimiter } from './auth/rate-limit.js';
 import type { SessionManager, SessionPolicy } from './auth/sessions.js';
-import type { SmtpHostPolicy } from './guards/outbound.js';
+import type { EntryRuntimes } from './entry-runtimes.js';
+import type { SmtpHostPolicy, TokenEndpointPolicy } from './guards/outbound.js';
 import type { Logger } from './logger.js';
+import type { LookupCache } from './lookup-cache.js';
+import type { SentLogWriter } from './sent-log-writer.js';
+import type { ApiKeyRow } from './store/api-keys-repository.js';
+import type { EmailServerRecord } from './store/email-servers-repository.js';
 import type { KeyRing } from './secrets/keyring.js';
 import type { Store } from './store/db.js';
 import type { createRepositories } from './store/repositories.js';
@@ -21,10 +26,16 @@ export interface AppContext {
   /** Constant-cost stand-in hash for unknown accounts. */
   dummyHash: string;
   cookie: { secure: boolean | 'auto' };
-  tokenHosts: ReadonlySet<string>;
+  tokenPolicy: TokenEndpointPolicy;
   smtpHostPolicy: SmtpHostPolicy;
   adminUiDir: string | undefined;
   allowedOrigins: readonly string[];
   bodyLimit: string;
   trustProxy: boolean | number | string;
+  /** One mailer and token cache per entry and config version, shared by every request. */
+  runtimes: EntryRuntimes;
+  /** Sent-log rows, written behind the response in batches. */
+  sentLog: SentLogWriter;
+  /** The send API's per-request lookups; cleared by every local change to keys or entries. */
+  lookups: { apiKeys: LookupCache<ApiKeyRow>; emailServers: LookupCache<EmailServerRecord> };
 }

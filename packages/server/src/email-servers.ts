@@ -1,12 +1,15 @@
 import {
+  type CertificateInfo,
   type ConfigWarning,
   configWarnings,
   type EmailServerConfig,
+  isSmtpOAuthError,
+  loadCertificateCredential,
   type PublicEmailServerConfig,
   parseConfig,
   redactConfig,
-} from '@org/core/config';
-import { type CertificateInfo, describeCertificate } from './certificates.js';
+  redactConfigWithCertificate,
+} from '@org/core';
 import type { AppContext } from './context.js';
 import { assertSmtpHostAllowed, assertTokenEndpointAllowed } from './guards/outbound.js';
 import { ApiError } from './http/errors.js';
@@ -17,6 +20,12 @@ import { newId } from './store/ids.js';
 
 const TABLE = 'email_servers';
 
+/**
+ * Public facts of a certificate credential: core's `CertificateInfo` (S16), plus the two names the
+ * first API version used (`thumbprintSha1`, `expiresInDays`), kept so existing clients keep working.
+ */
+export type CertificateView = CertificateInfo & { thumbprintSha1: string; expiresInDays: number };
+
 /** An email-server entry as the API shows it: no secret values, ever (S3). */
 export interface EmailServerView {
   id: string;
@@ -25,38 +34,82 @@ export interface EmailServerView {
   config: PublicEmailServerConfig;
   clientSecretSet: boolean;
   passwordSet: boolean;
-  certificate: CertificateInfo | null;
+  certificate: CertificateView | null;
+  /** Why a stored certificate credential cannot be used (expired, key mismatch), from core. */
+  certificateProblem: { code: string; message: string } | null;
   lastTest: EmailServerRecord['lastTest'];
   createdAt: string;
   updatedAt: string;
 }
 
-export function toView(record: EmailServerRecord, now: Date): EmailServerView {
-  // redactConfig only reports that secrets are set, so placeholders stand in for the stored values
-  // and no decryption is needed to list entries.
-  const placeholders = Object.fromEntries(Object.keys(record.secrets).map((p) => [p, '']));
-  const shaped = mergeSecrets(record.config, placeholders) as unknown as EmailServerConfig;
-  const auth = shaped.auth;
-  const certificatePem =
-    auth.type === 'oauth2' && auth.credential.kind === 'certificate'
-      ? auth.credential.certificatePem
-      : undefined;
+const coreNow = (ctx: AppContext) => () => ctx.now().getTime();
+
+/**
+ * The API view of an entry. Certificate facts come from core's `redactConfigWithCertificate`, which
+ * needs the decrypted credential; secret-credential entries need no decryption at all.
+ */
+export function toView(ctx: AppContext, record: EmailServerRecord): EmailServerView {
+  const certificateKind = hasCertificate(record);
+  let config: PublicEmailServerConfig;
+  if (certificateKind) {
+    const parsed = parseConfig(mergeSecrets(record.config, decryptAll(ctx, record)));
+    config = parsed.ok
+      ? redactConfigWithCertificate(parsed.config, { now: coreNow(ctx) })
+      : (placeholderView(record) as PublicEmailServerConfig);
+  } else {
+    config = placeholderView(record) as PublicEmailServerConfig;
+  }
+  const credential = config.auth.type === 'oauth2' ? config.auth.credential : undefined;
+  const info = credential && credential.kind !== 'secret' ? credential.certificate : undefined;
+  const problem = credential && credential.kind !== 'secret' ? credential.problem : undefined;
   return {
     id: record.id,
     name: record.name,
     isDefault: record.isDefault,
-    config: redactConfig(shaped),
+    config,
     clientSecretSet: 'auth.credential.secret' in record.secrets,
     passwordSet: 'auth.password' in record.secrets,
-    certificate: (certificatePem && describeCertificate(certificatePem, now)) || null,
+    certificate: info
+      ? { ...info, thumbprintSha1: info.thumbprint, expiresInDays: info.daysUntilExpiry }
+      : null,
+    certificateProblem: problem ?? null,
     lastTest: record.lastTest,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
 }
 
+function hasCertificate(record: EmailServerRecord): boolean {
+  const auth = record.config.auth as { type?: unknown; credential?: { kind?: unknown } } | undefined;
+  return (
+    auth?.type === 'oauth2' && (auth.credential?.kind === 'certificate' || auth.credential?.kind === 'pfx')
+  );
+}
+
+// core's redactConfig only reports that secrets are set, so placeholders stand in for the stored
+// values and no decryption is needed for secret-credential entries.
+function placeholderView(record: EmailServerRecord): PublicEmailServerConfig {
+  const placeholders = Object.fromEntries(Object.keys(record.secrets).map((p) => [p, '']));
+  const shaped = mergeSecrets(record.config, placeholders) as unknown as EmailServerConfig;
+  return redactConfig(shaped);
+}
+
+/** Certificate warnings (S16: expiry within 30 days) of a config, from core's credential loader. */
+function certificateWarnings(ctx: AppContext, config: EmailServerConfig): ConfigWarning[] {
+  if (config.auth.type !== 'oauth2' || config.auth.credential.kind === 'secret') return [];
+  try {
+    return loadCertificateCredential(config.auth.credential, { now: coreNow(ctx) }).warnings;
+  } catch {
+    return [];
+  }
+}
+
 /** Core's warnings for a stored entry (placeholders stand in for secrets; only their kind matters). */
-export function storedWarnings(record: EmailServerRecord): ConfigWarning[] {
+export function storedWarnings(ctx: AppContext, record: EmailServerRecord): ConfigWarning[] {
+  if (hasCertificate(record)) {
+    const parsed = parseConfig(mergeSecrets(record.config, decryptAll(ctx, record)));
+    if (parsed.ok) return [...parsed.warnings, ...certificateWarnings(ctx, parsed.config)];
+  }
   const placeholders = Object.fromEntries(Object.keys(record.secrets).map((p) => [p, '']));
   return configWarnings(mergeSecrets(record.config, placeholders) as unknown as EmailServerConfig);
 }
@@ -93,10 +146,17 @@ export async function loadEmailServerConfig(
   id: string,
 ): Promise<EmailServerConfig | undefined> {
   const record = await ctx.repos.emailServers.get(id);
-  if (!record) return undefined;
+  return record && configOf(ctx, record);
+}
+
+/** Decrypts and re-validates a stored entry. */
+export function configOf(ctx: AppContext, record: EmailServerRecord): EmailServerConfig {
   const parsed = parseConfig(mergeSecrets(record.config, decryptAll(ctx, record)));
   if (!parsed.ok)
-    throw new ApiError(409, 'STORED_CONFIG_INVALID', `Stored entry ${record.name} no longer validates`);
+    throw new ApiError(409, 'STORED_CONFIG_INVALID', `Stored entry ${record.name} no longer validates`, {
+      hint: 'Open the entry in the admin UI and save it again with the fields it names',
+      issues: parsed.issues.slice(0, 50).map((i) => ({ path: i.path || '(root)', message: i.message })),
+    });
   return parsed.config;
 }
 
@@ -113,9 +173,27 @@ async function validate(
   }
   const { config } = parsed;
   if (config.auth.type === 'oauth2')
-    assertTokenEndpointAllowed(config.auth.tokenEndpoint, 'auth.tokenEndpoint', ctx.tokenHosts);
-  await assertSmtpHostAllowed(config.host, 'host', ctx.smtpHostPolicy);
-  return parsed;
+    assertTokenEndpointAllowed(config.auth.tokenEndpoint, 'auth.tokenEndpoint', ctx.tokenPolicy);
+  await assertSmtpHostAllowed(config.host, config.port, 'host', ctx.smtpHostPolicy);
+  return { config, warnings: [...parsed.warnings, ...checkCertificate(ctx, config)] };
+}
+
+/**
+ * S16 through core's credential loader: PEM or PFX readable, key and certificate belong together,
+ * thumbprint matches, not expired. A problem is a 400 naming the field; expiry within 30 days is a
+ * warning in the response.
+ */
+function checkCertificate(ctx: AppContext, config: EmailServerConfig): ConfigWarning[] {
+  if (config.auth.type !== 'oauth2' || config.auth.credential.kind === 'secret') return [];
+  try {
+    return loadCertificateCredential(config.auth.credential, { now: coreNow(ctx) }).warnings;
+  } catch (error) {
+    if (!isSmtpOAuthError(error)) throw error;
+    const issues = (error as { issues?: { path: string; message: string }[] }).issues ?? [
+      { path: 'auth.credential', message: error.message },
+    ];
+    throw new ApiError(400, error.code, error.message, { hint: error.hint, issues });
+  }
 }
 
 async function assertNameFree(ctx: AppContext, name: string, exceptId?: string) {
@@ -153,7 +231,7 @@ export async function createEmailServer(
     address,
   });
   const record = (await ctx.repos.emailServers.get(id))!;
-  return { emailServer: toView(record, ctx.now()), warnings };
+  return { emailServer: toView(ctx, record), warnings };
 }
 
 export async function updateEmailServer(
@@ -198,5 +276,5 @@ export async function updateEmailServer(
     outcome: 'ok',
     address,
   });
-  return { emailServer: toView((await ctx.repos.emailServers.get(id))!, ctx.now()), warnings };
+  return { emailServer: toView(ctx, (await ctx.repos.emailServers.get(id))!), warnings };
 }

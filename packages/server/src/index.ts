@@ -7,6 +7,8 @@ export {
   type SmtpOAuthServer,
 } from './server.js';
 export { loadSettings, type ServerSettings } from './config.js';
+export type { RuntimeOptions } from './entry-runtimes.js';
+export type { SandboxMode, SandboxModeOptions } from './sandbox.js';
 
 // Storage
 export { openStore, type Store, type StoreOptions } from './store/db.js';

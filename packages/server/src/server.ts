@@ -15,11 +15,21 @@ import {
 import { createLoginLimiter, defaultLoginRateLimit, type LoginRateLimitPolicy } from './auth/rate-limit.js';
 import { createSessionManager, defaultSessionPolicy, type SessionPolicy } from './auth/sessions.js';
 import type { AppContext } from './context.js';
-import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, type ResolveHost } from './guards/outbound.js';
+import { createEntryRuntimes, type RuntimeOptions } from './entry-runtimes.js';
+import { createLookupCache } from './lookup-cache.js';
+import { createSentLogWriter } from './sent-log-writer.js';
+import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import type { KeyRing } from './secrets/keyring.js';
 import { openStore, type StoreOptions } from './store/db.js';
 import { createRepositories } from './store/repositories.js';
+import {
+  createSandboxApiKey,
+  type SandboxMode,
+  type SandboxModeOptions,
+  seedSandboxEntry,
+  startTestkit,
+} from './sandbox.js';
 
 /** Options of {@link createServer}. Every external effect enters here; nothing reads `process.env`. */
 export interface CreateServerOptions {
@@ -52,10 +62,21 @@ export interface CreateServerOptions {
     resolveHost?: ResolveHost;
   };
   /**
-   * Sandbox mode: the testkit's loopback listeners (127.0.0.1, ::1, localhost) are allowed as SMTP
-   * hosts and token endpoint hosts, explicitly and only those. @default false
+   * Sandbox mode: starts the testkit's sandbox (a fake Microsoft 365 tenant), allows exactly its
+   * token endpoint origin and SMTP address:port (no blanket loopback allowance), seeds the entry
+   * "Sandbox (Microsoft 365 emulator)" as the default, and sets the admin password on every start
+   * (the configured one, or a new one handed to `onGeneratedPassword`). @default false
+   * @remarks For trying the product: give it its own data directory.
    */
-  sandbox?: boolean;
+  sandbox?: boolean | SandboxModeOptions;
+  /**
+   * How long the send API may reuse an API-key or entry lookup. Changes made through this instance
+   * apply at once; with several instances on one database, another instance's revocation or edit
+   * applies within this time. 0 turns the cache off. @default 1000
+   */
+  lookupCacheMs?: number;
+  /** Shapes the mailers built for entries (limits, retries, timeouts, the S6 re-check interval). */
+  runtime?: RuntimeOptions;
   /** `Secure` cookies: true, false, or 'auto' (when the request is https). @default 'auto' */
   secureCookies?: boolean | 'auto';
   /** express `trust proxy` (for X-Forwarded-Proto/For behind a reverse proxy). @default false */
@@ -90,8 +111,10 @@ export interface SmtpOAuthServer {
   app: Express;
   /** Route dependencies (store, repositories, key ring) — for the entry point and tests. */
   context: AppContext;
+  /** Sandbox mode's testkit and seeded entry, when `sandbox` is on. */
+  sandbox: SandboxMode | undefined;
   listen(port: number, host?: string): Promise<ListeningServer>;
-  /** Stops listening, lets in-flight requests finish, closes the database. Idempotent. */
+  /** Stops listening, lets in-flight requests finish, closes the mailers, the sandbox and the database. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -103,8 +126,6 @@ export function defaultAdminUiDir(): string | undefined {
     return undefined;
   }
 }
-
-const SANDBOX_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 
 /**
  * Opens the store (running migrations), creates the first admin if none exists, and builds the
@@ -118,7 +139,11 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
   const now = options.now ?? (() => new Date());
   const logger = options.logger ?? createJsonLogger({ now });
   const store = await openStore(options.store, logger);
+  const sandboxOptions = options.sandbox === true ? {} : options.sandbox || undefined;
+  let testkit: Awaited<ReturnType<typeof startTestkit>> | undefined;
+  let runtimes: AppContext['runtimes'] | undefined;
   try {
+    testkit = sandboxOptions ? await startTestkit(sandboxOptions) : undefined;
     const repos = createRepositories(store.db);
     const sessionPolicy = { ...defaultSessionPolicy, ...options.session };
     const context: AppContext = {
@@ -137,27 +162,45 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       audit: createAuditTrail({ repo: repos.audit, now, logger }),
       dummyHash: await createDummyHash(options.passwordHashing ?? DEFAULT_SCRYPT),
       cookie: { secure: options.secureCookies ?? 'auto' },
-      tokenHosts: new Set(
-        [
-          ...DEFAULT_TOKEN_HOSTS,
-          ...(options.tokenHostAllowlist ?? []),
-          ...(options.sandbox ? SANDBOX_HOSTS : []),
-        ].map((h) => h.toLowerCase().replace(/\.$/, '')),
-      ),
+      tokenPolicy: {
+        hosts: new Set(
+          [...DEFAULT_TOKEN_HOSTS, ...(options.tokenHostAllowlist ?? [])].map((h) =>
+            h.toLowerCase().replace(/\.$/, ''),
+          ),
+        ),
+        // Sandbox: the testkit's token endpoint exactly (scheme, loopback address and port).
+        origins: new Set(testkit ? [new URL(testkit.info.tokenEndpoint).origin] : []),
+      },
       smtpHostPolicy: {
         allowPrivate: options.smtp?.allowPrivateHosts ?? false,
-        allowedAddresses: new Set([
-          ...(options.smtp?.allowedAddresses ?? []),
-          ...(options.sandbox ? ['127.0.0.1', '::1'] : []),
-        ]),
+        allowedAddresses: new Set(options.smtp?.allowedAddresses ?? []),
+        allowedEndpoints: new Set(
+          testkit ? [endpointKey(testkit.info.smtp.host, testkit.info.smtp.port)] : [],
+        ),
         resolve: options.smtp?.resolveHost ?? defaultResolveHost,
       },
       adminUiDir: options.adminUiDir === false ? undefined : (options.adminUiDir ?? defaultAdminUiDir()),
       allowedOrigins: options.allowedOrigins ?? [],
       bodyLimit: options.bodyLimit ?? '1mb',
       trustProxy: options.trustProxy ?? false,
+      runtimes: createEntryRuntimes(() => context, options.runtime),
+      sentLog: createSentLogWriter({ repo: repos.sentLog, logger }),
+      lookups: {
+        apiKeys: createLookupCache(options.lookupCacheMs ?? 1000),
+        emailServers: createLookupCache(options.lookupCacheMs ?? 1000),
+      },
     };
-    await ensureAdmin(context, options.admin, options.passwordHashing ?? DEFAULT_SCRYPT);
+    runtimes = context.runtimes;
+    await ensureAdmin(context, options.admin, options.passwordHashing ?? DEFAULT_SCRYPT, !!testkit);
+    const sandbox: SandboxMode | undefined =
+      testkit && sandboxOptions
+        ? {
+            sandbox: testkit,
+            info: testkit.info,
+            entryId: await seedSandboxEntry(context, testkit, sandboxOptions),
+            apiKey: await createSandboxApiKey(context),
+          }
+        : undefined;
     const app = createApp(context);
 
     const listening = new Set<{ close(): Promise<void> }>();
@@ -166,6 +209,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
     return {
       app,
       context,
+      sandbox,
       listen(port, host = '127.0.0.1') {
         return new Promise<ListeningServer>((resolve, reject) => {
           const http = createHttpServer(app);
@@ -193,12 +237,17 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       close() {
         closing ??= (async () => {
           await Promise.all([...listening].map((l) => l.close()));
+          await context.runtimes.closeAll();
+          await context.sentLog.flush();
+          await testkit?.close();
           await store.close();
         })();
         return closing;
       },
     };
   } catch (error) {
+    await runtimes?.closeAll();
+    await testkit?.close();
     await store.close();
     throw error;
   }
@@ -222,9 +271,27 @@ async function ensureAdmin(
   ctx: AppContext,
   admin: CreateServerOptions['admin'],
   params: ScryptParams,
+  sandbox: boolean,
 ): Promise<void> {
-  if ((await ctx.repos.admins.count()) > 0) return;
   const email = admin?.email ?? 'admin@localhost';
+  if (sandbox) {
+    // A sandbox start must always print credentials that work, so its admin's password is set anew.
+    const existing = await ctx.repos.admins.findByEmail(email);
+    if (existing) {
+      const password = admin?.password ?? generatePassword();
+      await ctx.repos.admins.setPassword(existing.id, await hashPassword(password, params), ctx.now());
+      await ctx.audit.record({
+        actor: 'system:sandbox',
+        action: 'admin.password-reset',
+        target: email,
+        fields: ['password'],
+        outcome: 'ok',
+      });
+      if (!admin?.password) admin?.onGeneratedPassword?.(email, password);
+      return;
+    }
+  }
+  if ((await ctx.repos.admins.count()) > 0) return;
   const password = admin?.password ?? generatePassword();
   await ctx.repos.admins.create({ email, passwordHash: await hashPassword(password, params), at: ctx.now() });
   await ctx.audit.record({

@@ -200,7 +200,7 @@ describeDrivers('email servers API', (driver) => {
       expect(res.body.error.message).toContain('10.1.2.3');
     });
 
-    it('allows private hosts when the operator says so, and loopback in sandbox mode', async () => {
+    it('allows private hosts when the operator says so; sandbox mode allows exactly its testkit', async () => {
       h = await startHarness(driver, { smtp: { allowPrivateHosts: true } });
       await h.login();
       expect((await call('/api/email-servers', { body: secretEntry({ host: '10.0.0.5' }) })).status).toBe(
@@ -209,12 +209,30 @@ describeDrivers('email servers API', (driver) => {
       await h.close();
       h = await startHarness(driver, { sandbox: true });
       await h.login();
-      expect((await call('/api/email-servers', { body: secretEntry({ host: '127.0.0.1' }) })).status).toBe(
-        201,
-      );
+      const smtp = h.server.sandbox!.info.smtp;
+      const tokenEndpoint = h.server.sandbox!.info.tokenEndpoint;
+      const sandboxed = secretEntry({ name: 'kit', host: smtp.host, tokenEndpoint });
+      const ok = await call('/api/email-servers', { body: { ...sandboxed, port: smtp.port } });
+      expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+      // Loopback in general is not allowed: another port, another address, another token port.
+      const otherPort = await call('/api/email-servers', {
+        body: secretEntry({ name: 'x', host: '127.0.0.1' }),
+      });
+      expect(otherPort.status).toBe(400);
+      expect(otherPort.body.error.issues[0].path).toBe('host');
       expect(
-        (await call('/api/email-servers', { body: secretEntry({ name: 'x', host: '10.0.0.5' }) })).status,
+        (await call('/api/email-servers', { body: secretEntry({ name: 'y', host: '10.0.0.5' }) })).status,
       ).toBe(400);
+      const url = new URL(tokenEndpoint);
+      url.port = String(Number(url.port) + 1);
+      const otherToken = await call('/api/email-servers', {
+        body: {
+          ...secretEntry({ name: 'z', host: smtp.host, tokenEndpoint: url.toString() }),
+          port: smtp.port,
+        },
+      });
+      expect(otherToken.status).toBe(400);
+      expect(otherToken.body.error.issues[0].path).toBe('auth.tokenEndpoint');
     });
   });
 

@@ -1,3 +1,4 @@
+import { createTestEnvironment, type TestEnvironment } from '@org/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeDrivers } from './helpers/drivers.js';
 import { type Harness, type Json, json, secretEntry, startHarness } from './helpers/harness.js';
@@ -53,6 +54,11 @@ const KEYS = [
   'email',
   'password',
   'x',
+  'to',
+  'subject',
+  'headers',
+  'attachments',
+  'server',
 ];
 
 function randomValue(r: () => number, depth = 0): unknown {
@@ -132,15 +138,28 @@ describeDrivers('fuzz', (driver) => {
   let h: Harness;
   let serverId = '';
   let apiKeyId = '';
+  let sendKey = '';
+  let kitId = '';
+  let env: TestEnvironment;
   beforeAll(async () => {
-    h = await startHarness(driver);
+    // /api/send is fuzzed too: its default entry is the testkit, so valid messages really go out
+    // (to 127.0.0.1 only).
+    env = await createTestEnvironment({ limits: false });
+    h = await startHarness(driver, {
+      tokenHostAllowlist: ['127.0.0.1'],
+      smtp: { allowedAddresses: ['127.0.0.1'], resolveHost: async () => ['52.96.0.10'] },
+    });
     await h.login();
+    kitId = (await json(await h.api('/api/email-servers', { body: env.config }))).emailServer.id;
     serverId = (await json(await h.api('/api/email-servers', { body: secretEntry({ name: 'fuzz-target' }) })))
       .emailServer.id;
+    await h.api(`/api/email-servers/${kitId}/default`, { method: 'POST' });
     apiKeyId = (await json(await h.api('/api/api-keys', { body: { name: 'fuzz' } }))).apiKey.id;
+    sendKey = (await json(await h.api('/api/api-keys', { body: { name: 'fuzz-send' } }))).key;
   });
   afterAll(async () => {
     await h?.close();
+    await env?.close();
   });
 
   it(`${ITERATIONS} random/mutated requests → zero 5xx`, async () => {
@@ -149,8 +168,17 @@ describeDrivers('fuzz', (driver) => {
       login: { email: 'admin@example.test', password: 'guess' },
       apiKey: { name: 'key' },
       server: secretEntry({ name: 'fuzz' }),
+      message: {
+        to: ['a@example.com', { name: 'B', address: 'b@example.com' }],
+        subject: 'fuzz',
+        text: 'hello',
+        headers: { 'X-Fuzz': '1' },
+        attachments: [{ filename: 'a.txt', content: 'x' }],
+      },
     };
-    const routes: { method: string; path: () => string; body?: keyof typeof valid }[] = [
+    const routes: { method: string; path: () => string; body?: keyof typeof valid; apiKey?: true }[] = [
+      { method: 'POST', path: () => '/api/send', body: 'message', apiKey: true },
+      { method: 'POST', path: () => '/api/send', body: 'message', apiKey: true },
       { method: 'POST', path: () => '/api/auth/login', body: 'login' },
       { method: 'POST', path: () => '/api/api-keys', body: 'apiKey' },
       { method: 'POST', path: () => '/api/email-servers', body: 'server' },
@@ -161,7 +189,8 @@ describeDrivers('fuzz', (driver) => {
       },
       {
         method: 'POST',
-        path: () => `/api/email-servers/${r() < 0.5 ? serverId : 'nope'}/default`,
+        // Only the testkit entry may become the default: sends must never leave 127.0.0.1.
+        path: () => `/api/email-servers/${r() < 0.5 ? kitId : 'nope'}/default`,
         body: 'apiKey',
       },
       { method: 'DELETE', path: () => `/api/api-keys/${r() < 0.5 ? apiKeyId : enc(randomValue(r))}` },
@@ -190,11 +219,19 @@ describeDrivers('fuzz', (driver) => {
         const res = await h.api(path, {
           method: route.method,
           ...(body !== undefined ? { raw: body } : {}),
-          headers: { 'content-type': contentTypes[Math.floor(r() * contentTypes.length)]! },
+          headers: {
+            'content-type': contentTypes[Math.floor(r() * contentTypes.length)]!,
+            ...(route.apiKey ? { authorization: `Bearer ${sendKey}` } : {}),
+          },
+          ...(route.apiKey ? { cookie: false as const } : {}),
         });
         const text = await res.text();
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        if (res.status >= 500)
+        // A 502 is the upstream's answer (the testkit refusing a recipient), with core's code — not a crash.
+        const upstream = res.status === 502 && route.apiKey && /"code":"SMTP_/.test(text);
+        if (route.apiKey)
+          expect(text, 'a send must never try a non-loopback host').not.toMatch(/NETWORK_DNS/);
+        if (res.status >= 500 && !upstream)
           fiveHundreds.push(
             `${route.method} ${path} ${body?.slice(0, 200)} → ${res.status} ${text.slice(0, 200)}`,
           );

@@ -40,7 +40,7 @@ describe('address classification (S6)', () => {
 });
 
 describe('outbound guards', () => {
-  const hosts = new Set<string>(DEFAULT_TOKEN_HOSTS);
+  const hosts = { hosts: new Set<string>(DEFAULT_TOKEN_HOSTS), origins: new Set<string>() };
   it('token endpoint: Microsoft hosts pass; trailing dots and case are normalised', () => {
     expect(() =>
       assertTokenEndpointAllowed('https://LOGIN.microsoftonline.com./t/oauth2/v2.0/token', 'f', hosts),
@@ -67,24 +67,46 @@ describe('outbound guards', () => {
     const policy = (addrs: string[] | Error) => ({
       allowPrivate: false,
       allowedAddresses: new Set<string>(),
+      allowedEndpoints: new Set<string>(),
       resolve: async () => {
         if (addrs instanceof Error) throw addrs;
         return addrs;
       },
     });
-    await expect(assertSmtpHostAllowed('smtp.example', 'host', policy(['52.96.0.1']))).resolves.toEqual([
+    await expect(assertSmtpHostAllowed('smtp.example', 587, 'host', policy(['52.96.0.1']))).resolves.toEqual([
       '52.96.0.1',
     ]);
     await expect(
-      assertSmtpHostAllowed('smtp.example', 'host', policy(['52.96.0.1', '::1'])),
+      assertSmtpHostAllowed('smtp.example', 587, 'host', policy(['52.96.0.1', '::1'])),
     ).rejects.toMatchObject({ status: 400 });
     await expect(
-      assertSmtpHostAllowed('smtp.example', 'host', policy(new Error('ENOTFOUND'))),
+      assertSmtpHostAllowed('smtp.example', 587, 'host', policy(new Error('ENOTFOUND'))),
     ).rejects.toMatchObject({
       code: 'SMTP_HOST_UNRESOLVABLE',
     });
     await expect(
-      assertSmtpHostAllowed('[::1]', 'host', { ...policy([]), allowedAddresses: new Set(['::1']) }),
+      assertSmtpHostAllowed('[::1]', 587, 'host', { ...policy([]), allowedAddresses: new Set(['::1']) }),
     ).resolves.toEqual(['::1']);
+  });
+
+  it('sandbox allowances are exact: one token origin, one SMTP address and port', async () => {
+    const sandboxTokens = {
+      hosts: new Set<string>(DEFAULT_TOKEN_HOSTS),
+      origins: new Set(['https://127.0.0.1:4443']),
+    };
+    expect(() =>
+      assertTokenEndpointAllowed('https://127.0.0.1:4443/t/oauth2/v2.0/token', 'f', sandboxTokens),
+    ).not.toThrow();
+    for (const other of ['https://127.0.0.1:4444/t', 'https://localhost:4443/t', 'http://127.0.0.1:4443/t'])
+      expect(() => assertTokenEndpointAllowed(other, 'f', sandboxTokens)).toThrow();
+    const smtp = {
+      allowPrivate: false,
+      allowedAddresses: new Set<string>(),
+      allowedEndpoints: new Set(['127.0.0.1 2525']),
+      resolve: async () => ['127.0.0.1'],
+    };
+    await expect(assertSmtpHostAllowed('127.0.0.1', 2525, 'host', smtp)).resolves.toEqual(['127.0.0.1']);
+    await expect(assertSmtpHostAllowed('127.0.0.1', 25, 'host', smtp)).rejects.toMatchObject({ status: 400 });
+    await expect(assertSmtpHostAllowed('::1', 2525, 'host', smtp)).rejects.toMatchObject({ status: 400 });
   });
 });

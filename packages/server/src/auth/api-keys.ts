@@ -27,8 +27,9 @@ export function requireApiKey(ctx: AppContext): RequestHandler {
   return async (req, res, next) => {
     const match = /^Bearer\s+(\S{1,200})\s*$/i.exec(req.get('authorization') ?? '');
     const presented = match?.[1];
-    const row = presented?.startsWith(KEY_PREFIX)
-      ? await ctx.repos.apiKeys.findActiveByHash(hashApiKey(presented))
+    const hash = presented?.startsWith(KEY_PREFIX) ? hashApiKey(presented) : undefined;
+    const row = hash
+      ? await ctx.lookups.apiKeys.get(hash, () => ctx.repos.apiKeys.findActiveByHash(hash))
       : undefined;
     if (!row) {
       await ctx.audit.recordDenied({
@@ -46,7 +47,12 @@ export function requireApiKey(ctx: AppContext): RequestHandler {
       );
     }
     res.locals.apiKey = { id: row.id, name: row.name };
-    await ctx.repos.apiKeys.touch(row.id, ctx.now());
+    // "Last used" to the minute is enough; skipping the write keeps the send path at one update-free lookup.
+    const now = ctx.now();
+    if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) >= 60_000) {
+      row.last_used_at = now.toISOString(); // the cached row too: one write per minute, not per request
+      await ctx.repos.apiKeys.touch(row.id, now);
+    }
     next();
   };
 }

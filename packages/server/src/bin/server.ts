@@ -17,6 +17,7 @@ import {
   prependKeyToFile,
   pruneKeyFile,
 } from '../secrets/keyring.js';
+import { SANDBOX_ENTRY_NAME, type SandboxMode } from '../sandbox.js';
 import { createServer } from '../server.js';
 import { openStore, type StoreOptions } from '../store/db.js';
 import { mkdirSync } from 'node:fs';
@@ -61,6 +62,7 @@ async function rotate(s: ServerSettings, args: string[], logger: Logger): Promis
 }
 
 async function serve(s: ServerSettings, logger: Logger): Promise<void> {
+  let sandboxPassword: string | undefined;
   const server = await createServer({
     store: storeOptions(s),
     keyRing: keyRing(s, logger),
@@ -69,6 +71,10 @@ async function serve(s: ServerSettings, logger: Logger): Promise<void> {
       ...(s.adminEmail ? { email: s.adminEmail } : {}),
       ...(s.adminPassword ? { password: s.adminPassword } : {}),
       onGeneratedPassword(email, password) {
+        if (s.sandbox) {
+          sandboxPassword = password; // printed with the sandbox banner below
+          return;
+        }
         // Printed once, straight to the console; never passed to the logger.
         console.log(
           `\n  First start: sign in as ${email} with the one-time password\n\n      ${password}\n\n  It will not be shown again.\n`,
@@ -86,6 +92,16 @@ async function serve(s: ServerSettings, logger: Logger): Promise<void> {
   const { url } = await server.listen(s.port, s.host);
   logger.info('listening', { url, database: s.databaseUrl ? 'postgres' : 'sqlite', sandbox: s.sandbox });
   console.log(`smtp-oauth server on ${url}`);
+  if (server.sandbox) {
+    console.log(
+      sandboxBanner(
+        url,
+        server.sandbox,
+        s.adminEmail ?? 'admin@localhost',
+        sandboxPassword ?? '(the ADMIN_PASSWORD you set)',
+      ),
+    );
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -98,6 +114,31 @@ async function serve(s: ServerSettings, logger: Logger): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** What a newcomer needs after `pnpm sandbox`: where to go, how to sign in, where mail lands. */
+function sandboxBanner(url: string, sandbox: SandboxMode, email: string, password: string): string {
+  const message = JSON.stringify({
+    to: 'someone@example.com',
+    subject: 'Hello from the sandbox',
+    text: 'Sent through POST /api/send',
+  });
+  return [
+    '',
+    '  Sandbox mode: a fake Microsoft 365 tenant (token endpoint + Exchange-like SMTP) on this machine.',
+    '  No mail leaves it.',
+    '',
+    `  WebAdmin       ${url}`,
+    `  Sign in        ${email}`,
+    `  Password       ${password}`,
+    `  Sent mail      ${sandbox.info.inspectUrl}/api/messages`,
+    `  Email server   "${SANDBOX_ENTRY_NAME}" (the default) → ${sandbox.info.smtp.host}:${sandbox.info.smtp.port}, mailbox ${sandbox.info.mailbox}`,
+    `  API key        ${sandbox.apiKey}`,
+    '',
+    '  Send from an application:',
+    `  curl -sS ${url}/api/send -H 'Authorization: Bearer ${sandbox.apiKey}' -H 'Content-Type: application/json' -d '${message}'`,
+    '',
+  ].join('\n');
 }
 
 async function main(): Promise<void> {

@@ -18,16 +18,20 @@ export const defaultResolveHost: ResolveHost = async (host) =>
 
 const normaliseHost = (host: string) => host.toLowerCase().replace(/\.$/, '');
 
+/** Where token requests may go (S5). */
+export interface TokenEndpointPolicy {
+  /** Host names allowed on any port (Microsoft's clouds and the operator's list). */
+  hosts: ReadonlySet<string>;
+  /** Exact `https://host:port` origins (sandbox mode: the testkit's token endpoint, and only it). */
+  origins: ReadonlySet<string>;
+}
+
 /**
  * S5: the token endpoint must be https, carry no userinfo, and its host must be on the operator's
  * allow-list (exact match — `login.microsoftonline.com.evil.tld` is a different host). Throws a 400
  * naming `field`.
  */
-export function assertTokenEndpointAllowed(
-  value: string,
-  field: string,
-  allowedHosts: ReadonlySet<string>,
-): void {
+export function assertTokenEndpointAllowed(value: string, field: string, policy: TokenEndpointPolicy): void {
   const refuse = (message: string, hint: string) =>
     new ApiError(400, 'TOKEN_ENDPOINT_NOT_ALLOWED', `${field}: ${message}`, {
       hint,
@@ -44,7 +48,7 @@ export function assertTokenEndpointAllowed(
   if (url.username || url.password)
     throw refuse('must not contain a user name or password', 'Remove the user@ part');
   const host = normaliseHost(url.hostname);
-  if (!allowedHosts.has(host)) {
+  if (!policy.hosts.has(host) && !policy.origins.has(url.origin)) {
     throw refuse(
       `host ${host} is not on the token host allow-list`,
       'The server operator can add hosts with TOKEN_HOST_ALLOWLIST; the API cannot widen the list',
@@ -52,11 +56,16 @@ export function assertTokenEndpointAllowed(
   }
 }
 
+/** Key of an allowed SMTP endpoint in {@link SmtpHostPolicy.allowedEndpoints}. */
+export const endpointKey = (address: string, port: number) => `${address} ${port}`;
+
 export interface SmtpHostPolicy {
   /** Allow every private/loopback/link-local destination (operator's choice). */
   allowPrivate: boolean;
-  /** Exact addresses allowed despite their class (sandbox mode: the testkit's loopback listeners). */
+  /** Exact addresses allowed despite their class, on any port (operator's choice). */
   allowedAddresses: ReadonlySet<string>;
+  /** Exact `address port` pairs allowed despite their class (sandbox mode: the testkit's SMTP listener). */
+  allowedEndpoints: ReadonlySet<string>;
   resolve: ResolveHost;
 }
 
@@ -66,6 +75,7 @@ export interface SmtpHostPolicy {
  */
 export async function assertSmtpHostAllowed(
   host: string,
+  port: number,
   field: string,
   policy: SmtpHostPolicy,
 ): Promise<string[]> {
@@ -96,7 +106,11 @@ export async function assertSmtpHostAllowed(
   if (policy.allowPrivate) return addresses;
   for (const address of addresses) {
     const cls: AddressClass = classifyAddress(address);
-    if (cls !== 'public' && !policy.allowedAddresses.has(address)) {
+    if (
+      cls !== 'public' &&
+      !policy.allowedAddresses.has(address) &&
+      !policy.allowedEndpoints.has(endpointKey(address, port))
+    ) {
       throw refuse(
         `${bare} resolves to ${address}, a ${cls} address`,
         'Mail must go to a public SMTP server; the operator can allow private hosts with SMTP_ALLOW_PRIVATE_HOSTS=true',

@@ -1,3 +1,4 @@
+import { isSmtpOAuthError, type SmtpOAuthError } from '@org/core';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ServerError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -9,7 +10,16 @@ export interface Issue {
 
 /** The one error shape every API answer uses: `{ error: { code, message, hint?, issues? } }`. */
 export interface ErrorBody {
-  error: { code: string; message: string; hint?: string; issues?: Issue[] };
+  error: {
+    code: string;
+    message: string;
+    hint?: string;
+    issues?: Issue[];
+    /** Core failures: whether retrying later may help. */
+    transient?: boolean;
+    /** Core failures: safe evidence (server reply, AADSTS code), never secrets or bodies. */
+    details?: Record<string, unknown>;
+  };
 }
 
 /** An error meant for the client: status, stable code, readable message. */
@@ -19,12 +29,21 @@ export class ApiError extends Error {
   readonly hint: string | undefined;
   readonly issues: Issue[] | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly transient: boolean | undefined;
+  readonly details: Record<string, unknown> | undefined;
 
   constructor(
     status: number,
     code: string,
     message: string,
-    options: { hint?: string; issues?: Issue[]; cause?: unknown; headers?: Record<string, string> } = {},
+    options: {
+      hint?: string;
+      issues?: Issue[];
+      cause?: unknown;
+      headers?: Record<string, string>;
+      transient?: boolean;
+      details?: Record<string, unknown>;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ApiError';
@@ -33,6 +52,8 @@ export class ApiError extends Error {
     this.hint = options.hint;
     this.issues = options.issues;
     this.headers = options.headers;
+    this.transient = options.transient;
+    this.details = options.details;
   }
 
   toJSON(): ErrorBody {
@@ -42,9 +63,61 @@ export class ApiError extends Error {
         message: this.message,
         ...(this.hint ? { hint: this.hint } : {}),
         ...(this.issues ? { issues: this.issues } : {}),
+        ...(this.transient !== undefined ? { transient: this.transient } : {}),
+        ...(this.details ? { details: this.details } : {}),
       },
     };
   }
+}
+
+// The caller's message is wrong: nothing was sent, fix the request.
+const CALLER_ERRORS: Partial<Record<SmtpOAuthError['code'], number>> = {
+  MESSAGE_INVALID: 400,
+  MESSAGE_HEADER_INJECTION: 400,
+  MESSAGE_TOO_LARGE: 413,
+};
+// The stored entry cannot be used as it is (expired certificate, …): the operator must fix it.
+const ENTRY_ERRORS = new Set<string>([
+  'CONFIG_INVALID',
+  'CONFIG_FILE_UNREADABLE',
+  'CREDENTIAL_INVALID',
+  'CREDENTIAL_EXPIRED',
+]);
+
+/**
+ * Translates one of core's errors to HTTP, keeping its `code`, `hint`, `transient` and `details`
+ * (core's `toJSON()`, which leaves out `cause`). Message problems are the caller's (4xx, with the
+ * field as an issue); an unusable entry is a 409; everything upstream — token endpoint, TLS, SMTP,
+ * network — is a 502.
+ */
+export function fromCoreError(error: SmtpOAuthError): ApiError {
+  const json = error.toJSON();
+  const details = json.details as { field?: unknown; issues?: unknown; retryAfterSeconds?: unknown };
+  const callerStatus = CALLER_ERRORS[json.code];
+  const status = callerStatus ?? (ENTRY_ERRORS.has(json.code) ? 409 : 502);
+  const issues: Issue[] | undefined = Array.isArray(details.issues)
+    ? (details.issues as Issue[])
+    : typeof details.field === 'string'
+      ? [{ path: details.field, message: json.message }]
+      : undefined;
+  const { issues: _i, ...rest } = json.details;
+  return new ApiError(status, json.code, json.message, {
+    hint: json.hint,
+    transient: json.transient,
+    ...(Object.keys(rest).length ? { details: rest } : {}),
+    ...(issues ? { issues } : {}),
+    ...(typeof details.retryAfterSeconds === 'number'
+      ? { headers: { 'Retry-After': String(Math.ceil(details.retryAfterSeconds)) } }
+      : {}),
+    cause: error,
+  });
+}
+
+/** Any thrown value as an {@link ApiError} if it is one of ours or core's; otherwise undefined. */
+export function toApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (isSmtpOAuthError(error)) return fromCoreError(error);
+  return undefined;
 }
 
 /** Errors raised by express's JSON body parser carry a `type`; map each to a 4xx. */
@@ -84,7 +157,7 @@ export function notFoundApi(): RequestHandler {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, next) => {
     if (res.headersSent) return next(error);
-    const known = error instanceof ApiError ? error : fromBodyParser(error);
+    const known = toApiError(error) ?? fromBodyParser(error);
     if (known) {
       if (known.headers) res.set(known.headers);
       res.status(known.status).json(known.toJSON());

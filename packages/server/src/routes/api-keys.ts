@@ -109,7 +109,9 @@ export function apiKeyRoutes(ctx: AppContext): Router {
 
   router.delete('/:id', async (req, res) => {
     const id = parseIdParam(req.params.id, 'active API key');
-    if (!(await ctx.repos.apiKeys.revoke(id, ctx.now()))) {
+    const revoked = await ctx.repos.apiKeys.revoke(id, ctx.now());
+    ctx.lookups.apiKeys.clear();
+    if (!revoked) {
       throw new ApiError(404, 'NOT_FOUND', 'No active API key with this id');
     }
     await ctx.audit.record({

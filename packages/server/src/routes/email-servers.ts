@@ -1,11 +1,21 @@
 import { emailServerConfigSchema } from '@org/core/config';
-import { Router } from 'express';
+import { type Response, Router } from 'express';
+import { diagnoseEntry, getRecordOr404, sendTest, testToken } from '../actions.js';
 import { actorOf, requireAdmin } from '../auth/admin-session.js';
 import type { AppContext } from '../context.js';
 import { createEmailServer, storedWarnings, toView, updateEmailServer } from '../email-servers.js';
 import { ApiError } from '../http/errors.js';
-import { parseIdParam } from '../http/validate.js';
+import { parseIdParam, parseWith, s } from '../http/validate.js';
 import type { OperationDoc } from './docs.js';
+
+const address = s.string({ min: 3, max: 320, trim: true, description: 'an email address' });
+const diagnoseBody = s.object({ sendTestTo: address, to: address }, ['sendTestTo', 'to']);
+const sendTestBody = s.object({ to: address });
+
+const coreError = {
+  description: 'The token endpoint or SMTP server refused (core code, hint, details)',
+  schema: { $ref: '#/components/schemas/Error' },
+};
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const one = { type: 'object', properties: { emailServer: ref('EmailServer'), warnings: { type: 'array' } } };
@@ -72,6 +82,82 @@ export const emailServerDocs: OperationDoc[] = [
     auth: 'session',
     responses: { '200': { description: 'Updated', schema: one }, '404': { description: 'Not found' } },
   },
+  {
+    method: 'post',
+    path: '/api/email-servers/{id}/test-token',
+    summary:
+      "Fetch a fresh token and check its claims with core's inspectAccessToken (never returns the token)",
+    tag: 'email-servers',
+    auth: 'session',
+    responses: {
+      '200': {
+        description: 'Token received; `ok` says whether every claim check passed',
+        schema: {
+          type: 'object',
+          properties: {
+            ok: { type: 'boolean' },
+            expiresAt: { type: 'string', format: 'date-time' },
+            tokenType: { type: 'string' },
+            claims: { type: 'object' },
+            findings: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  check: { type: 'string' },
+                  ok: { type: 'boolean' },
+                  message: { type: 'string' },
+                  fix: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+      },
+      '404': { description: 'Not found' },
+      '502': coreError,
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/email-servers/{id}/diagnose',
+    summary:
+      "Run core's doctor: every step (config, DNS, TCP, TLS, EHLO, token, claims, AUTH, MAIL/RCPT, message) with evidence and fix",
+    tag: 'email-servers',
+    auth: 'session',
+    requestBody: {
+      ...diagnoseBody.jsonSchema,
+      description: '`sendTestTo` also sends a test message (`to` is accepted as an alias)',
+    },
+    responses: {
+      '200': {
+        description: 'The diagnosis; `ok` is false when a step failed',
+        schema: {
+          type: 'object',
+          properties: {
+            ok: { type: 'boolean' },
+            summary: { type: 'string' },
+            steps: { type: 'array', items: { type: 'object' } },
+          },
+        },
+      },
+      '404': { description: 'Not found' },
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/email-servers/{id}/send-test',
+    summary: 'Send a short test message through the entry',
+    tag: 'email-servers',
+    auth: 'session',
+    requestBody: sendTestBody.jsonSchema,
+    responses: {
+      '200': { description: 'Sent', schema: { $ref: '#/components/schemas/SendResult' } },
+      '400': { description: 'Invalid address (issue path `to`)' },
+      '404': { description: 'Not found' },
+      '502': coreError,
+    },
+  },
 ];
 
 /** Component schemas for the OpenAPI document, generated from core's zod schema. */
@@ -97,15 +183,31 @@ export function emailServerSchemas(): Record<string, unknown> {
         passwordSet: { type: 'boolean' },
         certificate: {
           type: ['object', 'null'],
+          description: "core's CertificateInfo (S16)",
           properties: {
             subject: { type: 'string' },
-            thumbprintSha1: { type: 'string' },
+            issuer: { type: 'string' },
+            thumbprint: { type: 'string', description: 'SHA-1, as Entra shows it' },
             thumbprintSha256: { type: 'string' },
+            notBefore: { type: 'string', format: 'date-time' },
             notAfter: { type: 'string', format: 'date-time' },
-            expiresInDays: { type: 'integer' },
+            daysUntilExpiry: { type: 'integer' },
+            thumbprintSha1: { type: 'string', deprecated: true, description: 'Same as thumbprint' },
+            expiresInDays: { type: 'integer', deprecated: true, description: 'Same as daysUntilExpiry' },
           },
         },
-        lastTest: { type: ['object', 'null'] },
+        certificateProblem: {
+          type: ['object', 'null'],
+          properties: { code: { type: 'string' }, message: { type: 'string' } },
+        },
+        lastTest: {
+          type: ['object', 'null'],
+          properties: {
+            ok: { type: 'boolean' },
+            at: { type: 'string', format: 'date-time' },
+            message: { type: ['string', 'null'] },
+          },
+        },
         createdAt: { type: 'string', format: 'date-time' },
         updatedAt: { type: 'string', format: 'date-time' },
       },
@@ -118,10 +220,18 @@ const idParam = (raw: string | undefined) => parseIdParam(raw, 'email server');
 export function emailServerRoutes(ctx: AppContext): Router {
   const router = Router();
   router.use(requireAdmin(ctx));
+  // Any change to entries (create, update, delete, default) clears the send API's lookups.
+  // Cleared before and after, so a send racing the change cannot keep the old record cached.
+  router.use((req, res, next) => {
+    if (req.method !== 'GET' && !/\/(test-token|diagnose|send-test)$/.test(req.path)) {
+      ctx.lookups.emailServers.clear();
+      res.on('finish', () => ctx.lookups.emailServers.clear());
+    }
+    next();
+  });
 
   router.get('/', async (_req, res) => {
-    const now = ctx.now();
-    res.json({ emailServers: (await ctx.repos.emailServers.list()).map((r) => toView(r, now)) });
+    res.json({ emailServers: (await ctx.repos.emailServers.list()).map((r) => toView(ctx, r)) });
   });
 
   router.post('/', async (req, res) => {
@@ -131,17 +241,21 @@ export function emailServerRoutes(ctx: AppContext): Router {
   router.get('/:id', async (req, res) => {
     const record = await ctx.repos.emailServers.get(idParam(req.params.id));
     if (!record) throw new ApiError(404, 'NOT_FOUND', 'No email server with this id');
-    res.json({ emailServer: toView(record, ctx.now()), warnings: storedWarnings(record) });
+    res.json({ emailServer: toView(ctx, record), warnings: storedWarnings(ctx, record) });
   });
 
   router.put('/:id', async (req, res) => {
-    res.json(await updateEmailServer(ctx, idParam(req.params.id), req.body, actorOf(res), req.ip ?? null));
+    const id = idParam(req.params.id);
+    const updated = await updateEmailServer(ctx, id, req.body, actorOf(res), req.ip ?? null);
+    ctx.runtimes.invalidate(id);
+    res.json(updated);
   });
 
   router.delete('/:id', async (req, res) => {
     const id = idParam(req.params.id);
     if (!(await ctx.repos.emailServers.delete(id)))
       throw new ApiError(404, 'NOT_FOUND', 'No email server with this id');
+    ctx.runtimes.invalidate(id);
     await ctx.audit.record({
       actor: actorOf(res),
       action: 'email-server.delete',
@@ -165,7 +279,43 @@ export function emailServerRoutes(ctx: AppContext): Router {
       address: req.ip ?? null,
     });
     const record = (await ctx.repos.emailServers.get(id))!;
-    res.json({ emailServer: toView(record, ctx.now()), warnings: storedWarnings(record) });
+    res.json({ emailServer: toView(ctx, record), warnings: storedWarnings(ctx, record) });
+  });
+
+  // Actions: audited by name and outcome (no addresses, no message content).
+  const audited = async <T>(res: Response, action: string, id: string, run: () => Promise<T>) => {
+    const audit = (outcome: 'ok' | 'failed') =>
+      ctx.audit.record({ actor: actorOf(res), action, target: id, outcome, address: res.req.ip ?? null });
+    try {
+      const result = await run();
+      await audit('ok');
+      return result;
+    } catch (error) {
+      await audit('failed');
+      throw error;
+    }
+  };
+
+  router.post('/:id/test-token', async (req, res) => {
+    const record = await getRecordOr404(ctx, idParam(req.params.id));
+    res.json(await audited(res, 'email-server.test-token', record.id, () => testToken(ctx, record)));
+  });
+
+  router.post('/:id/diagnose', async (req, res) => {
+    const record = await getRecordOr404(ctx, idParam(req.params.id));
+    const body = parseWith(diagnoseBody, req.body ?? {});
+    const sendTestTo = body.sendTestTo ?? body.to;
+    res.json(
+      await audited(res, 'email-server.diagnose', record.id, () =>
+        diagnoseEntry(ctx, record, { sendTestTo }),
+      ),
+    );
+  });
+
+  router.post('/:id/send-test', async (req, res) => {
+    const record = await getRecordOr404(ctx, idParam(req.params.id));
+    const { to } = parseWith(sendTestBody, req.body);
+    res.json(await audited(res, 'email-server.send-test', record.id, () => sendTest(ctx, record, to)));
   });
 
   return router;

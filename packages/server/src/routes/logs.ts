@@ -54,6 +54,7 @@ export function logRoutes(ctx: AppContext): Router {
   });
   router.get('/sent-log', requireAdmin(ctx), async (req, res) => {
     const q = parseWith(sentQuery, { ...req.query }, 'query');
+    await ctx.sentLog.flush();
     const entries = await ctx.repos.sentLog.list({
       limit: q.limit ?? 100,
       before: q.before,

@@ -19,6 +19,13 @@ export function createAdminsRepository(db: Kysely<Database>) {
     async findById(id: string): Promise<AdminRow | undefined> {
       return db.selectFrom('admins').selectAll().where('id', '=', id).executeTakeFirst();
     },
+    async setPassword(id: string, passwordHash: string, at: Date): Promise<void> {
+      await db
+        .updateTable('admins')
+        .set({ password_hash: passwordHash, updated_at: at.toISOString() })
+        .where('id', '=', id)
+        .execute();
+    },
     async create(input: { email: string; passwordHash: string; at: Date }): Promise<AdminRow> {
       const row: AdminRow = {
         id: newId(),

@@ -17,6 +17,25 @@ export interface SentLogEntry {
 export function createSentLogRepository(db: Kysely<Database>) {
   const nextId = createSortableIds();
   return {
+    /** Several rows in one statement (the sent-log writer batches rows of concurrent sends). */
+    async appendMany(rows: { entry: Omit<SentLogEntry, 'id' | 'at'>; at: Date }[]): Promise<void> {
+      if (rows.length === 0) return;
+      await db
+        .insertInto('sent_log')
+        .values(
+          rows.map(({ entry, at }) => ({
+            id: nextId(at),
+            at: at.toISOString(),
+            server_id: entry.serverId,
+            api_key_id: entry.apiKeyId,
+            recipient_count: entry.recipientCount,
+            status: entry.status,
+            error_code: entry.errorCode,
+            server_reply: entry.serverReply,
+          })),
+        )
+        .execute();
+    },
     async append(entry: Omit<SentLogEntry, 'id' | 'at'>, at: Date): Promise<string> {
       const id = nextId(at);
       await db

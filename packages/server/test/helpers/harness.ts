@@ -7,7 +7,8 @@ import type { Driver, TestStore } from './drivers.js';
 export const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' };
 
 /** A clock tests move by hand. */
-export function createTestClock(start = new Date('2026-01-15T10:00:00.000Z')) {
+// Starts at the wall clock (whole seconds) so certificates made for the tests are valid "now".
+export function createTestClock(start = new Date(Math.floor(Date.now() / 1000) * 1000)) {
   let t = start.getTime();
   return {
     now: () => new Date(t),

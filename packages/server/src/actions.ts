@@ -1,0 +1,176 @@
+import { isIP } from 'node:net';
+import {
+  type DiagnoseResult,
+  diagnose,
+  inspectAccessToken,
+  isSmtpOAuthError,
+  type MailMessage,
+  type SendResult,
+  type TokenFinding,
+} from '@org/core';
+import type { AppContext } from './context.js';
+import { ApiError, toApiError } from './http/errors.js';
+import type { EmailServerRecord } from './store/email-servers-repository.js';
+
+/** The answer of `POST /api/email-servers/:id/test-token`: never the token itself. */
+export interface TokenTestResult {
+  ok: boolean;
+  /** When the token expires (ISO 8601). */
+  expiresAt: string;
+  tokenType: string;
+  /** The decoded, unverified claims (aud, roles, tid, appid, …). */
+  claims: Record<string, unknown>;
+  findings: TokenFinding[];
+}
+
+/** Who triggered a send, for the sent-log. */
+export interface SendOrigin {
+  apiKeyId: string | null;
+}
+
+export async function getRecordOr404(ctx: AppContext, id: string): Promise<EmailServerRecord> {
+  const record = await ctx.repos.emailServers.get(id);
+  if (!record) throw new ApiError(404, 'NOT_FOUND', 'No email server with this id');
+  return record;
+}
+
+/** `code: message` of a failure, for the entry's last-test line (core's messages carry no secrets). */
+function failureLine(error: unknown): string {
+  const api = toApiError(error);
+  return api ? `${api.code}: ${api.message}`.slice(0, 500) : 'INTERNAL: the test could not run';
+}
+
+async function recordTest(ctx: AppContext, id: string, ok: boolean, message: string): Promise<void> {
+  await ctx.repos.emailServers.recordTest(id, { ok, message: message.slice(0, 500), at: ctx.now() });
+}
+
+/**
+ * Fetches a fresh token through the entry's shared token cache (its one MSAL client) and inspects
+ * it with core's `inspectAccessToken`. The token stays in this function.
+ */
+export async function testToken(ctx: AppContext, record: EmailServerRecord): Promise<TokenTestResult> {
+  try {
+    const runtime = await ctx.runtimes.get(record);
+    if (!runtime.tokens)
+      throw new ApiError(409, 'NO_TOKEN_AUTH', 'This entry does not use OAuth2, so it has no token to test', {
+        hint: "Set auth.type to 'oauth2'",
+      });
+    const token = await runtime.tokens.getToken({ forceRefresh: true });
+    const inspection = inspectAccessToken(token.accessToken, { now: () => ctx.now().getTime() });
+    const failed = inspection.findings.find((f) => !f.ok);
+    await recordTest(
+      ctx,
+      record.id,
+      inspection.ok,
+      failed ? `token: ${failed.message}` : 'token: received; every claim check passed',
+    );
+    return {
+      ok: inspection.ok,
+      expiresAt: new Date(token.expiresAt).toISOString(),
+      tokenType: token.tokenType,
+      claims: inspection.claims ?? {},
+      findings: inspection.findings,
+    };
+  } catch (error) {
+    await recordTest(ctx, record.id, false, failureLine(error));
+    throw error;
+  }
+}
+
+/**
+ * Core's doctor over the entry, every step reported. It shares the entry's token cache and connects
+ * to the addresses the S6 guard checked (its DNS step sees exactly those).
+ */
+export async function diagnoseEntry(
+  ctx: AppContext,
+  record: EmailServerRecord,
+  options: { sendTestTo?: string | undefined },
+): Promise<DiagnoseResult> {
+  try {
+    const runtime = await ctx.runtimes.get(record);
+    const addresses = runtime.addresses;
+    const result = await diagnose(runtime.config, {
+      ...(options.sendTestTo ? { sendTestTo: options.sendTestTo } : {}),
+      ...(runtime.tokens ? { tokenProvider: runtime.tokens } : {}),
+      lookup: async () => addresses.map((address) => ({ address, family: isIP(address) || 4 })),
+      now: () => ctx.now().getTime(),
+    });
+    await recordTest(ctx, record.id, result.ok, `diagnose: ${result.summary}`);
+    return result;
+  } catch (error) {
+    await recordTest(ctx, record.id, false, failureLine(error));
+    throw error;
+  }
+}
+
+/**
+ * Sends through the entry's shared mailer and writes one sent-log row: time, entry, recipient
+ * count, status, error code, server reply — never addresses, subject or body.
+ */
+export async function sendThrough(
+  ctx: AppContext,
+  record: EmailServerRecord,
+  message: MailMessage,
+  origin: SendOrigin,
+): Promise<SendResult> {
+  let result: SendResult;
+  try {
+    const runtime = await ctx.runtimes.get(record);
+    result = await runtime.mailer.send(message);
+  } catch (error) {
+    ctx.sentLog.append(
+      {
+        serverId: record.id,
+        apiKeyId: origin.apiKeyId,
+        recipientCount: countRecipients(message),
+        status: 'failed',
+        errorCode: toApiError(error)?.code ?? 'INTERNAL',
+        serverReply: isSmtpOAuthError(error) ? replyOf(error.details) : null,
+      },
+      ctx.now(),
+    );
+    throw error;
+  }
+  ctx.sentLog.append(
+    {
+      serverId: record.id,
+      apiKeyId: origin.apiKeyId,
+      recipientCount: result.accepted.length + result.rejected.length,
+      status: 'sent',
+      errorCode: null,
+      serverReply: result.response.slice(0, 1000),
+    },
+    ctx.now(),
+  );
+  return result;
+}
+
+const replyOf = (details: Record<string, unknown>): string | null =>
+  typeof details.reply === 'string' ? details.reply.slice(0, 1000) : null;
+
+/** Recipients as given (the message may be invalid, so this only counts). */
+function countRecipients(message: MailMessage): number {
+  const n = (v: unknown) => (Array.isArray(v) ? v.length : v === undefined || v === null ? 0 : 1);
+  return n(message.to) + n(message.cc) + n(message.bcc);
+}
+
+/** A short test message from the admin UI's "send test email". */
+export async function sendTest(ctx: AppContext, record: EmailServerRecord, to: string): Promise<SendResult> {
+  try {
+    const result = await sendThrough(
+      ctx,
+      record,
+      {
+        to,
+        subject: 'smtp-oauth test message',
+        text: `This is a test message from the smtp-oauth server, sent through the email-server entry "${record.name}" at ${ctx.now().toISOString()}.\r\n\r\nIf you can read this, sending works.\r\n`,
+      },
+      { apiKeyId: null },
+    );
+    await recordTest(ctx, record.id, true, `send-test: ${result.response}`);
+    return result;
+  } catch (error) {
+    await recordTest(ctx, record.id, false, failureLine(error));
+    throw error;
+  }
+}

@@ -1,0 +1,199 @@
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import {
+  createMailer,
+  createTokenCache,
+  createTokenProvider,
+  type EmailServerConfig,
+  type Mailer,
+  type MailerOptions,
+  type TokenCache,
+} from '@org/core';
+import type { AppContext } from './context.js';
+import { configOf } from './email-servers.js';
+import { assertSmtpHostAllowed, assertTokenEndpointAllowed } from './guards/outbound.js';
+import { ApiError } from './http/errors.js';
+import { coreLogger } from './logger.js';
+import type { EmailServerRecord } from './store/email-servers-repository.js';
+
+/**
+ * What an entry needs at run time: its decrypted config, ONE token cache (so one MSAL client and
+ * single-flight token requests, S10) and ONE pooled mailer, shared by every request.
+ */
+export interface EntryRuntime {
+  readonly id: string;
+  readonly config: EmailServerConfig;
+  readonly tokens: TokenCache | undefined;
+  /** The addresses the S6 guard checked; the mailer connects to the first one. */
+  readonly addresses: readonly string[];
+  readonly mailer: Mailer;
+}
+
+/** Options that shape every mailer the server builds (tests and the benchmark set them). */
+export interface RuntimeOptions {
+  /** Passed to core's `createMailer` (`limits`, `retry`, `timeouts`, …). */
+  mailer?: Pick<MailerOptions, 'limits' | 'retry' | 'timeouts' | 'clientName' | 'exchangeLimits'>;
+  /**
+   * How long a checked SMTP address is trusted before DNS is consulted (and the guard applied)
+   * again. @default 300000
+   */
+  addressTtlMs?: number;
+}
+
+interface Slot {
+  version: string;
+  runtime: Promise<EntryRuntime>;
+  /** When the SMTP host was last resolved and checked (ms). */
+  checkedAt: number;
+  recheck?: Promise<EntryRuntime>;
+}
+
+const logOption = (c: AppContext) => {
+  const logger = coreLogger(c.logger);
+  return logger ? { logger } : {};
+};
+
+// The send path's lookup cache hands out the same record object for a while: hash it once.
+const versions = new WeakMap<EmailServerRecord, string>();
+
+/** Records change their config or secrets → a new version → a new runtime. */
+function versionOf(record: EmailServerRecord): string {
+  let version = versions.get(record);
+  if (version === undefined) {
+    version = createHash('sha256')
+      .update(JSON.stringify([record.config, record.secrets]))
+      .digest('base64url');
+    versions.set(record, version);
+  }
+  return version;
+}
+
+/**
+ * Keeps one runtime per entry and config version. Concurrent first requests share one build; an
+ * update (here or on another instance sharing the database) yields a new version, and the old
+ * runtime is closed once its sends finish.
+ */
+export function createEntryRuntimes(ctx: () => AppContext, options: RuntimeOptions = {}) {
+  const slots = new Map<string, Slot>();
+  const ttl = options.addressTtlMs ?? 300_000;
+  let closed = false;
+
+  const coreNow = () => ctx().now().getTime();
+
+  /** S5 + S6 again at use time: the operator's policy may be stricter now, DNS may have moved. */
+  async function check(config: EmailServerConfig): Promise<string[]> {
+    const c = ctx();
+    try {
+      if (config.auth.type === 'oauth2')
+        assertTokenEndpointAllowed(config.auth.tokenEndpoint, 'auth.tokenEndpoint', c.tokenPolicy);
+      return await assertSmtpHostAllowed(config.host, config.port, 'host', c.smtpHostPolicy);
+    } catch (error) {
+      // At send time this is the entry's problem, not the caller's request.
+      if (error instanceof ApiError)
+        throw new ApiError(409, error.code, `The stored entry is not usable: ${error.message}`, {
+          ...(error.hint ? { hint: error.hint } : {}),
+          ...(error.issues ? { issues: error.issues } : {}),
+        });
+      throw error;
+    }
+  }
+
+  function buildMailer(config: EmailServerConfig, tokens: TokenCache | undefined, address: string): Mailer {
+    const c = ctx();
+    return createMailer(config, {
+      ...options.mailer,
+      ...(tokens ? { tokenProvider: tokens } : {}),
+      // S6: connect to the address the guard checked; TLS still verifies the host name.
+      ...(isIP(config.host) ? {} : { connectAddress: address }),
+      now: coreNow,
+      ...logOption(c),
+    });
+  }
+
+  async function build(record: EmailServerRecord): Promise<EntryRuntime> {
+    const config = configOf(ctx(), record);
+    const addresses = await check(config);
+    const tokens =
+      config.auth.type === 'oauth2'
+        ? createTokenCache(createTokenProvider(config, { now: coreNow, ...logOption(ctx()) }), {
+            now: coreNow,
+            ...logOption(ctx()),
+          })
+        : undefined;
+    return { id: record.id, config, tokens, addresses, mailer: buildMailer(config, tokens, addresses[0]!) };
+  }
+
+  /** Re-resolves after the TTL; keeps the mailer while its address is still among the checked ones. */
+  async function recheck(slot: Slot, current: EntryRuntime): Promise<EntryRuntime> {
+    const addresses = await check(current.config);
+    if (isIP(current.config.host) || addresses.includes(current.addresses[0]!)) {
+      return { ...current, addresses };
+    }
+    const next = {
+      ...current,
+      addresses,
+      mailer: buildMailer(current.config, current.tokens, addresses[0]!),
+    };
+    void current.mailer.close();
+    slot.runtime = Promise.resolve(next);
+    return next;
+  }
+
+  function retire(slot: Slot | undefined): void {
+    // Sends in progress finish first (core's close), so a concurrent update never cuts a message.
+    slot?.runtime.then(
+      (r) => r.mailer.close(),
+      () => {},
+    );
+  }
+
+  return {
+    /** The runtime of a stored entry, built on first use and shared afterwards. */
+    async get(record: EmailServerRecord): Promise<EntryRuntime> {
+      if (closed) throw new ApiError(503, 'SHUTTING_DOWN', 'The server is shutting down');
+      const version = versionOf(record);
+      let slot = slots.get(record.id);
+      if (!slot || slot.version !== version) {
+        retire(slot);
+        const runtime = build(record);
+        slot = { version, runtime, checkedAt: Date.now() };
+        slots.set(record.id, slot);
+        const mine = slot;
+        // A failed build (bad entry, refused host) is not cached: the next request tries again.
+        runtime.catch(() => {
+          if (slots.get(record.id) === mine) slots.delete(record.id);
+        });
+        return runtime;
+      }
+      if (Date.now() - slot.checkedAt > ttl) {
+        const s = slot;
+        s.checkedAt = Date.now();
+        s.recheck ??= s.runtime
+          .then((current) => recheck(s, current))
+          .finally(() => {
+            s.recheck = undefined;
+          });
+        return s.recheck;
+      }
+      return slot.runtime;
+    },
+    /** Drops an entry's runtime (updated or deleted here); its mailer closes after in-flight sends. */
+    invalidate(id: string): void {
+      retire(slots.get(id));
+      slots.delete(id);
+    },
+    /** Closes every mailer (shutdown). Sends in progress finish first. */
+    async closeAll(): Promise<void> {
+      closed = true;
+      const all = [...slots.values()];
+      slots.clear();
+      await Promise.allSettled(all.map(async (s) => (await s.runtime).mailer.close()));
+    },
+    /** Number of live runtimes (tests). */
+    get size(): number {
+      return slots.size;
+    },
+  };
+}
+
+export type EntryRuntimes = ReturnType<typeof createEntryRuntimes>;

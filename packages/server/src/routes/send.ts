@@ -1,0 +1,174 @@
+import type { MailMessage } from '@org/core';
+import { Router } from 'express';
+import { sendThrough } from '../actions.js';
+import { requireApiKey } from '../auth/api-keys.js';
+import type { AppContext } from '../context.js';
+import { ApiError } from '../http/errors.js';
+import type { EmailServerRecord } from '../store/email-servers-repository.js';
+import type { OperationDoc } from './docs.js';
+
+// The top-level fields of core's MailMessage. Only the shape of the envelope is checked here;
+// the message itself is validated by core (validateMessage, inside the mailer's send) — once.
+const MESSAGE_FIELDS = new Set([
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'replyTo',
+  'subject',
+  'text',
+  'html',
+  'attachments',
+  'headers',
+]);
+const ID = /^[A-Za-z0-9_-]{1,100}$/;
+
+const addressSchema = {
+  oneOf: [
+    { type: 'string', description: '`a@example.com` or `Name <a@example.com>`' },
+    {
+      type: 'object',
+      required: ['address'],
+      properties: { name: { type: 'string' }, address: { type: 'string' } },
+      additionalProperties: false,
+    },
+  ],
+};
+const addressList = { oneOf: [addressSchema, { type: 'array', items: addressSchema }] };
+
+/** OpenAPI components of the send API (documentation of core's message shape). */
+export function sendSchemas(): Record<string, unknown> {
+  return {
+    SendRequest: {
+      type: 'object',
+      description:
+        "core's MailMessage plus `server`. Validated by @org/core before any network I/O: CR/LF/NUL in an address, display name, subject or header → 400 naming the field (S8). At least one recipient in to, cc or bcc.",
+      additionalProperties: false,
+      properties: {
+        server: {
+          type: 'string',
+          description: 'Email-server entry id or name; the default entry when omitted',
+        },
+        from: { ...addressSchema, description: "Defaults to the entry's `from` or its mailbox" },
+        to: addressList,
+        cc: addressList,
+        bcc: addressList,
+        replyTo: addressList,
+        subject: { type: 'string' },
+        text: { type: 'string' },
+        html: { type: 'string' },
+        attachments: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['filename', 'content'],
+            properties: {
+              filename: { type: 'string' },
+              content: { type: 'string', description: 'Text content (UTF-8)' },
+              contentType: { type: 'string' },
+            },
+          },
+        },
+        headers: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          description: 'Extra headers; addressing and MIME headers are refused',
+        },
+      },
+    },
+    SendResult: {
+      type: 'object',
+      required: ['messageId', 'accepted', 'rejected', 'response'],
+      properties: {
+        messageId: { type: 'string' },
+        accepted: { type: 'array', items: { type: 'string' } },
+        rejected: { type: 'array', items: { type: 'string' } },
+        response: { type: 'string', description: "The SMTP server's final reply" },
+      },
+    },
+  };
+}
+
+export const sendDocs: OperationDoc[] = [
+  {
+    method: 'post',
+    path: '/api/send',
+    summary:
+      'Send a message through an email-server entry (applications; API key). One pooled mailer and one token cache per entry serve every request.',
+    tag: 'send',
+    auth: 'apiKey',
+    requestBody: { $ref: '#/components/schemas/SendRequest' },
+    responses: {
+      '200': {
+        description: 'Accepted by the SMTP server',
+        schema: { $ref: '#/components/schemas/SendResult' },
+      },
+      '400': { description: 'Invalid message (issues name the field, e.g. `subject`); nothing was sent' },
+      '401': { description: 'Missing, unknown or revoked API key' },
+      '404': { description: 'No entry with this id or name (issue path `server`)' },
+      '409': { description: 'No default entry, or the entry cannot be used as stored' },
+      '413': { description: 'Message too large' },
+      '502': {
+        description:
+          "The token endpoint or SMTP server refused or failed: core's `code` (TOKEN_*, SMTP_*, TLS_*, NETWORK_*), `hint`, `transient` and `details`",
+      },
+    },
+  },
+];
+
+async function chooseEntry(ctx: AppContext, server: unknown): Promise<EmailServerRecord> {
+  if (server === undefined) {
+    const record = await ctx.lookups.emailServers.get('default', () => ctx.repos.emailServers.getDefault());
+    if (!record)
+      throw new ApiError(409, 'NO_DEFAULT_EMAIL_SERVER', 'No email server is marked as the default', {
+        hint: 'Name the entry in `server`, or make one the default in the admin UI',
+      });
+    return record;
+  }
+  if (typeof server !== 'string' || server.length === 0 || server.length > 200) {
+    throw new ApiError(400, 'VALIDATION_FAILED', 'The request body is invalid', {
+      issues: [{ path: 'server', message: 'Must be an email-server id or name' }],
+    });
+  }
+  const record = await ctx.lookups.emailServers.get(
+    `ref:${server}`,
+    async () =>
+      (ID.test(server) ? await ctx.repos.emailServers.get(server) : undefined) ??
+      (server.includes('\u0000') ? undefined : await ctx.repos.emailServers.getByName(server)),
+  );
+  if (!record)
+    throw new ApiError(404, 'EMAIL_SERVER_NOT_FOUND', 'No email server with this id or name', {
+      issues: [{ path: 'server', message: 'No email server with this id or name' }],
+    });
+  return record;
+}
+
+/** `POST /api/send`: applications send through a stored entry, authenticated by an API key. */
+export function sendRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.post('/send', requireApiKey(ctx), async (req, res) => {
+    const body: unknown = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ApiError(400, 'VALIDATION_FAILED', 'The request body is invalid', {
+        issues: [{ path: '(root)', message: 'Expected a JSON object (a message)' }],
+      });
+    }
+    const { server, ...message } = body as Record<string, unknown>;
+    const unknown = Object.keys(message).filter((k) => !MESSAGE_FIELDS.has(k));
+    if (unknown.length > 0) {
+      throw new ApiError(400, 'VALIDATION_FAILED', 'The request body is invalid', {
+        issues: unknown.slice(0, 50).map((path) => ({ path, message: 'Unknown field' })),
+      });
+    }
+    const record = await chooseEntry(ctx, server);
+    const apiKey = res.locals.apiKey as { id: string };
+    const result = await sendThrough(ctx, record, message as MailMessage, { apiKeyId: apiKey.id });
+    res.json({
+      messageId: result.messageId,
+      accepted: result.accepted,
+      rejected: result.rejected,
+      response: result.response,
+    });
+  });
+  return router;
+}

@@ -1,0 +1,291 @@
+import { createTestEnvironment, type TestEnvironment } from '@org/testkit';
+import { afterEach, expect, it } from 'vitest';
+import { describeDrivers } from './helpers/drivers.js';
+import { type Harness, type Json, json, startHarness } from './helpers/harness.js';
+
+// Anything shaped like a JWT (header.payload.): an access token must never leave core.
+const JWT = /eyJ[\w-]{10,}\.eyJ[\w-]{10,}\./;
+
+describeDrivers('entry actions and the send API against the testkit', (driver) => {
+  let h: Harness | undefined;
+  let env: TestEnvironment | undefined;
+  afterEach(async () => {
+    await h?.close();
+    await env?.close();
+    h = undefined;
+    env = undefined;
+  });
+
+  /** A server whose operator allows the testkit's loopback endpoints, with an entry for it. */
+  async function start(options: { limits?: false } = {}) {
+    env = await createTestEnvironment(options.limits === false ? { limits: false } : {});
+    const kit = env;
+    h = await startHarness(driver, {
+      // One clock for the server and the fake Microsoft: token expiry and claims agree.
+      now: () => new Date(kit.clock.now()),
+      tokenHostAllowlist: ['127.0.0.1'],
+      smtp: { allowedAddresses: ['127.0.0.1'] },
+    });
+    await h.login();
+    const created = await h.api('/api/email-servers', { body: kit.config });
+    expect(created.status).toBe(201);
+    const id = (await json(created)).emailServer.id as string;
+    return { env: kit, h, id };
+  }
+
+  async function apiKey(harness: Harness): Promise<{ id: string; key: string }> {
+    const body = await json(await harness.api('/api/api-keys', { body: { name: 'app' } }));
+    return { id: body.apiKey.id, key: body.key };
+  }
+
+  const send = (harness: Harness, key: string, body: unknown) =>
+    harness.api('/api/send', { body, cookie: false, headers: { authorization: `Bearer ${key}` } });
+
+  it('test-token: a fresh token, its claims checked by core, never the token itself', async () => {
+    const { h, id } = await start();
+    const res = await h.api(`/api/email-servers/${id}/test-token`, { method: 'POST' });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    const body = JSON.parse(text) as Json;
+    expect(body.ok).toBe(true);
+    expect(body.claims.roles).toContain('SMTP.SendAsApp');
+    expect(body.claims.aud).toBe('https://outlook.office365.com');
+    expect(body.findings.length).toBeGreaterThan(3);
+    expect(body.findings.every((f: Json) => f.ok)).toBe(true);
+    expect(text).not.toMatch(JWT);
+    const entry = await json(await h.api(`/api/email-servers/${id}`));
+    expect(entry.emailServer.lastTest).toMatchObject({ ok: true });
+  });
+
+  it('test-token: a token failure is a 502 with core’s code and hint', async () => {
+    const { env, h, id } = await start();
+    env.directory.removeSecrets(env.clientId);
+    const res = await h.api(`/api/email-servers/${id}/test-token`, { method: 'POST' });
+    expect(res.status).toBe(502);
+    const body = await json(res);
+    expect(body.error.code).toMatch(/^TOKEN_/);
+    expect(typeof body.error.hint).toBe('string');
+    expect((await json(await h.api(`/api/email-servers/${id}`))).emailServer.lastTest.ok).toBe(false);
+  });
+
+  it('diagnose: all green; without the mailbox permission a step fails with the Add-MailboxPermission fix', async () => {
+    const { env, h, id } = await start();
+    const green = await json(
+      await h.api(`/api/email-servers/${id}/diagnose`, { body: { sendTestTo: 'someone@example.com' } }),
+    );
+    expect(green.ok, JSON.stringify(green.steps)).toBe(true);
+    expect(green.steps.map((s: Json) => s.id)).toEqual([
+      'config',
+      'dns',
+      'tcp',
+      'tls',
+      'ehlo',
+      'token',
+      'claims',
+      'auth',
+      'mail',
+      'message',
+    ]);
+    expect(green.steps.every((s: Json) => s.status === 'ok')).toBe(true);
+
+    env.directory.removeMailboxPermission(env.mailbox, env.servicePrincipal.identity);
+    const red = await json(
+      await h.api(`/api/email-servers/${id}/diagnose`, { body: { sendTestTo: 'someone@example.com' } }),
+    );
+    expect(red.ok).toBe(false);
+    const failed = red.steps.find((s: Json) => s.status === 'fail');
+    expect(failed, JSON.stringify(red.steps)).toBeDefined();
+    const commands = (failed.fix?.commands ?? []).join('\n');
+    expect(commands).toContain('Add-MailboxPermission');
+    expect(commands).toContain(env.mailbox);
+    expect(JSON.stringify(red)).not.toMatch(JWT);
+    const entry = await json(await h.api(`/api/email-servers/${id}`));
+    expect(entry.emailServer.lastTest.ok).toBe(false);
+  });
+
+  it('send-test: delivered, logged in the sent-log without addresses', async () => {
+    const { env, h, id } = await start();
+    const res = await h.api(`/api/email-servers/${id}/send-test`, { body: { to: 'tester@example.com' } });
+    expect(res.status).toBe(200);
+    expect((await json(res)).accepted).toEqual(['tester@example.com']);
+    const message = await env.waitForMessage((m) => m.parsed.subject === 'smtp-oauth test message');
+    expect(message.envelope.rcptTo).toContain('tester@example.com');
+    const log = await json(await h.api('/api/sent-log'));
+    expect(log.entries[0]).toMatchObject({ serverId: id, status: 'sent', recipientCount: 1, apiKeyId: null });
+    expect(JSON.stringify(log)).not.toContain('tester@example.com');
+    const bad = await h.api(`/api/email-servers/${id}/send-test`, { body: { to: 'x\r\nBcc: a@b.c' } });
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).error.issues[0].path).toBe('to');
+  });
+
+  it('POST /api/send: valid key, revoked key (401), CRLF in subject (400, nothing sent), entry by name', async () => {
+    const { env, h, id } = await start();
+    const { id: keyId, key } = await apiKey(h);
+    const ok = await send(h, key, { to: 'a@example.com', subject: 'From the app', text: 'hello' });
+    expect(ok.status).toBe(200);
+    const result = await json(ok);
+    expect(result).toMatchObject({ accepted: ['a@example.com'], rejected: [] });
+    expect(result.messageId).toMatch(/^<.+>$/);
+    expect(result.response).toMatch(/^250 /);
+    await env.waitForMessage((m) => m.parsed.subject === 'From the app');
+
+    const byName = await send(h, key, { server: env.config.name, to: 'b@example.com', subject: 'By name' });
+    expect(byName.status).toBe(200);
+    const unknown = await send(h, key, { server: 'nope', to: 'b@example.com' });
+    expect(unknown.status).toBe(404);
+    expect((await json(unknown)).error.issues[0].path).toBe('server');
+
+    const before = env.messages().length;
+    const injected = await send(h, key, { to: 'a@example.com', subject: 'x\r\nBcc: victim@example.com' });
+    expect(injected.status).toBe(400);
+    const err = (await json(injected)).error;
+    expect(err.code).toBe('MESSAGE_HEADER_INJECTION');
+    expect(err.issues.map((i: Json) => i.path)).toEqual(['subject']);
+    const extra = await send(h, key, { to: 'a@example.com', subjet: 'typo' });
+    expect(extra.status).toBe(400);
+    expect((await json(extra)).error.issues[0].path).toBe('subjet');
+    expect(env.messages().length).toBe(before);
+
+    expect((await h.api(`/api/api-keys/${keyId}`, { method: 'DELETE' })).status).toBe(204);
+    const revoked = await send(h, key, { to: 'a@example.com', subject: 'After revoke' });
+    expect(revoked.status).toBe(401);
+    expect((await json(revoked)).error.code).toBe('INVALID_API_KEY');
+    expect(env.messages().length).toBe(before);
+
+    const log = (await json(await h.api(`/api/sent-log?serverId=${id}`))).entries as Json[];
+    expect(log.map((e) => e.status)).toEqual(['failed', 'sent', 'sent']);
+    expect(log[0]).toMatchObject({ errorCode: 'MESSAGE_HEADER_INJECTION', apiKeyId: keyId });
+  });
+
+  it('upstream failures: 502 with core’s code; an update takes effect at once (new mailer)', async () => {
+    const { env, h, id } = await start();
+    const { key } = await apiKey(h);
+    expect((await send(h, key, { to: 'a@example.com', subject: 'one' })).status).toBe(200);
+    env.directory.removeMailboxPermission(env.mailbox, env.servicePrincipal.identity);
+    const refused = await send(h, key, { to: 'a@example.com', subject: 'two' });
+    expect(refused.status).toBe(502);
+    const error = (await json(refused)).error;
+    expect(error.code).toMatch(/^SMTP_/);
+    expect(error.hint).toBeTruthy();
+    const log = (await json(await h.api('/api/sent-log'))).entries as Json[];
+    expect(log[0]).toMatchObject({ status: 'failed', errorCode: error.code });
+    expect(log[0].serverReply).toMatch(/^\d{3} /);
+
+    // Point the entry elsewhere (a wrong secret): the cached mailer and token must not survive.
+    env.directory.addMailboxPermission(env.mailbox, env.servicePrincipal.identity);
+    const { auth, ...rest } = env.config;
+    const wrong = { ...rest, auth: { ...auth, credential: { kind: 'secret', secret: 'wrong~secret' } } };
+    expect((await h.api(`/api/email-servers/${id}`, { method: 'PUT', body: wrong })).status).toBe(200);
+    const afterUpdate = await send(h, key, { to: 'a@example.com', subject: 'three' });
+    expect(afterUpdate.status).toBe(502);
+    expect((await json(afterUpdate)).error.code).toBe('TOKEN_INVALID_CLIENT_SECRET');
+  });
+
+  it('S10: 100 concurrent /api/send → exactly 1 token request, one pooled mailer', async () => {
+    const { env, h } = await start({ limits: false });
+    const { key } = await apiKey(h);
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => send(h, key, { to: `r${i}@example.com`, subject: `burst ${i}` })),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(100).fill(200));
+    expect(env.tokenRequests()).toHaveLength(1);
+    expect(env.messages()).toHaveLength(100);
+    expect(h.server.context.runtimes.size).toBe(1);
+  });
+
+  it('S4: a full send at the most verbose level — no sink holds the secret, the token or the body', async () => {
+    env = await createTestEnvironment();
+    const kit = env;
+    const SECRET = 'Canary8Q~secret-4f1e2d3c4b5a69788796a5b4';
+    const BODY = 'CANARY-BODY-7c6b5a4f3e2d1c0b';
+    const SUBJECT_SAFE = 'canary run';
+    kit.directory.addSecret(kit.clientId, { value: SECRET });
+    h = await startHarness(driver, {
+      now: () => new Date(kit.clock.now()),
+      tokenHostAllowlist: ['127.0.0.1'],
+      smtp: { allowedAddresses: ['127.0.0.1'] },
+    });
+    await h.login();
+    const responses: string[] = [];
+    const call = async (path: string, init?: Parameters<Harness['api']>[1]) => {
+      const res = await h!.api(path, init);
+      const text = await res.text();
+      responses.push(text);
+      return { status: res.status, text };
+    };
+    const entry = {
+      ...kit.config,
+      auth: { ...kit.config.auth, credential: { kind: 'secret', secret: SECRET } },
+    };
+    const created = await call('/api/email-servers', { body: entry });
+    expect(created.status).toBe(201);
+    const id = JSON.parse(created.text).emailServer.id;
+    const { key } = await apiKey(h);
+    const sent = await call('/api/send', {
+      body: { to: 'a@example.com', subject: SUBJECT_SAFE, text: BODY, html: `<p>${BODY}</p>` },
+      cookie: false,
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(sent.status, sent.text).toBe(200);
+    const delivered = await kit.waitForMessage((m) => m.parsed.subject === SUBJECT_SAFE);
+    expect(delivered.parsed.text).toContain(BODY); // the canary really went through
+    // A failing send too: errors must not quote the body either.
+    kit.faults.smtp.add({ stage: 'data-end', reply: '550 5.7.1 Rejected by policy', times: 1 });
+    const failed = await call('/api/send', {
+      body: { to: 'a@example.com', subject: SUBJECT_SAFE, text: BODY },
+      cookie: false,
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(failed.status).toBe(502);
+    await call(`/api/email-servers/${id}/test-token`, { method: 'POST' });
+    await call(`/api/email-servers/${id}/diagnose`, { body: { sendTestTo: 'a@example.com' } });
+    await call('/api/audit?limit=500');
+    await call('/api/sent-log?limit=500');
+    await call(`/api/email-servers/${id}`);
+
+    const sinks = {
+      logs: h.logger.lines.join('\n'),
+      responses: responses.join('\n'),
+    };
+    expect(h.logger.lines.some((l) => l.includes('"level":"debug"'))).toBe(true);
+    for (const [name, text] of Object.entries(sinks)) {
+      expect(text, name).not.toContain(SECRET);
+      expect(text, name).not.toContain(BODY);
+      expect(text, name).not.toMatch(JWT);
+    }
+  });
+
+  it('S6 at connect time: the mailer connects to the address the guard checked, TLS checks the name', async () => {
+    env = await createTestEnvironment();
+    const kit = env;
+    let answer = ['127.0.0.1'];
+    h = await startHarness(driver, {
+      now: () => new Date(kit.clock.now()),
+      tokenHostAllowlist: ['127.0.0.1'],
+      smtp: { allowedAddresses: ['127.0.0.1', '127.0.0.2'], resolveHost: async () => answer },
+      // Re-check on every use, so the test need not wait for the TTL.
+      runtime: { addressTtlMs: -1 },
+    });
+    await h.login();
+    // By name: the certificate is issued for "localhost", so TLS verification passes only if the
+    // servername is the host name while the connection goes to the checked address.
+    const created = await h.api('/api/email-servers', { body: { ...kit.config, host: 'localhost' } });
+    expect(created.status).toBe(201);
+    const { key } = await apiKey(h);
+    expect((await send(h, key, { to: 'a@example.com', subject: 'pinned' })).status).toBe(200);
+
+    // The name now "resolves" to 127.0.0.2 (allowed, but nothing listens there). The system resolver
+    // would still say 127.0.0.1: a refused connection proves the checked address is the one used.
+    answer = ['127.0.0.2'];
+    const moved = await send(h, key, { to: 'a@example.com', subject: 'moved' });
+    expect(moved.status).toBe(502);
+    expect((await json(moved)).error.code).toMatch(/^NETWORK_/);
+
+    // Rebinding to a private address is refused at use time, not only when the entry was saved.
+    answer = ['10.0.0.5'];
+    const rebound = await send(h, key, { to: 'a@example.com', subject: 'rebound' });
+    expect(rebound.status).toBe(409);
+    expect((await json(rebound)).error.code).toBe('SMTP_HOST_NOT_ALLOWED');
+    expect(kit.messages().map((m) => m.envelope.rcptTo)).toHaveLength(1);
+  });
+});
