@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DiagnosticStep, EmailServer } from '../src/api/client.js';
-import { adminConsentUrl, guideFacts, guideStatus, guideSteps } from '../src/lib/setup-guide.js';
+import { fixes, fixValues } from '@org/core/setup';
+import { guideFacts, guideStatus, guideSteps } from '../src/lib/setup-guide.js';
 
 const TENANT = '8f0c1f2e-3d4b-4a5c-9e6f-7a8b9c0d1e2f';
 const CLIENT = '11111111-2222-3333-4444-555555555555';
@@ -29,6 +30,7 @@ const entry = (overrides: Partial<EmailServer['config']> = {}): EmailServer => (
   clientSecretSet: true,
   passwordSet: false,
   certificate: null,
+  certificateProblem: null,
   lastTest: null,
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
@@ -46,10 +48,13 @@ describe('setup guide', () => {
   it('fills the commands and the consent link with the entry’s own ids and cloud', () => {
     const steps = guideSteps(guideFacts(entry(), { oid: OID, tid: TENANT }));
     const commands = steps.flatMap((s) => s.commands);
-    expect(commands).toContain(`Connect-ExchangeOnline -Organization ${TENANT}`);
+    // GCC High: Exchange Online PowerShell needs its environment name.
+    expect(commands).toContain(
+      'Connect-ExchangeOnline -UserPrincipalName <admin@your-tenant> -ExchangeEnvironmentName O365USGovGCCHigh',
+    );
     expect(commands).toContain(`New-ServicePrincipal -AppId ${CLIENT} -ObjectId ${OID}`);
     expect(commands).toContain(
-      `Add-MailboxPermission -Identity "noreply@contoso.com" -User ${OID} -AccessRights FullAccess`,
+      'Add-MailboxPermission -Identity "noreply@contoso.com" -User <SERVICE_PRINCIPAL_ID> -AccessRights FullAccess',
     );
     expect(commands).toContain(
       'Set-CASMailbox -Identity "noreply@contoso.com" -SmtpClientAuthenticationDisabled $false',
@@ -59,21 +64,44 @@ describe('setup guide', () => {
     );
   });
 
+  it('has no command or link of its own: each one is core’s, as the doctor prints it', () => {
+    const facts = guideFacts(entry({ from: 'billing@contoso.com' }), { oid: OID });
+    const v = { ...fixValues(entry().config, 'billing@contoso.com'), servicePrincipalObjectId: OID };
+    const core = Object.values(fixes).map((fix) => fix(v, false as never));
+    const coreCommands = new Set(core.flatMap((f) => f.commands ?? []));
+    const coreUrls = new Set(core.flatMap((f) => (f.links ?? []).map((l) => l.url)));
+    const steps = guideSteps(facts);
+    for (const command of steps.flatMap((s) => s.commands)) expect(coreCommands).toContain(command);
+    for (const link of steps.flatMap((s) => s.links)) expect(coreUrls).toContain(link.url);
+  });
+
   it('shows placeholders without an entry, and the object id placeholder until a token test ran', () => {
     const commands = guideSteps(guideFacts(entry())).flatMap((s) => s.commands);
     expect(commands).toContain(
       `New-ServicePrincipal -AppId ${CLIENT} -ObjectId <Enterprise Application object id>`,
     );
-    expect(adminConsentUrl({})).toBe(
-      'https://login.microsoftonline.com/%3CTENANT_ID%3E/adminconsent?client_id=%3CCLIENT_ID%3E',
+    const none = guideSteps(guideFacts(undefined));
+    expect(none.find((s) => s.id === 'consent')?.links[0]?.url).toBe(
+      'https://login.microsoftonline.com/<TENANT_ID>/adminconsent?client_id=<CLIENT_ID>',
+    );
+    expect(none.flatMap((s) => s.commands)).toContain(
+      'Set-CASMailbox -Identity "<MAILBOX>" -SmtpClientAuthenticationDisabled $false',
     );
   });
 
   it('adds SendAs when the From address is another mailbox', () => {
     const steps = guideSteps(guideFacts(entry({ from: 'billing@contoso.com' }), { oid: OID }));
-    expect(steps.flatMap((s) => s.commands)).toContain(
-      `Add-RecipientPermission -Identity "billing@contoso.com" -Trustee ${OID} -AccessRights SendAs`,
+    const commands = steps.find((s) => s.id === 'mailbox-permission')?.commands ?? [];
+    expect(commands).toContain(
+      'Add-RecipientPermission -Identity "billing@contoso.com" -Trustee <SERVICE_PRINCIPAL_ID> -AccessRights SendAs',
     );
+    // Connect and Get-ServicePrincipal once, not once per fix.
+    expect(commands.filter((c) => c.startsWith('Connect-ExchangeOnline'))).toHaveLength(1);
+    expect(
+      guideSteps(guideFacts(entry()))
+        .flatMap((s) => s.commands)
+        .join('\n'),
+    ).not.toContain('SendAs');
   });
 
   it('ties each step to the diagnostics step that confirms it', () => {

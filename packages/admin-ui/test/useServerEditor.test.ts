@@ -46,6 +46,7 @@ function storedEntry(auth: EmailServer['config']['auth'], extra: Partial<EmailSe
     clientSecretSet: false,
     passwordSet: false,
     certificate: null,
+    certificateProblem: null,
     lastTest: null,
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:00.000Z',
@@ -257,9 +258,13 @@ describe('write-only credentials', () => {
         {
           certificate: {
             subject: 'CN=sender',
+            issuer: 'CN=sender',
+            thumbprint: 'AB'.repeat(20),
             thumbprintSha1: 'AB'.repeat(20),
             thumbprintSha256: 'CD'.repeat(32),
+            notBefore: '2026-01-01T00:00:00.000Z',
             notAfter: '2027-01-01T00:00:00.000Z',
+            daysUntilExpiry: 300,
             expiresInDays: 300,
           },
         },

@@ -29,18 +29,25 @@ async function importGraph(entry: string): Promise<Map<string, string[]>> {
   return graph;
 }
 
-describe('@org/core/config stays browser-safe', () => {
+// The entries the admin UI bundles: they must reach no node:*, no Node-only package or module.
+const BROWSER_ENTRIES = [
+  { name: '@org/core/config', entry: '../src/config/index.ts' },
+  { name: '@org/core/setup', entry: '../src/setup/index.ts' },
+];
+
+describe.each(BROWSER_ENTRIES)('$name stays browser-safe', ({ entry }) => {
   it('imports nothing but zod and its own pure modules (no node:*, node-forge, yaml)', async () => {
-    const graph = await importGraph(resolve(here, '../src/config/index.ts'));
-    expect(graph.size).toBeGreaterThan(3);
+    const graph = await importGraph(resolve(here, entry));
+    expect(graph.size).toBeGreaterThan(2);
     for (const [file, bare] of graph) {
       for (const spec of bare) expect(ALLOWED_PACKAGES.has(spec), `${file} imports ${spec}`).toBe(true);
       expect(file.endsWith('load.ts'), `${file} is Node-only`).toBe(false);
+      expect(file.includes('/doctor/'), `${file} is the Node-only doctor`).toBe(false);
     }
   });
 
   it('uses no Node globals (Buffer, process)', async () => {
-    const graph = await importGraph(resolve(here, '../src/config/index.ts'));
+    const graph = await importGraph(resolve(here, entry));
     for (const file of graph.keys()) {
       const code = (await readFile(file, 'utf8')).replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '');
       expect(/\bBuffer\.\w|\bprocess\.(?:env|cwd|platform|versions|argv)\b/.test(code), file).toBe(false);

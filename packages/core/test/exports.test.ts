@@ -100,4 +100,18 @@ describe('public exports', () => {
       ]
     `);
   });
+
+  it('@org/core/setup (browser-safe)', async () => {
+    expect(Object.keys(await import('../src/setup/index.js')).sort()).toMatchInlineSnapshot(`
+      [
+        "adminConsentUrl",
+        "fixValues",
+        "fixes",
+      ]
+    `);
+  });
+
+  it('@org/core/api: the HTTP contract is types only, no runtime', async () => {
+    expect(Object.keys(await import('../src/api/index.js'))).toEqual([]);
+  });
 });

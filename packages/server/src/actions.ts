@@ -6,22 +6,11 @@ import {
   isSmtpOAuthError,
   type MailMessage,
   type SendResult,
-  type TokenFinding,
 } from '@org/core';
+import type { TokenTestResult } from '@org/core/api';
 import type { AppContext } from './context.js';
 import { ApiError, toApiError } from './http/errors.js';
 import type { EmailServerRecord } from './store/email-servers-repository.js';
-
-/** The answer of `POST /api/email-servers/:id/test-token`: never the token itself. */
-export interface TokenTestResult {
-  ok: boolean;
-  /** When the token expires (ISO 8601). */
-  expiresAt: string;
-  tokenType: string;
-  /** The decoded, unverified claims (aud, roles, tid, appid, …). */
-  claims: Record<string, unknown>;
-  findings: TokenFinding[];
-}
 
 /** Who triggered a send, for the sent-log. */
 export interface SendOrigin {

@@ -1,5 +1,4 @@
 import {
-  type CertificateInfo,
   type ConfigWarning,
   configWarnings,
   type EmailServerConfig,
@@ -10,37 +9,22 @@ import {
   redactConfig,
   redactConfigWithCertificate,
 } from '@org/core';
+import type { EmailServerView } from '@org/core/api';
 import type { AppContext } from './context.js';
 import { assertSmtpHostAllowed, assertTokenEndpointAllowed } from './guards/outbound.js';
 import { ApiError } from './http/errors.js';
-import { carriedSecretPaths, changedPaths, mergeSecrets, splitSecrets } from './secrets/config-secrets.js';
+import {
+  carriedSecretPaths,
+  changedPaths,
+  mergeSecrets,
+  splitSecrets,
+  withStoredCertificate,
+} from './secrets/config-secrets.js';
 import { decryptSecret, encryptSecret } from './secrets/envelope.js';
 import type { EmailServerRecord, SecretEnvelopes } from './store/email-servers-repository.js';
 import { newId } from './store/ids.js';
 
 const TABLE = 'email_servers';
-
-/**
- * Public facts of a certificate credential: core's `CertificateInfo` (S16), plus the two names the
- * first API version used (`thumbprintSha1`, `expiresInDays`), kept so existing clients keep working.
- */
-export type CertificateView = CertificateInfo & { thumbprintSha1: string; expiresInDays: number };
-
-/** An email-server entry as the API shows it: no secret values, ever (S3). */
-export interface EmailServerView {
-  id: string;
-  name: string;
-  isDefault: boolean;
-  config: PublicEmailServerConfig;
-  clientSecretSet: boolean;
-  passwordSet: boolean;
-  certificate: CertificateView | null;
-  /** Why a stored certificate credential cannot be used (expired, key mismatch), from core. */
-  certificateProblem: { code: string; message: string } | null;
-  lastTest: EmailServerRecord['lastTest'];
-  createdAt: string;
-  updatedAt: string;
-}
 
 const coreNow = (ctx: AppContext) => () => ctx.now().getTime();
 
@@ -243,10 +227,11 @@ export async function updateEmailServer(
 ) {
   const record = await ctx.repos.emailServers.get(id);
   if (!record) throw new ApiError(404, 'NOT_FOUND', 'No email server with this id');
-  const carried = carriedSecretPaths(input, record.config, Object.keys(record.secrets));
+  const withCertificate = withStoredCertificate(input, record.config);
+  const carried = carriedSecretPaths(withCertificate, record.config, Object.keys(record.secrets));
   const filled = carried.length
-    ? mergeSecrets(input as Record<string, unknown>, decryptAll(ctx, record, carried))
-    : input;
+    ? mergeSecrets(withCertificate as Record<string, unknown>, decryptAll(ctx, record, carried))
+    : withCertificate;
   const { config, warnings } = await validate(ctx, filled);
   await assertNameFree(ctx, config.name, id);
   const { publicConfig, secrets } = splitSecrets(config as unknown as Record<string, unknown>);

@@ -87,6 +87,10 @@ describeDrivers('entry actions and the send API against the testkit', (driver) =
       'message',
     ]);
     expect(green.steps.every((s: Json) => s.status === 'ok')).toBe(true);
+    // The field is `sendTestTo`; the old alias `to` is an unknown field now (S15).
+    const alias = await h.api(`/api/email-servers/${id}/diagnose`, { body: { to: 'someone@example.com' } });
+    expect(alias.status).toBe(400);
+    expect((await json(alias)).error.issues).toContainEqual(expect.objectContaining({ path: 'to' }));
 
     env.directory.removeMailboxPermission(env.mailbox, env.servicePrincipal.identity);
     const red = await json(
@@ -287,5 +291,40 @@ describeDrivers('entry actions and the send API against the testkit', (driver) =
     expect(rebound.status).toBe(409);
     expect((await json(rebound)).error.code).toBe('SMTP_HOST_NOT_ALLOWED');
     expect(kit.messages().map((m) => m.envelope.rcptTo)).toHaveLength(1);
+  });
+
+  it('deleting the default entry promotes the oldest remaining one: the send API keeps working', async () => {
+    const { env, h, id: first } = await start();
+    const create = async (name: string) => {
+      env.clock.advance(1_000); // distinct creation times: "oldest" is well defined
+      const res = await h.api('/api/email-servers', { body: { ...env.config, name } });
+      return (await json(res)).emailServer.id as string;
+    };
+    const second = await create('second');
+    const third = await create('third');
+    const { key } = await apiKey(h);
+    expect((await h.api(`/api/email-servers/${first}`, { method: 'DELETE' })).status).toBe(204);
+
+    const entries = (await json(await h.api('/api/email-servers'))).emailServers as Json[];
+    expect(entries.filter((e) => e.isDefault).map((e) => e.id)).toEqual([second]);
+    expect(entries.find((e) => e.id === third)?.isDefault).toBe(false);
+    const sent = await send(h, key, { to: 'someone@example.com', subject: 'after delete', text: 'hi' });
+    expect(sent.status, await sent.clone().text()).toBe(200);
+    await env.waitForMessage((m) => m.parsed.subject === 'after delete');
+
+    // Audited with the deletion: who, which entry became the default, the field.
+    const audit = (await json(await h.api('/api/audit'))).entries as Json[];
+    const promoted = audit.find((a) => a.action === 'email-server.set-default');
+    expect(promoted).toMatchObject({ target: second, fields: ['isDefault'], outcome: 'ok' });
+    expect(promoted.actor).toBe(audit.find((a) => a.action === 'email-server.delete')?.actor);
+
+    // Deleting an entry that is not the default changes no default and writes no such record.
+    expect((await h.api(`/api/email-servers/${third}`, { method: 'DELETE' })).status).toBe(204);
+    const after = (await json(await h.api('/api/audit'))).entries as Json[];
+    expect(after.filter((a) => a.action === 'email-server.set-default')).toHaveLength(1);
+    // The last entry deleted: no default is left, and the send API says so.
+    expect((await h.api(`/api/email-servers/${second}`, { method: 'DELETE' })).status).toBe(204);
+    const none = await send(h, key, { to: 'someone@example.com', subject: 'x', text: 'y' });
+    expect(none.status).toBe(409);
   });
 });

@@ -90,5 +90,14 @@ describeDrivers('certificate credentials (S16)', (driver) => {
     });
     expect(kept.status).toBe(200);
     expect((await json(kept)).emailServer.certificate.thumbprintSha256).toMatch(/^[0-9A-F]{64}$/);
+    // A PFX uploaded again comes with its own passphrase: the stored one belongs to the old file.
+    const reupload = await h.api(`/api/email-servers/${id}`, {
+      method: 'PUT',
+      body: entry('Pfx', { kind: 'pfx', pfxBase64 }),
+    });
+    expect(reupload.status).toBe(400);
+    expect((await json(reupload)).error.issues.map((i: Json) => i.path)).toEqual([
+      'auth.credential.passphrase',
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createClientCertificate } from '@org/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadEmailServerConfig } from '../src/email-servers.js';
 import { describeDrivers } from './helpers/drivers.js';
@@ -267,5 +268,51 @@ describeDrivers('email servers API', (driver) => {
     h = await startHarness(driver);
     expect((await call('/api/email-servers')).status).toBe(401);
     expect((await call('/api/email-servers', { body: secretEntry() })).status).toBe(401);
+  });
+
+  it('a certificate entry saved without certificate fields keeps certificate and key; a new upload or kind replaces them', async () => {
+    h = await startHarness(driver);
+    await h.login();
+    const created = await call('/api/email-servers', { body: certificateEntry() });
+    const c = created.body.emailServer;
+    // What the editor sends when another field changed: the credential kind, no PEM parts.
+    const keep = certificateEntry('Cert renamed');
+    keep.auth.credential = { kind: 'certificate' } as never;
+    const kept = await call(`/api/email-servers/${c.id}`, { method: 'PUT', body: keep });
+    expect(kept.status, JSON.stringify(kept.body)).toBe(200);
+    expect(kept.body.emailServer).toMatchObject({ name: 'Cert renamed', certificate: c.certificate });
+    const stored = await loadEmailServerConfig(h.server.context, c.id);
+    expect(stored?.auth.type === 'oauth2' && stored.auth.credential).toMatchObject({
+      kind: 'certificate',
+      certificatePem: certPem,
+      privateKeyPem: keyPem,
+    });
+
+    // A new certificate without its key: the stored key belongs to the old one, so it is not reused.
+    const other = createClientCertificate({ commonName: 'another certificate' });
+    const newCert = certificateEntry('Cert renamed');
+    newCert.auth.credential = { kind: 'certificate', certificatePem: other.certPem } as never;
+    const refused = await call(`/api/email-servers/${c.id}`, { method: 'PUT', body: newCert });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.issues).toContainEqual(
+      expect.objectContaining({ path: 'auth.credential.privateKeyPem' }),
+    );
+
+    // Switching to a client secret replaces the certificate: nothing of it stays stored.
+    const secret = await call(`/api/email-servers/${c.id}`, {
+      method: 'PUT',
+      body: secretEntry({ name: 'Cert renamed', secret: CANARY }),
+    });
+    expect(secret.status).toBe(200);
+    expect(secret.body.emailServer).toMatchObject({ certificate: null, clientSecretSet: true });
+    const record = await h.server.context.repos.emailServers.get(c.id);
+    expect(JSON.stringify(record)).not.toContain('BEGIN CERTIFICATE');
+    expect(Object.keys(record?.secrets ?? {})).toEqual(['auth.credential.secret']);
+    // …and back to a certificate without uploading one is refused: there is none to keep.
+    const back = await call(`/api/email-servers/${c.id}`, { method: 'PUT', body: keep });
+    expect(back.status).toBe(400);
+    expect(back.body.error.issues).toContainEqual(
+      expect.objectContaining({ path: 'auth.credential.certificatePem' }),
+    );
   });
 });

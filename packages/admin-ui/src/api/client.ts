@@ -1,67 +1,49 @@
 /**
  * The one API client of the WebAdmin: a typed function per server route (packages/server/src/routes).
  *
- * Config types come from core (`import type`, so nothing of core's runtime is pulled in here). The
- * response shapes mirror the server's views (packages/server/src/email-servers.ts `EmailServerView`,
- * routes/*.ts) and are written out here because admin-ui cannot depend on @org/server: the server
- * depends on admin-ui to serve it, and the reverse edge would be a workspace cycle.
+ * Every request and response shape is the server's HTTP contract from core (`@org/core/api`), the
+ * same types the server answers with, imported with `import type` so nothing of core's runtime is
+ * pulled in. (admin-ui cannot depend on @org/server, which depends on admin-ui to serve it.) The
+ * names below are this client's aliases for them.
  */
-import type { DiagnoseResult, DiagnosticStep, SendResult, TokenFinding } from '@org/core';
-import type { ConfigWarning, PublicEmailServerConfig } from '@org/core/config';
+import type {
+  AdminResponse,
+  AdminView,
+  ApiErrorBody,
+  ApiIssue,
+  ApiKeyListResponse,
+  ApiKeyView,
+  AuditEntry,
+  CertificateView,
+  CreatedApiKeyResponse,
+  DiagnoseResponse,
+  EmailServerListResponse,
+  EmailServerResponse,
+  EmailServerView,
+  LastTest,
+  LogPage,
+  SendResponse,
+  SentLogEntry,
+  TokenTestResult,
+} from '@org/core/api';
+import type { DiagnosticStep } from '@org/core';
 
-// ── Shapes ───────────────────────────────────────────────────────────────────────────────────
+// ── Shapes (the contract's types, under the names the pages use) ───────────────────────────────
 
-/** One validation problem as the server reports it (`auth.clientId`, `host`, …). */
-export interface ApiIssue {
-  path: string;
-  message: string;
-}
-
-export interface Admin {
-  id: string;
-  email: string;
-}
-
-/** Public facts of a stored certificate or PFX credential (server `CertificateView`): never the key. */
-export interface CertificateInfo {
-  subject: string;
-  issuer?: string;
-  thumbprintSha1: string;
-  thumbprintSha256: string;
-  notBefore?: string;
-  notAfter: string;
-  /** Whole days until expiry (negative when expired). */
-  expiresInDays: number;
-}
-
-export interface LastTest {
-  ok: boolean;
-  at: string;
-  message: string | null;
-}
-
+export type { ApiErrorBody, ApiIssue, AuditEntry, DiagnosticStep, LastTest, SentLogEntry, TokenTestResult };
+export type Admin = AdminView;
+/** Public facts of a stored certificate or PFX credential: never the key. */
+export type CertificateInfo = CertificateView;
 /** An entry as the server shows it (S3): secrets appear only as "set" flags. */
-export interface EmailServer {
-  id: string;
-  name: string;
-  isDefault: boolean;
-  /** core's `redactConfig` output: the credential is `{ kind, clientSecretSet }` or `{ kind, set, thumbprint? }`. */
-  config: PublicEmailServerConfig;
-  clientSecretSet: boolean;
-  passwordSet: boolean;
-  certificate: CertificateInfo | null;
-  /** Why a stored certificate cannot be used (expired, key mismatch, wrong passphrase), from core. */
-  certificateProblem?: { code: string; message: string } | null;
-  lastTest: LastTest | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
+export type EmailServer = EmailServerView;
 /** The answer to create/update/get: the entry and core's non-fatal warnings. */
-export interface SavedEmailServer {
-  emailServer: EmailServer;
-  warnings: ConfigWarning[];
-}
+export type SavedEmailServer = EmailServerResponse;
+export type ApiKey = ApiKeyView;
+export type StepStatus = DiagnosticStep['status'];
+/** core's `DiagnoseResult`: the steps and a one-line summary. */
+export type DiagnosticsResult = DiagnoseResponse;
+/** core's `SendResult`; a refused message comes back as an {@link ApiError} with core's code and hint. */
+export type SendTestResult = SendResponse;
 
 /**
  * A config to create or update, in core's input shape. On update, omitted secret fields keep their
@@ -69,85 +51,21 @@ export interface SavedEmailServer {
  */
 export type EmailServerWrite = Record<string, unknown>;
 
-/** One check on the token's claims: core's `TokenFinding`. */
-export type ClaimFinding = TokenFinding;
-
-/**
- * A token test (server `TokenTestResult`): core's inspection of a fresh token — claims decoded, never
- * the token. A token the endpoint refuses comes back as an {@link ApiError} with core's code and hint.
- */
-export interface TokenTestResult {
-  ok: boolean;
-  expiresAt: string;
-  tokenType: string;
-  claims: Record<string, unknown>;
-  findings: ClaimFinding[];
-  /** Only in the UI's own state: the refusal, shown where the result would be. */
-  error?: ApiErrorBody['error'];
-}
-
-/** One step of core's `diagnose()`: status, evidence (the exact replies), causes and the fix. */
-export type { DiagnosticStep };
-export type StepStatus = DiagnosticStep['status'];
-/** core's `DiagnoseResult`: the steps and a one-line summary. */
-export type DiagnosticsResult = DiagnoseResult;
-/** core's `SendResult`; a refused message comes back as an {@link ApiError} with core's code and hint. */
-export type SendTestResult = SendResult;
-
-export interface ApiKey {
-  id: string;
-  name: string;
-  prefix: string;
-  createdAt: string;
-  createdBy: string;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-}
-
+/** A created key: the listing's fields plus the key itself, returned once and never again. */
 export interface CreatedApiKey extends ApiKey {
-  /** The key itself: returned once, never again. */
   key: string;
 }
 
-export interface AuditEntry {
-  id: string;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  fields: string[];
-  outcome: 'ok' | 'denied' | 'failed';
-  address: string | null;
-}
-
-export interface SentLogEntry {
-  id: string;
-  at: string;
-  serverId: string | null;
-  apiKeyId: string | null;
-  recipientCount: number;
-  status: 'sent' | 'failed';
-  errorCode: string | null;
-  serverReply: string | null;
-}
+/**
+ * A token test as a page shows it (UI state, not an API shape): the server's result, or — when the
+ * token endpoint refused, a 502 — the refusal with its code and hint in place of the result.
+ */
+export type TokenTestOutcome = TokenTestResult & { error?: ApiErrorBody['error'] };
 
 /** A page of a newest-first log; `next` is the `before` of the following page, null at the end. */
 export interface Page<T> {
   items: T[];
   next: string | null;
-}
-
-export interface ApiErrorBody {
-  error: {
-    code: string;
-    message: string;
-    hint?: string;
-    issues?: ApiIssue[];
-    /** Whether retrying may help (core's classification). */
-    transient?: boolean;
-    /** Safe facts from core, e.g. the server's reply or the AADSTS code. */
-    details?: Record<string, unknown>;
-  };
 }
 
 // ── Errors ───────────────────────────────────────────────────────────────────────────────────
@@ -251,20 +169,19 @@ export function createApiClient(options: ApiClientOptions = {}) {
 
   const enc = encodeURIComponent;
   const page = async <T>(path: string, query: Query): Promise<Page<T>> => {
-    const r = await request<{ entries: T[]; next: string | null }>('GET', path, undefined, query);
+    const r = await request<LogPage<T>>('GET', path, undefined, query);
     return { items: r.entries, next: r.next };
   };
 
   return {
     // Auth
     login: (email: string, password: string) =>
-      request<{ admin: Admin }>('POST', '/auth/login', { email, password }),
+      request<AdminResponse>('POST', '/auth/login', { email, password }),
     logout: () => request<void>('POST', '/auth/logout', {}),
-    me: () => request<{ admin: Admin }>('GET', '/auth/me'),
+    me: () => request<AdminResponse>('GET', '/auth/me'),
 
     // Email servers
-    listServers: async () =>
-      (await request<{ emailServers: EmailServer[] }>('GET', '/email-servers')).emailServers,
+    listServers: async () => (await request<EmailServerListResponse>('GET', '/email-servers')).emailServers,
     getServer: (id: string) => request<SavedEmailServer>('GET', `/email-servers/${enc(id)}`),
     createServer: (config: EmailServerWrite) => request<SavedEmailServer>('POST', '/email-servers', config),
     updateServer: (id: string, config: EmailServerWrite) =>
@@ -282,9 +199,9 @@ export function createApiClient(options: ApiClientOptions = {}) {
       request<SendTestResult>('POST', `/email-servers/${enc(id)}/send-test`, { to }),
 
     // API keys
-    listApiKeys: async () => (await request<{ apiKeys: ApiKey[] }>('GET', '/api-keys')).apiKeys,
+    listApiKeys: async () => (await request<ApiKeyListResponse>('GET', '/api-keys')).apiKeys,
     createApiKey: async (name: string): Promise<CreatedApiKey> => {
-      const r = await request<{ apiKey: ApiKey; key: string }>('POST', '/api-keys', { name });
+      const r = await request<CreatedApiKeyResponse>('POST', '/api-keys', { name });
       return { ...r.apiKey, key: r.key };
     },
     revokeApiKey: (id: string) => request<void>('DELETE', `/api-keys/${enc(id)}`),

@@ -2,22 +2,15 @@
  * The Microsoft 365 setup of the admin guide as a checklist: each step with what to copy (filled
  * with the entry's own ids) and which diagnostics step proves it done.
  *
- * The commands are written exactly as core's doctor writes them in its fixes (core/src/doctor/fixes.ts),
- * so the guide and a failing diagnostics step show the same text. Core does not export those
- * builders from a browser-safe entry yet; once it does, take the commands from there.
+ * Every command and link comes from core's setup fixes (`@org/core/setup`), the same builders the
+ * doctor attaches to a failing step: the guide and diagnostics always show the same text. This file
+ * only arranges them into steps and adds the portal walk-through.
  */
+import { adminConsentUrl, type DiagnosticFix, type FixValues, fixes, fixValues } from '@org/core/setup';
 import type { DiagnosticStep, EmailServer, StepStatus } from '../api/client.js';
 
-export interface GuideFacts {
-  tenant?: string | undefined;
-  clientId?: string | undefined;
-  mailbox?: string | undefined;
-  from?: string | undefined;
-  /** The service principal's object id: the token's `oid` claim, known after a token test. */
-  servicePrincipalObjectId?: string | undefined;
-  /** Login host of the entry's cloud, for the admin-consent link. */
-  loginHost?: string | undefined;
-}
+/** The values the guide's commands and links are written with: core's `FixValues`. */
+export type GuideFacts = FixValues;
 
 export interface GuideStep {
   id: string;
@@ -33,53 +26,29 @@ export interface GuideStep {
   confirmedBy: { steps: DiagnosticStep['id'][]; how: string };
 }
 
-// Placeholders as core's fixes write them.
-const P = {
-  tenant: '<TENANT_ID>',
-  clientId: '<CLIENT_ID>',
-  mailbox: '<MAILBOX>',
-  objectId: '<Enterprise Application object id>',
-  sp: '<SERVICE_PRINCIPAL_ID>',
-};
+/** Shown for the mailbox until an entry is chosen (core fills tenant and client id placeholders). */
+const MAILBOX_PLACEHOLDER = '<MAILBOX>';
 
-/** Facts for the guide from a stored entry (and a token test's claims, if one ran). */
+/**
+ * Facts for the guide from a stored entry's public config (and a token test's claims, if one ran):
+ * core's `fixValues`, plus the service principal's object id from the token's `oid`.
+ */
 export function guideFacts(server: EmailServer | undefined, claims?: Record<string, unknown>): GuideFacts {
-  const auth = server?.config.auth;
-  const facts: GuideFacts = { mailbox: server?.config.user, from: server?.config.from };
-  if (auth?.type === 'oauth2') {
-    facts.clientId = auth.clientId;
-    try {
-      const url = new URL(auth.tokenEndpoint);
-      facts.loginHost = url.hostname;
-      facts.tenant = decodeURIComponent(url.pathname.split('/')[1] ?? '') || undefined;
-    } catch {
-      // Left as placeholders.
-    }
-  }
+  const none = fixValues({ user: MAILBOX_PLACEHOLDER, auth: { type: 'none' } }, MAILBOX_PLACEHOLDER);
+  const facts = server ? fixValues(server.config, server.config.from ?? server.config.user) : none;
   if (typeof claims?.oid === 'string') facts.servicePrincipalObjectId = claims.oid;
-  if (typeof claims?.tid === 'string' && !facts.tenant) facts.tenant = claims.tid;
+  // A token endpoint that names no tenant (another provider's path): the token's tid does.
+  if (typeof claims?.tid === 'string' && facts.tenant === none.tenant) facts.tenant = claims.tid;
   return facts;
 }
 
-const quote = (s: string) => `"${s.replace(/"/g, '`"')}"`;
-
-/** The admin-consent URL for the tenant and app (opens the consent prompt for a Global Administrator). */
-export function adminConsentUrl(facts: GuideFacts): string {
-  const host =
-    facts.loginHost && /^login\./.test(facts.loginHost) ? facts.loginHost : 'login.microsoftonline.com';
-  return `https://${host}/${encodeURIComponent(facts.tenant ?? P.tenant)}/adminconsent?client_id=${encodeURIComponent(facts.clientId ?? P.clientId)}`;
-}
+const commandsOf = (...fixList: DiagnosticFix[]) => [...new Set(fixList.flatMap((f) => f.commands ?? []))];
+const linksOf = (fix: DiagnosticFix, except?: string) => (fix.links ?? []).filter((l) => l.url !== except);
 
 export function guideSteps(facts: GuideFacts): GuideStep[] {
-  const tenant = facts.tenant ?? P.tenant;
-  const clientId = facts.clientId ?? P.clientId;
-  const mailbox = facts.mailbox ?? P.mailbox;
-  const spId = facts.servicePrincipalObjectId ?? P.sp;
-  const objectId = facts.servicePrincipalObjectId ?? P.objectId;
-  const sendAs =
-    facts.from && facts.mailbox && facts.from.toLowerCase() !== facts.mailbox.toLowerCase()
-      ? [`Add-RecipientPermission -Identity ${quote(facts.from)} -Trustee ${spId} -AccessRights SendAs`]
-      : [];
+  const consentUrl = adminConsentUrl(facts);
+  const sendsAsAnother = facts.from.toLowerCase() !== facts.mailbox.toLowerCase();
+  const mailboxFixes = [fixes.mailboxPermission(facts), ...(sendsAsAnother ? [fixes.sendAs(facts)] : [])];
 
   return [
     {
@@ -91,11 +60,11 @@ export function guideSteps(facts: GuideFacts): GuideStep[] {
         'On the Overview page, copy the Application (client) ID and the Directory (tenant) ID into this entry.',
       ],
       copy: [
-        { label: 'Client ID in this entry', value: clientId },
-        { label: 'Tenant in this entry', value: tenant },
+        { label: 'Client ID in this entry', value: facts.clientId },
+        { label: 'Tenant in this entry', value: facts.tenant },
       ],
       commands: [],
-      links: [{ label: 'Microsoft Entra admin center', url: 'https://entra.microsoft.com/' }],
+      links: linksOf(fixes.appIds(facts), consentUrl),
       confirmedBy: {
         steps: ['token'],
         how: 'The token step gets a token: the tenant and the client ID exist.',
@@ -113,7 +82,7 @@ export function guideSteps(facts: GuideFacts): GuideStep[] {
         { label: 'Permission', value: 'SMTP.SendAsApp' },
       ],
       commands: [],
-      links: [],
+      links: linksOf(fixes.adminConsent(facts), consentUrl),
       confirmedBy: { steps: ['claims'], how: 'The claims step finds SMTP.SendAsApp in the token’s roles.' },
     },
     {
@@ -125,7 +94,7 @@ export function guideSteps(facts: GuideFacts): GuideStep[] {
       ],
       copy: [],
       commands: [],
-      links: [{ label: 'Admin-consent link for this app', url: adminConsentUrl(facts) }],
+      links: [{ label: 'Admin-consent link for this app', url: consentUrl }],
       confirmedBy: {
         steps: ['claims'],
         how: 'The claims step finds roles: ["SMTP.SendAsApp"] — present only after consent.',
@@ -136,11 +105,11 @@ export function guideSteps(facts: GuideFacts): GuideStep[] {
       title: 'Create a client secret or upload a certificate',
       instructions: [
         'Certificates & secrets → Client secrets → New client secret: copy its Value (not the Secret ID) into this entry at once — it is shown only once.',
-        'Or, recommended: Certificates → Upload certificate (the public .cer/.pem), then upload the PEM pair or PFX to this entry; the thumbprints must match.',
+        'Or, recommended: create a certificate (the command below, on Windows), Certificates → Upload certificate (the public .cer/.pem), then upload the PEM pair or PFX to this entry; the thumbprints must match.',
       ],
       copy: [],
-      commands: [],
-      links: [],
+      commands: commandsOf(fixes.certificateRecommended(facts)),
+      links: linksOf(fixes.certificateRecommended(facts)),
       confirmedBy: {
         steps: ['token'],
         how: 'The token step succeeds: the secret or certificate is accepted (no AADSTS7000215/7000222/700027).',
@@ -150,18 +119,12 @@ export function guideSteps(facts: GuideFacts): GuideStep[] {
       id: 'service-principal',
       title: 'Register the service principal in Exchange Online',
       instructions: [
-        'In PowerShell, connect to Exchange Online as an administrator.',
+        'In PowerShell with the ExchangeOnlineManagement module installed, connect to Exchange Online as an administrator.',
         'Use the Object ID from Enterprise applications (not from App registrations — a different id). After a token test this page fills it from the token’s oid claim.',
       ],
-      copy: [{ label: 'Application ID', value: clientId }],
-      commands: [
-        'Install-Module -Name ExchangeOnlineManagement',
-        'Import-Module ExchangeOnlineManagement',
-        `Connect-ExchangeOnline -Organization ${tenant}`,
-        `Get-ServicePrincipal | Where-Object AppId -eq '${clientId}' | Format-List`,
-        `New-ServicePrincipal -AppId ${clientId} -ObjectId ${objectId}`,
-      ],
-      links: [],
+      copy: [{ label: 'Application ID', value: facts.clientId }],
+      commands: commandsOf(fixes.servicePrincipal(facts)),
+      links: linksOf(fixes.servicePrincipal(facts)),
       confirmedBy: {
         steps: ['auth'],
         how: 'The AUTH step gets 235: Exchange knows the app (else 535 5.7.3).',
@@ -171,17 +134,13 @@ export function guideSteps(facts: GuideFacts): GuideStep[] {
       id: 'mailbox-permission',
       title: 'Give the service principal access to the mailbox',
       instructions: [
-        'Get-ServicePrincipal lists the registered principal; its ObjectId (or ExchangeObjectId) identifies it.',
+        'Get-ServicePrincipal lists the registered principal; put its Identity (or ExchangeObjectId) where the commands say <SERVICE_PRINCIPAL_ID>.',
         'Grant FullAccess on the mailbox the entry signs in as.',
-        ...(sendAs.length ? ['The entry sends From another address: grant SendAs on it too.'] : []),
+        ...(sendsAsAnother ? ['The entry sends From another address: grant SendAs on it too.'] : []),
       ],
-      copy: [{ label: 'Mailbox', value: mailbox }],
-      commands: [
-        `Get-ServicePrincipal | Where-Object AppId -eq '${clientId}' | Format-List`,
-        `Add-MailboxPermission -Identity ${quote(mailbox)} -User ${spId} -AccessRights FullAccess`,
-        ...sendAs,
-      ],
-      links: [],
+      copy: [{ label: 'Mailbox', value: facts.mailbox }],
+      commands: commandsOf(...mailboxFixes),
+      links: linksOf(fixes.mailboxPermission(facts)),
       confirmedBy: {
         steps: ['mail', 'message'],
         how: 'The sender/recipient and message steps (run with a test recipient) pass: the mailbox opens (else 430 4.2.0 … Cannot open mailbox).',
@@ -194,13 +153,9 @@ export function guideSteps(facts: GuideFacts): GuideStep[] {
         'SMTP AUTH is off by default in many tenants. Enable it for this mailbox; the per-mailbox setting overrides the tenant’s.',
         'Only if your organisation allows it everywhere: enable it tenant-wide (last command).',
       ],
-      copy: [{ label: 'Mailbox', value: mailbox }],
-      commands: [
-        `Set-CASMailbox -Identity ${quote(mailbox)} -SmtpClientAuthenticationDisabled $false`,
-        'Get-TransportConfig | Format-List SmtpClientAuthenticationDisabled',
-        'Set-TransportConfig -SmtpClientAuthenticationDisabled $false',
-      ],
-      links: [{ label: 'Microsoft: enable SMTP AUTH', url: 'https://aka.ms/smtp_auth_disabled' }],
+      copy: [{ label: 'Mailbox', value: facts.mailbox }],
+      commands: commandsOf(fixes.smtpAuthTenant(facts)),
+      links: linksOf(fixes.smtpAuthTenant(facts)),
       confirmedBy: {
         steps: ['auth'],
         how: 'The AUTH step gets 235 (else 535 5.7.139 SmtpClientAuthentication is disabled).',

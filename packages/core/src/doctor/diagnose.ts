@@ -10,7 +10,7 @@ import { redactSecrets } from '../errors/redact.js';
 import type { SmtpOAuthError } from '../errors/smtp-oauth-error.js';
 import type { ClaimsView } from './claims.js';
 import { authFailure, describeChallenge, inspectClaims, smtpRefusal, tokenFailure } from './findings.js';
-import { type FixValues, fixes, fixValues } from './fixes.js';
+import { type FixValues, fixes, fixValues } from '../setup/fixes.js';
 import {
   type SmtpDialogue as Dialogue,
   parseCapabilities,

@@ -9,7 +9,7 @@ import { errorFromNetwork } from '../errors/network-errors.js';
 import { errorFromSmtpReply } from '../errors/smtp-errors.js';
 import { isSmtpOAuthError, type SmtpOAuthError } from '../errors/smtp-oauth-error.js';
 import { type ClaimsView, readClaims } from './claims.js';
-import { type FixValues, fixes } from './fixes.js';
+import { type FixValues, fixes } from '../setup/fixes.js';
 import type { SmtpReply } from './smtp-dialogue.js';
 import type { DiagnosticFix } from './types.js';
 import {

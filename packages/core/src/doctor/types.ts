@@ -1,5 +1,8 @@
 import type { LookupAddress } from 'node:dns';
 import type { FetchLike } from '../internal/https-fetch.js';
+import type { DiagnosticFix } from '../setup/types.js';
+
+export type { DiagnosticFix, DiagnosticLink } from '../setup/types.js';
 
 /** The steps of a diagnosis, in the order they run. */
 export type DiagnosticStepId =
@@ -15,21 +18,6 @@ export type DiagnosticStepId =
   | 'message';
 
 export type DiagnosticStatus = 'ok' | 'warn' | 'fail' | 'skipped';
-
-/** A link the fix points to (portal page, Microsoft doc). */
-export interface DiagnosticLink {
-  label: string;
-  url: string;
-}
-
-/** What to do about a failed or warning step, with the user's own values filled in. */
-export interface DiagnosticFix {
-  /** One or two sentences: the setup step that fixes it. */
-  summary: string;
-  /** Copy-pasteable commands (Exchange Online PowerShell unless said otherwise). */
-  commands?: string[];
-  links?: DiagnosticLink[];
-}
 
 /** One step of a diagnosis. */
 export interface DiagnosticStep {

@@ -9,7 +9,6 @@ import {
   isEntraLoginHost,
   parseEntraTokenEndpoint,
 } from '../config/microsoft.js';
-import type { EmailServerConfig } from '../config/schema.js';
 import type { DiagnosticFix, DiagnosticLink } from './types.js';
 
 const SP_PLACEHOLDER = '<SERVICE_PRINCIPAL_ID>';
@@ -38,8 +37,20 @@ const EXCHANGE_ENVIRONMENT: Partial<Record<EntraCloud, string>> = {
   china: 'O365China',
 };
 
-/** Derives the fix values from a (validated) config. */
-export function fixValues(config: EmailServerConfig, from: string): FixValues {
+/**
+ * The parts of an entry the fix values are read from. A validated `EmailServerConfig` fits, and so
+ * does its redacted form (`PublicEmailServerConfig`, what an API returns): no secret is needed.
+ */
+export interface FixSource {
+  /** The mailbox that signs in. */
+  user: string;
+  auth:
+    | { type: 'oauth2'; tokenEndpoint: string; clientId: string; scope?: string | undefined }
+    | { type: 'password' | 'none' };
+}
+
+/** Derives the fix values from an entry (validated, or as an API shows it). */
+export function fixValues(config: FixSource, from: string): FixValues {
   const auth = config.auth.type === 'oauth2' ? config.auth : undefined;
   let loginHost: string = entraClouds.global.loginHost;
   let expectedScope: string = entraClouds.global.scope;
@@ -77,6 +88,7 @@ const connect = (v: FixValues) =>
 const findSp = (v: FixValues) =>
   `Get-ServicePrincipal | Where-Object AppId -eq '${v.clientId}' | Format-List`;
 
+/** The admin-consent URL of the app in the user's tenant and cloud. */
 export function adminConsentUrl(v: FixValues): string {
   return `https://${v.loginHost}/${v.tenant}/adminconsent?client_id=${v.clientId}`;
 }
@@ -93,6 +105,10 @@ const OAUTH_DOC: DiagnosticLink = {
   url: 'https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth',
 };
 
+/**
+ * The admin guide's setup steps, each as a fix with the user's values filled in: the doctor attaches
+ * them to failing steps, and a setup guide (the WebAdmin's) shows them as its checklist.
+ */
 export const fixes = {
   adminConsent(v: FixValues): DiagnosticFix {
     return {

@@ -1,26 +1,14 @@
 import { isSmtpOAuthError, type SmtpOAuthError } from '@org/core';
+import type { ApiErrorBody, ApiIssue } from '@org/core/api';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ServerError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
-export interface Issue {
-  path: string;
-  message: string;
-}
+/** One validation problem: core's HTTP contract (`@org/core/api`). */
+export type Issue = ApiIssue;
 
 /** The one error shape every API answer uses: `{ error: { code, message, hint?, issues? } }`. */
-export interface ErrorBody {
-  error: {
-    code: string;
-    message: string;
-    hint?: string;
-    issues?: Issue[];
-    /** Core failures: whether retrying later may help. */
-    transient?: boolean;
-    /** Core failures: safe evidence (server reply, AADSTS code), never secrets or bodies. */
-    details?: Record<string, unknown>;
-  };
-}
+export type ErrorBody = ApiErrorBody;
 
 /** An error meant for the client: status, stable code, readable message. */
 export class ApiError extends Error {

@@ -1,3 +1,4 @@
+import type { ApiKeyListResponse, ApiKeyView, CreatedApiKeyResponse } from '@org/core/api';
 import { Router } from 'express';
 import { actorOf, requireAdmin } from '../auth/admin-session.js';
 import { generateApiKey } from '../auth/api-keys.js';
@@ -64,7 +65,7 @@ export const apiKeyDocs: OperationDoc[] = [
   },
 ];
 
-const view = (r: ApiKeyRow) => ({
+const view = (r: ApiKeyRow): ApiKeyView => ({
   id: r.id,
   name: r.name,
   prefix: r.prefix,
@@ -79,7 +80,7 @@ export function apiKeyRoutes(ctx: AppContext): Router {
   router.use(requireAdmin(ctx));
 
   router.get('/', async (_req, res) => {
-    res.json({ apiKeys: (await ctx.repos.apiKeys.list()).map(view) });
+    res.json({ apiKeys: (await ctx.repos.apiKeys.list()).map(view) } satisfies ApiKeyListResponse);
   });
 
   router.post('/', async (req, res) => {
@@ -104,7 +105,7 @@ export function apiKeyRoutes(ctx: AppContext): Router {
       outcome: 'ok',
       address: req.ip ?? null,
     });
-    res.status(201).json({ apiKey: view(row), key });
+    res.status(201).json({ apiKey: view(row), key } satisfies CreatedApiKeyResponse);
   });
 
   router.delete('/:id', async (req, res) => {

@@ -1,3 +1,4 @@
+import type { AdminResponse } from '@org/core/api';
 import { Router } from 'express';
 import { readSessionToken, requireAdmin, setSessionCookie } from '../auth/admin-session.js';
 import { verifyPassword } from '../auth/passwords.js';
@@ -99,7 +100,7 @@ export function authRoutes(ctx: AppContext): Router {
     const token = await ctx.sessions.create(admin.id);
     setSessionCookie(ctx, req, res, token);
     await ctx.audit.record({ actor: `admin:${admin.email}`, action: 'auth.login', outcome: 'ok', address });
-    res.json({ admin: { id: admin.id, email: admin.email } });
+    res.json({ admin: { id: admin.id, email: admin.email } } satisfies AdminResponse);
   });
 
   router.post('/logout', async (req, res) => {
@@ -110,7 +111,7 @@ export function authRoutes(ctx: AppContext): Router {
   });
 
   router.get('/me', requireAdmin(ctx), (_req, res) => {
-    res.json({ admin: res.locals.admin });
+    res.json({ admin: res.locals.admin } satisfies AdminResponse);
   });
 
   return router;

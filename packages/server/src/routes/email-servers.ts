@@ -1,3 +1,4 @@
+import type { EmailServerListResponse, EmailServerResponse } from '@org/core/api';
 import { emailServerConfigSchema } from '@org/core/config';
 import { type Response, Router } from 'express';
 import { diagnoseEntry, getRecordOr404, sendTest, testToken } from '../actions.js';
@@ -9,7 +10,7 @@ import { parseIdParam, parseWith, s } from '../http/validate.js';
 import type { OperationDoc } from './docs.js';
 
 const address = s.string({ min: 3, max: 320, trim: true, description: 'an email address' });
-const diagnoseBody = s.object({ sendTestTo: address, to: address }, ['sendTestTo', 'to']);
+const diagnoseBody = s.object({ sendTestTo: address }, ['sendTestTo']);
 const sendTestBody = s.object({ to: address });
 
 const coreError = {
@@ -69,7 +70,8 @@ export const emailServerDocs: OperationDoc[] = [
   {
     method: 'delete',
     path: '/api/email-servers/{id}',
-    summary: 'Delete an email server',
+    summary:
+      'Delete an email server; when it was the default, the oldest remaining entry becomes the default',
     tag: 'email-servers',
     auth: 'session',
     responses: { '204': { description: 'Deleted' }, '404': { description: 'Not found' } },
@@ -127,7 +129,7 @@ export const emailServerDocs: OperationDoc[] = [
     auth: 'session',
     requestBody: {
       ...diagnoseBody.jsonSchema,
-      description: '`sendTestTo` also sends a test message (`to` is accepted as an alias)',
+      description: '`sendTestTo` also sends a test message',
     },
     responses: {
       '200': {
@@ -231,38 +233,57 @@ export function emailServerRoutes(ctx: AppContext): Router {
   });
 
   router.get('/', async (_req, res) => {
-    res.json({ emailServers: (await ctx.repos.emailServers.list()).map((r) => toView(ctx, r)) });
+    res.json({
+      emailServers: (await ctx.repos.emailServers.list()).map((r) => toView(ctx, r)),
+    } satisfies EmailServerListResponse);
   });
 
   router.post('/', async (req, res) => {
-    res.status(201).json(await createEmailServer(ctx, req.body, actorOf(res), req.ip ?? null));
+    const created = await createEmailServer(ctx, req.body, actorOf(res), req.ip ?? null);
+    res.status(201).json(created satisfies EmailServerResponse);
   });
 
   router.get('/:id', async (req, res) => {
     const record = await ctx.repos.emailServers.get(idParam(req.params.id));
     if (!record) throw new ApiError(404, 'NOT_FOUND', 'No email server with this id');
-    res.json({ emailServer: toView(ctx, record), warnings: storedWarnings(ctx, record) });
+    res.json({
+      emailServer: toView(ctx, record),
+      warnings: storedWarnings(ctx, record),
+    } satisfies EmailServerResponse);
   });
 
   router.put('/:id', async (req, res) => {
     const id = idParam(req.params.id);
     const updated = await updateEmailServer(ctx, id, req.body, actorOf(res), req.ip ?? null);
     ctx.runtimes.invalidate(id);
-    res.json(updated);
+    res.json(updated satisfies EmailServerResponse);
   });
 
   router.delete('/:id', async (req, res) => {
     const id = idParam(req.params.id);
-    if (!(await ctx.repos.emailServers.delete(id)))
-      throw new ApiError(404, 'NOT_FOUND', 'No email server with this id');
-    ctx.runtimes.invalidate(id);
-    await ctx.audit.record({
-      actor: actorOf(res),
-      action: 'email-server.delete',
-      target: id,
-      outcome: 'ok',
-      address: req.ip ?? null,
+    const actor = actorOf(res);
+    const address = req.ip ?? null;
+    const deleted = await ctx.repos.emailServers.delete(id, async (trx, { promotedId }) => {
+      await ctx.audit.record(
+        { actor, action: 'email-server.delete', target: id, outcome: 'ok', address },
+        trx,
+      );
+      // The default went with the entry: the oldest one left took its place (the send API's fallback).
+      if (promotedId)
+        await ctx.audit.record(
+          {
+            actor,
+            action: 'email-server.set-default',
+            target: promotedId,
+            fields: ['isDefault'],
+            outcome: 'ok',
+            address,
+          },
+          trx,
+        );
     });
+    if (!deleted) throw new ApiError(404, 'NOT_FOUND', 'No email server with this id');
+    ctx.runtimes.invalidate(id);
     res.status(204).end();
   });
 
@@ -279,7 +300,10 @@ export function emailServerRoutes(ctx: AppContext): Router {
       address: req.ip ?? null,
     });
     const record = (await ctx.repos.emailServers.get(id))!;
-    res.json({ emailServer: toView(ctx, record), warnings: storedWarnings(ctx, record) });
+    res.json({
+      emailServer: toView(ctx, record),
+      warnings: storedWarnings(ctx, record),
+    } satisfies EmailServerResponse);
   });
 
   // Actions: audited by name and outcome (no addresses, no message content).
@@ -303,8 +327,7 @@ export function emailServerRoutes(ctx: AppContext): Router {
 
   router.post('/:id/diagnose', async (req, res) => {
     const record = await getRecordOr404(ctx, idParam(req.params.id));
-    const body = parseWith(diagnoseBody, req.body ?? {});
-    const sendTestTo = body.sendTestTo ?? body.to;
+    const { sendTestTo } = parseWith(diagnoseBody, req.body ?? {});
     res.json(
       await audited(res, 'email-server.diagnose', record.id, () =>
         diagnoseEntry(ctx, record, { sendTestTo }),

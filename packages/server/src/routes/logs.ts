@@ -1,3 +1,4 @@
+import type { AuditEntry, LogPage, SentLogEntry } from '@org/core/api';
 import { Router } from 'express';
 import { requireAdmin } from '../auth/admin-session.js';
 import type { AppContext } from '../context.js';
@@ -50,7 +51,10 @@ export function logRoutes(ctx: AppContext): Router {
   router.get('/audit', requireAdmin(ctx), async (req, res) => {
     const q = parseWith(pageQuery, { ...req.query }, 'query');
     const entries = await ctx.repos.audit.list({ limit: q.limit ?? 100, before: q.before });
-    res.json({ entries, next: entries.length === (q.limit ?? 100) ? entries.at(-1)?.id : null });
+    res.json({
+      entries,
+      next: entries.length === (q.limit ?? 100) ? (entries.at(-1)?.id ?? null) : null,
+    } satisfies LogPage<AuditEntry>);
   });
   router.get('/sent-log', requireAdmin(ctx), async (req, res) => {
     const q = parseWith(sentQuery, { ...req.query }, 'query');
@@ -60,7 +64,10 @@ export function logRoutes(ctx: AppContext): Router {
       before: q.before,
       serverId: q.serverId,
     });
-    res.json({ entries, next: entries.length === (q.limit ?? 100) ? entries.at(-1)?.id : null });
+    res.json({
+      entries,
+      next: entries.length === (q.limit ?? 100) ? (entries.at(-1)?.id ?? null) : null,
+    } satisfies LogPage<SentLogEntry>);
   });
   return router;
 }

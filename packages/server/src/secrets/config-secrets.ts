@@ -80,8 +80,35 @@ export function carriedSecretPaths(
     if (hasValueAt(input, path)) return false;
     if (!parentOf(input, path)) return false;
     const kind = kindOf(input, path);
-    return kind !== undefined && kind === kindOf(stored, path);
+    if (kind === undefined || kind !== kindOf(stored, path)) return false;
+    // A key belongs to its certificate and a passphrase to its PFX: a new upload replaces both.
+    if (path === 'auth.credential.privateKeyPem')
+      return valueAt(input, CERTIFICATE_PEM) === valueAt(stored, CERTIFICATE_PEM);
+    if (path === 'auth.credential.passphrase') return !hasValueAt(input, 'auth.credential.pfxBase64');
+    return true;
   });
+}
+
+const CERTIFICATE_PEM = 'auth.credential.certificatePem';
+
+function valueAt(root: unknown, path: string): unknown {
+  const at = parentOf(root, path);
+  return at ? at.parent[at.key] : undefined;
+}
+
+/**
+ * For an update: the stored certificate PEM, filled into an input that omits it while keeping the
+ * credential kind `certificate`. The PEM is public, so it is stored with the public config, but it
+ * travels with the private key: an edit of another field keeps both, as it keeps a secret (S3).
+ * A new upload or another credential kind leaves the input as it is.
+ */
+export function withStoredCertificate(input: unknown, stored: Obj): unknown {
+  const storedPem = valueAt(stored, CERTIFICATE_PEM);
+  if (typeof storedPem !== 'string' || valueAt(stored, 'auth.type') !== 'oauth2') return input;
+  if (valueAt(input, 'auth.type') !== 'oauth2') return input;
+  if (valueAt(input, 'auth.credential.kind') !== 'certificate' || hasValueAt(input, CERTIFICATE_PEM))
+    return input;
+  return mergeSecrets(input as Obj, { [CERTIFICATE_PEM]: storedPem });
 }
 
 /** Dotted paths of every leaf, for naming changed fields in the audit log (values are never kept). */

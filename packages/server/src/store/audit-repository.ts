@@ -1,19 +1,11 @@
+import type { AuditEntry } from '@org/core/api';
 import type { Kysely } from 'kysely';
 import { createSortableIds } from './ids.js';
 import type { Database } from './schema.js';
 
-/** One audit record. `fields` names what changed — never values (S14). */
-export interface AuditEntry {
-  id: string;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  fields: string[];
-  outcome: 'ok' | 'denied' | 'failed';
-  address: string | null;
-}
+export type { AuditEntry };
 
+/** A record to append; the repository sets id and time (S14: field names only, never values). */
 export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at' | 'target' | 'fields' | 'address'> & {
   target?: string | null;
   fields?: string[];
@@ -23,8 +15,9 @@ export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at' | 'target' | 'fields' |
 export function createAuditRepository(db: Kysely<Database>) {
   const nextId = createSortableIds();
   return {
-    async append(entry: NewAuditEntry, at: Date): Promise<void> {
-      await db
+    /** `executor`: a transaction, when the record must stand or fall with the change it records. */
+    async append(entry: NewAuditEntry, at: Date, executor: Kysely<Database> = db): Promise<void> {
+      await executor
         .insertInto('audit_log')
         .values({
           id: nextId(at),

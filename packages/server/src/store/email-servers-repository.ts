@@ -1,3 +1,4 @@
+import type { LastTest } from '@org/core/api';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, EmailServersTable } from './schema.js';
 
@@ -13,7 +14,7 @@ export interface EmailServerRecord {
   /** Config with every secret field removed. */
   config: Record<string, unknown>;
   secrets: SecretEnvelopes;
-  lastTest: { ok: boolean; at: string; message: string | null } | null;
+  lastTest: LastTest | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -124,9 +125,45 @@ export function createEmailServersRepository(db: Kysely<Database>) {
         .where('id', '=', id)
         .execute();
     },
-    async delete(id: string): Promise<boolean> {
-      const result = await db.deleteFrom('email_servers').where('id', '=', id).executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+    /**
+     * Deletes an entry. When it was the default, the oldest remaining entry becomes the default in
+     * the same transaction, so the send API never sees "no default" while entries exist. `within`
+     * runs in that transaction too (the audit records), so the change and its record stand or fall
+     * together. Resolves to `undefined` when there was no such entry.
+     */
+    async delete(
+      id: string,
+      within?: (trx: Kysely<Database>, outcome: { promotedId: string | null }) => Promise<void>,
+    ): Promise<{ promotedId: string | null } | undefined> {
+      return db.transaction().execute(async (trx) => {
+        const found = await trx
+          .selectFrom('email_servers')
+          .select('is_default')
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (!found) return undefined;
+        await trx.deleteFrom('email_servers').where('id', '=', id).execute();
+        let promotedId: string | null = null;
+        if (Number(found.is_default) === 1) {
+          const oldest = await trx
+            .selectFrom('email_servers')
+            .select('id')
+            .orderBy('created_at')
+            .orderBy('id')
+            .limit(1)
+            .executeTakeFirst();
+          if (oldest) {
+            await trx
+              .updateTable('email_servers')
+              .set({ is_default: 1 })
+              .where('id', '=', oldest.id)
+              .execute();
+            promotedId = oldest.id;
+          }
+        }
+        await within?.(trx, { promotedId });
+        return { promotedId };
+      });
     },
     async setDefault(id: string): Promise<boolean> {
       return db.transaction().execute(async (trx) => {

@@ -1,18 +1,9 @@
+import type { SentLogEntry } from '@org/core/api';
 import type { Kysely } from 'kysely';
 import { createSortableIds } from './ids.js';
 import type { Database } from './schema.js';
 
-/** One sent-message record. No bodies, subjects or addresses: counts, status and the server's reply. */
-export interface SentLogEntry {
-  id: string;
-  at: string;
-  serverId: string | null;
-  apiKeyId: string | null;
-  recipientCount: number;
-  status: 'sent' | 'failed';
-  errorCode: string | null;
-  serverReply: string | null;
-}
+export type { SentLogEntry };
 
 export function createSentLogRepository(db: Kysely<Database>) {
   const nextId = createSortableIds();

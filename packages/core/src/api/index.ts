@@ -1,0 +1,24 @@
+/**
+ * The server's HTTP contract (`@org/core/api`): response and error shapes shared by `@org/server`
+ * and the admin UI. Types only — import with `import type`; this entry has no runtime exports.
+ */
+export type {
+  AdminResponse,
+  AdminView,
+  ApiErrorBody,
+  ApiIssue,
+  ApiKeyListResponse,
+  ApiKeyView,
+  AuditEntry,
+  CertificateView,
+  CreatedApiKeyResponse,
+  DiagnoseResponse,
+  EmailServerListResponse,
+  EmailServerResponse,
+  EmailServerView,
+  LastTest,
+  LogPage,
+  SendResponse,
+  SentLogEntry,
+  TokenTestResult,
+} from './types.js';

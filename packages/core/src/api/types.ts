@@ -1,0 +1,167 @@
+/**
+ * The HTTP contract of `@org/server`: the shapes its routes answer with. The server types its
+ * responses with these and the admin UI reads them with `import type`, so one change shows up on
+ * both sides at compile time (the UI cannot import the server, which depends on it to serve it).
+ *
+ * Types only: this module has no runtime, so a browser bundle gains nothing from importing it.
+ */
+import type { ConfigWarning } from '../config/parse.js';
+import type { PublicEmailServerConfig } from '../config/redact.js';
+import type { CertificateInfo } from '../credentials/certificate.js';
+import type { DiagnoseResult } from '../doctor/types.js';
+import type { SendResult } from '../mailer/mailer.js';
+import type { TokenFinding } from '../tokens/inspect.js';
+
+// ── Errors ───────────────────────────────────────────────────────────────────────────────────
+
+/** One validation problem, named by its dotted path (`auth.clientId`, `host`, `(root)`). */
+export interface ApiIssue {
+  path: string;
+  message: string;
+}
+
+/** Every error answer: `{ error: { code, message, hint?, issues?, transient?, details? } }`. */
+export interface ApiErrorBody {
+  error: {
+    /** Stable: the server's own (`NOT_FOUND`, `VALIDATION_FAILED`, …) or core's (`TOKEN_*`, `SMTP_*`). */
+    code: string;
+    message: string;
+    hint?: string;
+    issues?: ApiIssue[];
+    /** Core failures: whether retrying later may help. */
+    transient?: boolean;
+    /** Core failures: safe evidence (the server's reply, the AADSTS code), never secrets or bodies. */
+    details?: Record<string, unknown>;
+  };
+}
+
+// ── Sign-in ──────────────────────────────────────────────────────────────────────────────────
+
+/** The signed-in admin: `POST /api/auth/login`, `GET /api/auth/me`. */
+export interface AdminView {
+  id: string;
+  email: string;
+}
+
+/** `{ admin }`: the answer of sign-in and of `GET /api/auth/me`. */
+export interface AdminResponse {
+  admin: AdminView;
+}
+
+// ── Email servers ────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Public facts of a certificate credential: core's `CertificateInfo` (S16), plus the two names the
+ * first API version used (`thumbprintSha1`, `expiresInDays`), kept so existing clients keep working.
+ */
+export type CertificateView = CertificateInfo & { thumbprintSha1: string; expiresInDays: number };
+
+/** The entry's last test (token test, diagnosis or test message): outcome, time, one line. */
+export interface LastTest {
+  ok: boolean;
+  at: string;
+  message: string | null;
+}
+
+/** An email-server entry as the API shows it: secrets only as "set" flags, never values (S3). */
+export interface EmailServerView {
+  id: string;
+  name: string;
+  isDefault: boolean;
+  /** core's redacted config: the credential is `{ kind, clientSecretSet }` or `{ kind, set, thumbprint? }`. */
+  config: PublicEmailServerConfig;
+  clientSecretSet: boolean;
+  passwordSet: boolean;
+  certificate: CertificateView | null;
+  /** Why a stored certificate credential cannot be used (expired, key mismatch), from core. */
+  certificateProblem: { code: string; message: string } | null;
+  lastTest: LastTest | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** `GET /api/email-servers`. */
+export interface EmailServerListResponse {
+  emailServers: EmailServerView[];
+}
+
+/** One entry with core's non-fatal warnings: get, create, update, make default. */
+export interface EmailServerResponse {
+  emailServer: EmailServerView;
+  warnings: ConfigWarning[];
+}
+
+/** `POST /api/email-servers/{id}/test-token`: core's inspection of a fresh token — never the token. */
+export interface TokenTestResult {
+  /** Whether every claim check passed. */
+  ok: boolean;
+  /** When the token expires (ISO 8601). */
+  expiresAt: string;
+  tokenType: string;
+  /** The decoded, unverified claims (aud, roles, tid, appid, oid, …). */
+  claims: Record<string, unknown>;
+  findings: TokenFinding[];
+}
+
+/** `POST /api/email-servers/{id}/diagnose`: core's `DiagnoseResult`. */
+export type DiagnoseResponse = DiagnoseResult;
+
+/** `POST /api/email-servers/{id}/send-test` and `POST /api/send`: core's `SendResult`. */
+export type SendResponse = SendResult;
+
+// ── API keys ─────────────────────────────────────────────────────────────────────────────────
+
+/** An API key as listed: its prefix to recognise it, never the key. */
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  /** The first characters of the key. */
+  prefix: string;
+  createdAt: string;
+  createdBy: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+/** `GET /api/api-keys`. */
+export interface ApiKeyListResponse {
+  apiKeys: ApiKeyView[];
+}
+
+/** `POST /api/api-keys`: the key itself is in this answer only, never again. */
+export interface CreatedApiKeyResponse {
+  apiKey: ApiKeyView;
+  key: string;
+}
+
+// ── Logs ─────────────────────────────────────────────────────────────────────────────────────
+
+/** One audit record. `fields` names what changed — never values (S14). */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  fields: string[];
+  outcome: 'ok' | 'denied' | 'failed';
+  address: string | null;
+}
+
+/** One sent-message record: counts, status and the server's reply — no addresses, subject or body. */
+export interface SentLogEntry {
+  id: string;
+  at: string;
+  serverId: string | null;
+  apiKeyId: string | null;
+  recipientCount: number;
+  status: 'sent' | 'failed';
+  errorCode: string | null;
+  serverReply: string | null;
+}
+
+/** A page of a newest-first log (`GET /api/audit`, `GET /api/sent-log`); `next` is the following page's `before`. */
+export interface LogPage<T> {
+  entries: T[];
+  next: string | null;
+}

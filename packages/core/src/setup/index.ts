@@ -1,0 +1,14 @@
+/**
+ * Browser-safe setup entry (`@org/core/setup`): the Microsoft 365 setup steps as fixes — Exchange
+ * Online PowerShell commands and portal links with the user's own ids — as the doctor prints them.
+ * A setup guide builds on these, so the guide and a failing diagnostics step show the same text.
+ * Nothing here may import `node:*` or Node-only packages; the admin UI bundles it.
+ */
+export {
+  adminConsentUrl,
+  type FixSource,
+  type FixValues,
+  fixes,
+  fixValues,
+} from './fixes.js';
+export type { DiagnosticFix, DiagnosticLink } from './types.js';
