@@ -60,12 +60,14 @@ export function createApp(ctx: AppContext): Express {
     ...sendDocs,
     ...openApiDocs,
   ];
+  // The send API first: the applications' hot path then matches its route at once instead of
+  // walking every admin router (each a layer per route) before reaching it.
+  api.use(sendRoutes(ctx));
   api.use(healthRoutes(ctx));
   api.use('/auth', authRoutes(ctx));
   api.use('/api-keys', apiKeyRoutes(ctx));
   api.use('/email-servers', emailServerRoutes(ctx));
   api.use(logRoutes(ctx));
-  api.use(sendRoutes(ctx));
   api.use(
     openApiRoutes(() => buildOpenApi(docs, { ...emailServerSchemas(), ...sendSchemas() }, SERVER_VERSION)),
   );

@@ -7,6 +7,16 @@ import type { Logger } from '../logger.js';
  * without query string, status, duration. Never headers or bodies.
  */
 export function requestLog(logger: Logger): RequestHandler {
+  // The level is fixed for the logger's lifetime: with `info` off, no timer and no finish listener
+  // per request (the id is still issued — error answers quote it).
+  if (logger.enabled?.('info') === false) {
+    return (_req, res, next) => {
+      const requestId = randomUUID();
+      res.locals.requestId = requestId;
+      res.setHeader('X-Request-Id', requestId);
+      next();
+    };
+  }
   return (req, res, next) => {
     const requestId = randomUUID();
     const started = process.hrtime.bigint();
