@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import {
   AuthError,
@@ -91,9 +90,12 @@ function fetchNetworkModule(
 }
 
 /** Wraps a network module so the exchanges of the current token request can be inspected. */
-function recordingNetworkModule(inner: INetworkModule, store: AsyncLocalStorage<Exchange[]>): INetworkModule {
+function recordingNetworkModule(
+  inner: INetworkModule,
+  current: () => Exchange[] | undefined,
+): INetworkModule {
   async function record<T>(method: 'GET' | 'POST', url: string, run: () => Promise<NetworkResponse<T>>) {
-    const exchanges = store.getStore();
+    const exchanges = current();
     try {
       const res = await run();
       exchanges?.push({ method, url, status: res.status, headers: res.headers, body: res.body });
@@ -141,7 +143,11 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
   const ctx: ErrorContext = tokenErrorContext(options, now);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const authority = `${endpoint.origin}/${encodeURIComponent(parsed.tenant)}`;
-  const exchangesStore = new AsyncLocalStorage<Exchange[]>();
+  // The network exchanges of the token request in flight. Requests of one provider run one at a
+  // time (see requestOnce), so a plain variable attributes them; AsyncLocalStorage would do it too,
+  // but on Node 20 it turns on promise hooks for the whole process, taxing every await of the app.
+  let currentExchanges: Exchange[] | undefined;
+  let previousRequest: Promise<unknown> = Promise.resolve();
   const ownModule = options.networkClient
     ? undefined
     : fetchNetworkModule(
@@ -150,7 +156,7 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
       );
   const networkClient = recordingNetworkModule(
     options.networkClient ?? (ownModule as INetworkModule),
-    exchangesStore,
+    () => currentExchanges,
   );
   const signer = signerFor(options.credential);
 
@@ -242,17 +248,23 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
     );
   }
 
-  async function requestOnce(): Promise<AccessToken> {
+  /** One token request at a time per provider (the token cache makes them rare anyway). */
+  function requestOnce(): Promise<AccessToken> {
+    const request = previousRequest.then(requestAlone, requestAlone);
+    previousRequest = request.catch(() => undefined);
+    return request;
+  }
+
+  async function requestAlone(): Promise<AccessToken> {
     const exchanges: Exchange[] = [];
+    currentExchanges = exchanges;
     const startedAt = now();
     try {
-      const result = await exchangesStore.run(exchanges, () =>
-        app.acquireTokenByClientCredential({
-          scopes: [options.scope],
-          skipCache: true,
-          correlationId: randomUUID(),
-        }),
-      );
+      const result = await app.acquireTokenByClientCredential({
+        scopes: [options.scope],
+        skipCache: true,
+        correlationId: randomUUID(),
+      });
       if (!result?.accessToken)
         throw new SmtpOAuthError('TOKEN_RESPONSE_INVALID', 'MSAL returned no access token');
       const post = [...exchanges].reverse().find((x) => x.method === 'POST' && x.status === 200);
@@ -272,6 +284,8 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
       // clock; our retry policy owns the timing, so its throttle state is dropped.
       app.clearCache();
       throw mapError(err, exchanges);
+    } finally {
+      currentExchanges = undefined;
     }
   }
 
