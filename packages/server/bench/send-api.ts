@@ -12,7 +12,8 @@
  * - The application runs in a worker thread for BOTH measurements (bench/load-worker.mjs): 8
  *   concurrent HTTP clients posting to the server, or the same 8-way concurrency calling core's
  *   mailer in-process. It builds identical messages (~2 KB text, 50 recipients round robin) either
- *   way. The server (express + its one pooled mailer) runs on the main thread.
+ *   way. The server runs as in production: express on the main thread, its one pooled mailer in
+ *   the server's mailer thread (`mailerThread`, default on; BENCH_MAILER_THREAD=0 turns it off).
  * - Both mailers are built from the same testkit entry with the same options (`limits: false`: no
  *   rate limit, 5 pooled connections; default retries), and both are warmed (pool open, token
  *   fetched, JIT settled) before measuring.
@@ -21,12 +22,14 @@
  *   ratio. After the rounds the testkit must hold exactly every message of both sides, and the
  *   server's sent-log exactly one row per request — the HTTP path skips nothing.
  * - Per message, the table shows the event-loop busy time and the CPU time (Linux, /proc) of the
- *   thread that does the sending (the server's main thread, or the direct worker), the CPU time of
- *   the HTTP clients' thread and of the testkit process. The HTTP layer's cost is the difference in
- *   the sending thread's CPU; busy time minus CPU time is time the thread was runnable but waiting
- *   for a core. On a 2-core machine the HTTP side has three busy threads (clients, server, testkit)
- *   where the direct side has two — a real cost of going over HTTP that the direct side does not
- *   have, and one reason the ratio is lower there than on a machine with more cores.
+ *   thread that does the sending (the server's main thread — HTTP only when the mailer thread is
+ *   on, HTTP and SMTP when it is off — or the direct worker), the CPU time of
+ *   the HTTP clients' thread and of the testkit process. With the mailer thread off, the HTTP
+ *   layer's cost is the difference in the sending thread's CPU; busy time minus CPU time is time
+ *   the thread was runnable but waiting for a core. On a 2-core machine the HTTP side has four busy
+ *   threads (clients, server, mailer thread, testkit) where the direct side has two — a real cost
+ *   of going over HTTP that the direct side does not have, and one reason the ratio is lower there
+ *   than on a machine with more cores.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -48,7 +51,8 @@ import { createServer } from '../src/server.js';
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CLIENTS = 8;
 const WARMUP = 1000;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// Six interleaved rounds: on 2 shared cores single rounds of either side vary up to 2x.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const TARGET = 0.7;
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 /** The same mailer options on both sides. */
@@ -159,6 +163,8 @@ async function main() {
     tokenHostAllowlist: ['127.0.0.1'],
     smtp: { allowedAddresses: ['127.0.0.1'] },
     runtime: { mailer: MAILER_OPTIONS },
+    // BENCH_MAILER_THREAD=0: the mailers on the main thread (the server's `mailerThread: false`), to compare.
+    mailerThread: process.env.BENCH_MAILER_THREAD !== '0',
   });
   const ctx = server.context;
   await createEmailServer(ctx, testkit.config, 'bench', null);

@@ -5,28 +5,29 @@ import {
   createTokenCache,
   createTokenProvider,
   type EmailServerConfig,
-  type Mailer,
   type MailerOptions,
-  type TokenCache,
+  type TokenProvider,
 } from '@org/core';
 import type { AppContext } from './context.js';
 import { configOf } from './email-servers.js';
 import { assertSmtpHostAllowed, assertTokenEndpointAllowed } from './guards/outbound.js';
 import { ApiError } from './http/errors.js';
 import { coreLogger } from './logger.js';
+import type { MailerHost, RemoteMailer } from './mailer-host/host.js';
 import type { EmailServerRecord } from './store/email-servers-repository.js';
 
 /**
  * What an entry needs at run time: its decrypted config, ONE token cache (so one MSAL client and
- * single-flight token requests, S10) and ONE pooled mailer, shared by every request.
+ * single-flight token requests, S10) and ONE pooled mailer, shared by every request. With the
+ * mailer thread both live in the worker; `tokens` then asks the worker's cache.
  */
 export interface EntryRuntime {
   readonly id: string;
   readonly config: EmailServerConfig;
-  readonly tokens: TokenCache | undefined;
+  readonly tokens: TokenProvider | undefined;
   /** The addresses the S6 guard checked; the mailer connects to the first one. */
   readonly addresses: readonly string[];
-  readonly mailer: Mailer;
+  readonly mailer: RemoteMailer;
 }
 
 /** Options that shape every mailer the server builds (tests and the benchmark set them). */
@@ -41,6 +42,7 @@ export interface RuntimeOptions {
 }
 
 interface Slot {
+  /** `record.id` + config version. */
   version: string;
   runtime: Promise<EntryRuntime>;
   /** When the SMTP host was last resolved and checked (ms). */
@@ -73,7 +75,12 @@ function versionOf(record: EmailServerRecord): string {
  * update (here or on another instance sharing the database) yields a new version, and the old
  * runtime is closed once its sends finish.
  */
-export function createEntryRuntimes(ctx: () => AppContext, options: RuntimeOptions = {}) {
+export function createEntryRuntimes(
+  ctx: () => AppContext,
+  options: RuntimeOptions = {},
+  /** The mailer thread; without it the mailers run on this thread. */
+  host?: MailerHost,
+) {
   const slots = new Map<string, Slot>();
   const ttl = options.addressTtlMs ?? 300_000;
   let closed = false;
@@ -98,29 +105,39 @@ export function createEntryRuntimes(ctx: () => AppContext, options: RuntimeOptio
     }
   }
 
-  function buildMailer(config: EmailServerConfig, tokens: TokenCache | undefined, address: string): Mailer {
-    const c = ctx();
+  async function buildMailer(
+    key: string,
+    config: EmailServerConfig,
+    tokens: TokenProvider | undefined,
+    address: string,
+  ): Promise<RemoteMailer> {
+    // S6: connect to the address the guard checked; TLS still verifies the host name.
+    const connectAddress = isIP(config.host) ? undefined : address;
+    if (host) return host.open({ key, config, connectAddress, options: { ...options.mailer } });
     return createMailer(config, {
       ...options.mailer,
       ...(tokens ? { tokenProvider: tokens } : {}),
-      // S6: connect to the address the guard checked; TLS still verifies the host name.
-      ...(isIP(config.host) ? {} : { connectAddress: address }),
+      ...(connectAddress ? { connectAddress } : {}),
       now: coreNow,
-      ...logOption(c),
+      ...logOption(ctx()),
     });
   }
 
-  async function build(record: EmailServerRecord): Promise<EntryRuntime> {
+  function tokensFor(key: string, config: EmailServerConfig): TokenProvider | undefined {
+    if (config.auth.type !== 'oauth2') return undefined;
+    if (host) return { getToken: (o) => host.token(key, config, o) };
+    return createTokenCache(createTokenProvider(config, { now: coreNow, ...logOption(ctx()) }), {
+      now: coreNow,
+      ...logOption(ctx()),
+    });
+  }
+
+  async function build(record: EmailServerRecord, key: string): Promise<EntryRuntime> {
     const config = configOf(ctx(), record);
     const addresses = await check(config);
-    const tokens =
-      config.auth.type === 'oauth2'
-        ? createTokenCache(createTokenProvider(config, { now: coreNow, ...logOption(ctx()) }), {
-            now: coreNow,
-            ...logOption(ctx()),
-          })
-        : undefined;
-    return { id: record.id, config, tokens, addresses, mailer: buildMailer(config, tokens, addresses[0]!) };
+    const tokens = tokensFor(key, config);
+    const mailer = await buildMailer(key, config, tokens, addresses[0]!);
+    return { id: record.id, config, tokens, addresses, mailer };
   }
 
   /** Re-resolves after the TTL; keeps the mailer while its address is still among the checked ones. */
@@ -132,7 +149,7 @@ export function createEntryRuntimes(ctx: () => AppContext, options: RuntimeOptio
     const next = {
       ...current,
       addresses,
-      mailer: buildMailer(current.config, current.tokens, addresses[0]!),
+      mailer: await buildMailer(slot.version, current.config, current.tokens, addresses[0]!),
     };
     void current.mailer.close();
     slot.runtime = Promise.resolve(next);
@@ -151,11 +168,11 @@ export function createEntryRuntimes(ctx: () => AppContext, options: RuntimeOptio
     /** The runtime of a stored entry, built on first use and shared afterwards. */
     async get(record: EmailServerRecord): Promise<EntryRuntime> {
       if (closed) throw new ApiError(503, 'SHUTTING_DOWN', 'The server is shutting down');
-      const version = versionOf(record);
+      const version = `${record.id}:${versionOf(record)}`;
       let slot = slots.get(record.id);
       if (!slot || slot.version !== version) {
         retire(slot);
-        const runtime = build(record);
+        const runtime = build(record, version);
         slot = { version, runtime, checkedAt: Date.now() };
         slots.set(record.id, slot);
         const mine = slot;
@@ -188,6 +205,7 @@ export function createEntryRuntimes(ctx: () => AppContext, options: RuntimeOptio
       const all = [...slots.values()];
       slots.clear();
       await Promise.allSettled(all.map(async (s) => (await s.runtime).mailer.close()));
+      await host?.close();
     },
     /** Number of live runtimes (tests). */
     get size(): number {

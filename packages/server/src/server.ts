@@ -17,6 +17,7 @@ import { createSessionManager, defaultSessionPolicy, type SessionPolicy } from '
 import type { AppContext } from './context.js';
 import { createEntryRuntimes, type RuntimeOptions } from './entry-runtimes.js';
 import { createLookupCache } from './lookup-cache.js';
+import { createMailerHost } from './mailer-host/host.js';
 import { createSentLogWriter } from './sent-log-writer.js';
 import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
 import { createJsonLogger, type Logger } from './logger.js';
@@ -77,6 +78,12 @@ export interface CreateServerOptions {
   lookupCacheMs?: number;
   /** Shapes the mailers built for entries (limits, retries, timeouts, the S6 re-check interval). */
   runtime?: RuntimeOptions;
+  /**
+   * Run the entries' pooled mailers and token caches in a worker thread, so SMTP, TLS and
+   * nodemailer work runs in parallel with the HTTP handling instead of on the same thread. `false`
+   * keeps them on the main thread. @default true
+   */
+  mailerThread?: boolean;
   /** `Secure` cookies: true, false, or 'auto' (when the request is https). @default 'auto' */
   secureCookies?: boolean | 'auto';
   /** express `trust proxy` (for X-Forwarded-Proto/For behind a reverse proxy). @default false */
@@ -183,7 +190,11 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       allowedOrigins: options.allowedOrigins ?? [],
       bodyLimit: options.bodyLimit ?? '1mb',
       trustProxy: options.trustProxy ?? false,
-      runtimes: createEntryRuntimes(() => context, options.runtime),
+      runtimes: createEntryRuntimes(
+        () => context,
+        options.runtime,
+        options.mailerThread === false ? undefined : createMailerHost({ logger, now: () => now().getTime() }),
+      ),
       sentLog: createSentLogWriter({ repo: repos.sentLog, logger }),
       lookups: {
         apiKeys: createLookupCache(options.lookupCacheMs ?? 1000),

@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { AccessToken, EmailServerConfig, GetTokenOptions, MailMessage, SendResult } from '@org/core';
+import type { Logger, LogLevel } from '../logger.js';
+import { fromWire, type HostMessage, type WorkerMailerOptions, type WorkerMessage } from './protocol.js';
+
+/** A mailer living in the mailer thread: core's `Mailer` minus `verify`. */
+export interface RemoteMailer {
+  send(message: MailMessage): Promise<SendResult>;
+  /** Closes it in the worker once its sends in flight are done. */
+  close(): Promise<void>;
+}
+
+export interface OpenMailerSpec {
+  /** Entry id + config version: mailers of one key share one token cache in the worker (S10). */
+  key: string;
+  config: EmailServerConfig;
+  /** The address the S6 guard checked (undefined when the host is an IP literal). */
+  connectAddress: string | undefined;
+  options: WorkerMailerOptions;
+}
+
+export interface MailerHostOptions {
+  /** Receives the worker's log records (core's, redacted); only its enabled levels are forwarded. */
+  logger: Logger;
+  /** The server's clock, ms. */
+  now: () => number;
+}
+
+const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/**
+ * Where the worker's code is. Built (`dist/mailer-host/host.js`) the worker is the sibling
+ * `worker.js`, loaded as is. Run from TypeScript sources (vitest, or `node --import tsx` for the
+ * benchmark) this file is `host.ts` and the sibling `worker.ts`, and a worker thread gets neither
+ * vitest's transform nor the parent's loader hooks. `execArgv: ['--import', 'tsx']` does not help
+ * on Node 20: tsx's `--import` entry registers its hooks on the main thread only. So a small eval
+ * bootstrap calls tsx's ESM `register()` inside the worker, then imports `worker.ts`. tsx is
+ * resolved from this package (a devDependency), not from the working directory; the built server
+ * never takes this branch and needs no tsx.
+ */
+function startWorker(options: { workerData: unknown }): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), options);
+  const require = createRequire(import.meta.url);
+  const pkg = require.resolve('tsx/package.json');
+  // The ESM build of `tsx/esm/api` (require.resolve would give the CommonJS one).
+  const { exports } = JSON.parse(readFileSync(pkg, 'utf8')) as {
+    exports: { './esm/api': { import: { default: string } } };
+  };
+  const api = pathToFileURL(join(dirname(pkg), exports['./esm/api'].import.default)).href;
+  const entry = new URL('./worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { ...options, eval: true });
+}
+
+/**
+ * Runs the server's mailers in ONE worker thread, so a request's HTTP work (parsing, express, auth,
+ * the JSON reply) on the main thread overlaps with SMTP, TLS and nodemailer work of other sends.
+ * Requests carry ids over the worker's port; errors come back as `SmtpOAuthError.toJSON()` and are
+ * rebuilt into `SmtpOAuthError`. Secrets cross as in-process memory (structured clone), never logs.
+ *
+ * The worker starts on first use. If it dies, requests in flight fail, and the mailers that were
+ * open are opened again in a new worker on their next use (their token cache starts empty).
+ */
+export function createMailerHost(options: MailerHostOptions) {
+  const levels = LEVELS.filter((l) => options.logger.enabled?.(l) ?? true);
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** Mailers opened and not closed, by handle: re-opened in a replacement worker. */
+  const live = new Map<number, OpenMailerSpec & { generation: number }>();
+  let worker: Worker | undefined;
+  let generation = 0;
+  let seq = 0;
+  let closed = false;
+
+  function start(): Worker {
+    const w = startWorker({ workerData: { levels } });
+    generation++;
+    // The worker keeps the process alive only while a request waits on it (see call()).
+    w.unref();
+    w.on('message', (m: WorkerMessage) => {
+      if (m.t === 'log') {
+        options.logger[m.level](m.message, m.fields);
+        return;
+      }
+      const p = pending.get(m.id);
+      if (!p) return;
+      pending.delete(m.id);
+      if (pending.size === 0) w.unref();
+      if (m.t === 'ok') p.resolve(m.value);
+      else p.reject(fromWire(m.error));
+    });
+    const fail = (error: Error) => {
+      if (worker !== w) return;
+      worker = undefined;
+      if (!closed)
+        options.logger.error('mailer thread stopped', { error: error.name, message: error.message });
+      for (const p of pending.values()) p.reject(new Error(`The mailer thread stopped: ${error.message}`));
+      pending.clear();
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+    return w;
+  }
+
+  function call<T>(msg: HostMessage): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (!worker) worker = start();
+      const w = worker;
+      if (pending.size === 0) w.ref();
+      pending.set(msg.id, { resolve: resolve as (v: unknown) => void, reject });
+      w.postMessage(msg);
+    });
+  }
+
+  function ensureOpen(handle: number): Promise<unknown> | undefined {
+    const spec = live.get(handle);
+    if (!spec) return undefined;
+    if (worker && spec.generation === generation) return undefined;
+    const opened = call({
+      t: 'open',
+      id: seq++,
+      handle,
+      key: spec.key,
+      config: spec.config,
+      connectAddress: spec.connectAddress,
+      options: spec.options,
+      at: options.now(),
+    });
+    spec.generation = generation;
+    return opened;
+  }
+
+  return {
+    /** Opens a pooled mailer in the worker; resolves once it exists (core's option errors reject here). */
+    async open(spec: OpenMailerSpec): Promise<RemoteMailer> {
+      if (closed) throw new Error('The mailer host is closed');
+      const handle = seq++;
+      live.set(handle, { ...spec, generation: -1 });
+      try {
+        await ensureOpen(handle);
+      } catch (error) {
+        live.delete(handle);
+        throw error;
+      }
+      return {
+        send(message) {
+          // Ordered on the port: a re-open (after a worker restart) is handled before this send.
+          void ensureOpen(handle)?.catch(() => {});
+          return call<SendResult>({ t: 'send', id: seq++, handle, message, at: options.now() });
+        },
+        async close() {
+          if (!live.delete(handle) || !worker) return;
+          await call({ t: 'close', id: seq++, handle }).catch(() => {});
+        },
+      };
+    },
+    /** A token from the worker's cache for this key: the same cache (one MSAL client) the mailers use. */
+    token(key: string, config: EmailServerConfig, tokenOptions?: GetTokenOptions): Promise<AccessToken> {
+      if (closed) return Promise.reject(new Error('The mailer host is closed'));
+      return call<AccessToken>({
+        t: 'token',
+        id: seq++,
+        key,
+        config,
+        options: tokenOptions,
+        at: options.now(),
+      });
+    },
+    /** Closes every mailer (sends in flight finish first), then stops the worker. Idempotent. */
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      live.clear();
+      const w = worker;
+      if (!w) return;
+      await call({ t: 'shutdown', id: seq++ }).catch(() => {});
+      worker = undefined;
+      await w.terminate();
+    },
+  };
+}
+
+export type MailerHost = ReturnType<typeof createMailerHost>;

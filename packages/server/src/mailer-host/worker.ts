@@ -1,0 +1,115 @@
+// The mailer thread (see host.ts): core's pooled mailers and token caches of every entry, so the
+// SMTP/TLS/nodemailer work runs beside the HTTP handling on the main thread instead of after it.
+// Only @org/core and this folder's protocol are loaded here — no store, no express.
+import { parentPort, workerData } from 'node:worker_threads';
+import {
+  createMailer,
+  createTokenCache,
+  createTokenProvider,
+  type EmailServerConfig,
+  type Mailer,
+  type TokenCache,
+} from '@org/core';
+import type { LogLevel } from '../logger.js';
+import { type HostMessage, toWire, type WorkerMessage } from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('mailer-host/worker must run in a worker thread');
+const levels = new Set<LogLevel>((workerData as { levels: LogLevel[] }).levels);
+
+const post = (message: WorkerMessage) => port.postMessage(message);
+
+// The host's clock, carried by every request (`at`); see HostMessage.
+let offset = 0;
+const now = () => Date.now() + offset;
+const sync = (at: number) => {
+  offset = at - Date.now();
+};
+
+/** Forwards core's records (already redacted by core) to the host's logger, only the levels it writes. */
+const logger = levels.size
+  ? Object.fromEntries(
+      [...levels].map((level) => [
+        level,
+        (message: string, fields?: Record<string, unknown>) => {
+          try {
+            post({ t: 'log', level, message, fields });
+          } catch {
+            // A field that cannot be cloned (a function): keep its JSON form.
+            post({ t: 'log', level, message, fields: JSON.parse(JSON.stringify(fields ?? {})) });
+          }
+        },
+      ]),
+    )
+  : undefined;
+const logOption = logger ? { logger } : {};
+
+/** One token cache (one MSAL client) per entry key, shared by that key's mailers; counted by them. */
+const caches = new Map<string, { tokens: TokenCache | undefined; refs: number }>();
+const handles = new Map<number, { key: string; mailer: Mailer }>();
+
+function tokenCacheFor(config: EmailServerConfig): TokenCache | undefined {
+  return config.auth.type === 'oauth2'
+    ? createTokenCache(createTokenProvider(config, { now, ...logOption }), { now, ...logOption })
+    : undefined;
+}
+
+async function handle(msg: HostMessage): Promise<unknown> {
+  switch (msg.t) {
+    case 'open': {
+      sync(msg.at);
+      let cache = caches.get(msg.key);
+      if (!cache) {
+        cache = { tokens: tokenCacheFor(msg.config), refs: 0 };
+        caches.set(msg.key, cache);
+      }
+      const tokens = cache.tokens;
+      const mailer = createMailer(msg.config, {
+        ...msg.options,
+        ...(tokens ? { tokenProvider: tokens } : {}),
+        ...(msg.connectAddress ? { connectAddress: msg.connectAddress } : {}),
+        now,
+        ...logOption,
+      });
+      cache.refs++;
+      handles.set(msg.handle, { key: msg.key, mailer });
+      return undefined;
+    }
+    case 'send': {
+      sync(msg.at);
+      const h = handles.get(msg.handle);
+      if (!h) throw new Error('mailer handle is not open');
+      return h.mailer.send(msg.message);
+    }
+    case 'token': {
+      sync(msg.at);
+      // A key whose mailers are all closed (a race with an update) gets a throw-away cache.
+      const tokens = caches.get(msg.key)?.tokens ?? tokenCacheFor(msg.config);
+      if (!tokens) throw new Error('entry has no token auth');
+      return tokens.getToken(msg.options);
+    }
+    case 'close': {
+      const h = handles.get(msg.handle);
+      if (!h) return undefined;
+      handles.delete(msg.handle);
+      const cache = caches.get(h.key);
+      if (cache && --cache.refs <= 0) caches.delete(h.key);
+      await h.mailer.close();
+      return undefined;
+    }
+    case 'shutdown': {
+      const all = [...handles.values()];
+      handles.clear();
+      caches.clear();
+      await Promise.allSettled(all.map((h) => h.mailer.close()));
+      return undefined;
+    }
+  }
+}
+
+port.on('message', (msg: HostMessage) => {
+  handle(msg).then(
+    (value) => post(value === undefined ? { t: 'ok', id: msg.id } : { t: 'ok', id: msg.id, value }),
+    (error: unknown) => post({ t: 'err', id: msg.id, error: toWire(error) }),
+  );
+});
