@@ -1,41 +1,20 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
+import { type RunningBin, runBin, waitForOutput } from './helpers/child-process.js';
 import { secretEntry } from './helpers/harness.js';
 
 const BIN = fileURLToPath(new URL('../src/bin/server.ts', import.meta.url));
 const CANARY = 'CANARY-bin-secret-5a5a5a';
 
-function run(
-  args: string[],
-  env: Record<string, string>,
-): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => {
-    out += d;
-  });
-  child.stderr?.on('data', (d) => {
-    out += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
+function run(args: string[], env: Record<string, string>): RunningBin {
+  return runBin(BIN, args, env, ['--import', 'tsx']);
 }
 
-async function waitFor(output: () => string, pattern: RegExp, ms = 20_000): Promise<RegExpMatchArray> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const m = output().match(pattern);
-    if (m) return m;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${pattern}; output:\n${output()}`);
+function waitFor(output: () => string, pattern: RegExp, ms = 20_000): Promise<RegExpMatchArray> {
+  return waitForOutput(output, pattern, ms);
 }
 
 let dataDir: string | undefined;

@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
+import { type RunningBin, runBin, waitForOutput } from './helpers/child-process.js';
 
 // The README's first command ends in `pnpm sandbox` = the BUILT bin with --sandbox. This runs that
 // start-up path headlessly, as a newcomer would use it: read what it prints, sign in, diagnose,
@@ -14,30 +14,12 @@ const BIN = fileURLToPath(new URL('../dist/bin/server.js', import.meta.url));
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers
 type Json = Record<string, any>;
 
-function run(env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, [BIN, '--sandbox'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => {
-    out += d;
-  });
-  child.stderr?.on('data', (d) => {
-    out += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
+function run(env: Record<string, string>): RunningBin {
+  return runBin(BIN, ['--sandbox'], env);
 }
 
-async function waitFor(output: () => string, pattern: RegExp, ms = 30_000): Promise<RegExpMatchArray> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const m = output().match(pattern);
-    if (m) return m;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${pattern}; output:\n${output()}`);
+function waitFor(output: () => string, pattern: RegExp, ms = 30_000): Promise<RegExpMatchArray> {
+  return waitForOutput(output, pattern, ms);
 }
 
 let dataDir: string | undefined;
