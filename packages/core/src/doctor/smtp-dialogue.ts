@@ -86,27 +86,12 @@ export class SmtpDialogue {
 
   /** Opens the TCP connection. Does not read the greeting (implicit TLS: call {@link startTls} first). */
   static async open(options: DialogueConnectOptions): Promise<SmtpDialogue> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = netConnect({ host: options.address, port: options.port });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(
-          Object.assign(new Error(`connect ETIMEDOUT ${options.address}:${options.port}`), {
-            code: 'ETIMEDOUT',
-          }),
-        );
-      }, options.timeoutMs);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        s.removeAllListeners('error');
-        resolve(s);
-      });
-      s.once('error', (err) => {
-        clearTimeout(timer);
-        s.destroy();
-        reject(err);
-      });
-    });
+    const socket = await whenReady(
+      netConnect({ host: options.address, port: options.port }),
+      'connect',
+      options.timeoutMs,
+      `connect ETIMEDOUT ${options.address}:${options.port}`,
+    );
     return new SmtpDialogue(socket, options.timeoutMs);
   }
 
@@ -227,27 +212,12 @@ export class SmtpDialogue {
   async startTls(host: string, tls: DialogueTlsOptions): Promise<void> {
     const plain = this.socket;
     this.detach(plain);
-    const secure = await new Promise<TLSSocket>((resolve, reject) => {
-      const s = tlsConnect({ ...tlsOptions(host, tls), socket: plain });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(
-          Object.assign(new Error(`TLS handshake timed out after ${this.timeoutMs} ms`), {
-            code: 'ETIMEDOUT',
-          }),
-        );
-      }, this.timeoutMs);
-      s.once('secureConnect', () => {
-        clearTimeout(timer);
-        s.removeAllListeners('error');
-        resolve(s);
-      });
-      s.once('error', (err) => {
-        clearTimeout(timer);
-        s.destroy();
-        reject(err);
-      });
-    });
+    const secure = await whenReady(
+      tlsConnect({ ...tlsOptions(host, tls), socket: plain }),
+      'secureConnect',
+      this.timeoutMs,
+      `TLS handshake timed out after ${this.timeoutMs} ms`,
+    );
     this.socket = secure;
     this.buffer = '';
     this.attach(secure);
@@ -280,4 +250,32 @@ export function parseCapabilities(reply: SmtpReply): Map<string, string[]> {
       );
   }
   return caps;
+}
+
+/**
+ * Resolves with the socket once it emits `event` (TCP connect, TLS handshake); rejects with its
+ * error, or with an ETIMEDOUT error after `timeoutMs`, destroying it either way.
+ */
+function whenReady<S extends Socket>(
+  socket: S,
+  event: 'connect' | 'secureConnect',
+  timeoutMs: number,
+  timeoutMessage: string,
+): Promise<S> {
+  return new Promise<S>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error(timeoutMessage), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    socket.once(event, () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    });
+  });
 }
