@@ -286,7 +286,8 @@ export default function send(argv: string[], io: CliIo): Promise<number> {
     const ca = await readCa(ctx);
     const entry = await loadEntry(ctx, core);
     for (const w of entry.warnings) ctx.out.warn(`${ctx.out.symbols.warn} ${w.path}: ${w.message}`);
-    const mailer = core.createMailer(entry.config, ca ? { ca, token: { ca } } : {});
+    // The mailer trusts `ca` for the token endpoint too (core defaults the token CA to the SMTP one).
+    const mailer = core.createMailer(entry.config, ca ? { ca } : {});
     try {
       if (values.batch) return await sendBatch(ctx, values, core, mailer);
       const bodies = await readBodies(ctx, values, true);
