@@ -2,14 +2,13 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import {
   createMailer,
-  createTokenCache,
-  createTokenProvider,
   type EmailServerConfig,
   type MailerOptions,
   type TokenProvider,
 } from '@org/core';
 import type { AppContext } from './context.js';
 import { configOf } from './email-servers.js';
+import { entryTokenCache } from './entry-token-cache.js';
 import { assertSmtpHostAllowed, assertTokenEndpointAllowed } from './guards/outbound.js';
 import { ApiError } from './http/errors.js';
 import { coreLogger } from './logger.js';
@@ -126,10 +125,7 @@ export function createEntryRuntimes(
   function tokensFor(key: string, config: EmailServerConfig): TokenProvider | undefined {
     if (config.auth.type !== 'oauth2') return undefined;
     if (host) return { getToken: (o) => host.token(key, config, o) };
-    return createTokenCache(createTokenProvider(config, { now: coreNow, ...logOption(ctx()) }), {
-      now: coreNow,
-      ...logOption(ctx()),
-    });
+    return entryTokenCache(config, { now: coreNow, ...logOption(ctx()) });
   }
 
   async function build(record: EmailServerRecord, key: string): Promise<EntryRuntime> {

@@ -4,12 +4,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   createMailer,
-  createTokenCache,
-  createTokenProvider,
   type EmailServerConfig,
   type Mailer,
   type TokenCache,
 } from '@org/core';
+import { entryTokenCache } from '../entry-token-cache.js';
 import type { LogLevel } from '../logger.js';
 import { type HostMessage, toWire, type WorkerMessage } from './protocol.js';
 
@@ -49,9 +48,7 @@ const caches = new Map<string, { tokens: TokenCache | undefined; refs: number }>
 const handles = new Map<number, { key: string; mailer: Mailer }>();
 
 function tokenCacheFor(config: EmailServerConfig): TokenCache | undefined {
-  return config.auth.type === 'oauth2'
-    ? createTokenCache(createTokenProvider(config, { now, ...logOption }), { now, ...logOption })
-    : undefined;
+  return config.auth.type === 'oauth2' ? entryTokenCache(config, { now, ...logOption }) : undefined;
 }
 
 async function handle(msg: HostMessage): Promise<unknown> {
