@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import {
-  createMailer,
-  type EmailServerConfig,
-  type MailerOptions,
-  type TokenProvider,
-} from '@org/core';
+import { createMailer, type EmailServerConfig, type MailerOptions, type TokenProvider } from '@org/core';
 import type { AppContext } from './context.js';
 import { configOf } from './email-servers.js';
 import { entryTokenCache } from './entry-token-cache.js';

@@ -2,12 +2,7 @@
 // SMTP/TLS/nodemailer work runs beside the HTTP handling on the main thread instead of after it.
 // Only @org/core and this folder's protocol are loaded here — no store, no express.
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  createMailer,
-  type EmailServerConfig,
-  type Mailer,
-  type TokenCache,
-} from '@org/core';
+import { createMailer, type EmailServerConfig, type Mailer, type TokenCache } from '@org/core';
 import { entryTokenCache } from '../entry-token-cache.js';
 import type { LogLevel } from '../logger.js';
 import { type HostMessage, toWire, type WorkerMessage } from './protocol.js';
