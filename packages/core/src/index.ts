@@ -106,6 +106,7 @@ export {
 export {
   type AddressInput,
   addressProblem,
+  createMessageId,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_RECIPIENTS,
   hasLineBreakOrNul,
@@ -158,6 +159,7 @@ export {
   type Mailer,
   type MailerLimits,
   type MailerOptions,
+  type RawMessage,
   type SendResult,
 } from './mailer/index.js';
 

@@ -23,6 +23,7 @@ describe('public exports', () => {
         "configWarnings",
         "createEntraTokenProvider",
         "createMailer",
+        "createMessageId",
         "createOAuth2TokenProvider",
         "createTokenCache",
         "createTokenProvider",

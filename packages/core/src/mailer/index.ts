@@ -5,5 +5,6 @@ export {
   type Mailer,
   type MailerLimits,
   type MailerOptions,
+  type RawMessage,
   type SendResult,
 } from './mailer.js';

@@ -22,6 +22,10 @@ import {
   withRetry,
 } from '../internal/retry.js';
 import {
+  addressProblem,
+  createMessageId,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  hasLineBreakOrNul,
   type MailAddress,
   type MailMessage,
   type NormalizedMessage,
@@ -106,6 +110,16 @@ export interface SendResult {
   response: string;
 }
 
+/** A message already in RFC 5322 form (e.g. received by a relay), sent as is. */
+export interface RawMessage {
+  /** The whole message, headers and body, as received. Sent byte for byte (no re-encoding). */
+  raw: Uint8Array;
+  /** The SMTP envelope: MAIL FROM and RCPT TO addresses. */
+  envelope: { from: string; to: string[] };
+  /** The message's Message-ID, reported back in the result (the raw header is not rewritten). */
+  messageId?: string;
+}
+
 /** A pooled SMTP sender for one email-server entry. */
 export interface Mailer {
   /**
@@ -113,6 +127,12 @@ export interface Mailer {
    * @throws SmtpOAuthError with a catalog code and a hint naming the entry's values.
    */
   send(message: MailMessage): Promise<SendResult>;
+  /**
+   * Sends a message that is already MIME, unchanged, with the given envelope; same retries and
+   * limits as {@link Mailer.send}.
+   * @throws SmtpOAuthError `MESSAGE_INVALID` (bad envelope), `MESSAGE_TOO_LARGE`, or a delivery code.
+   */
+  sendRaw(message: RawMessage): Promise<SendResult>;
   /** Connects, negotiates TLS and authenticates, without sending. */
   verify(): Promise<void>;
   /** Closes idle connections; sends in progress finish first. */
@@ -356,9 +376,11 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
     );
   };
 
-  function toNodemailer(m: NormalizedMessage, from: MailAddress) {
+  function toNodemailer(m: NormalizedMessage, from: MailAddress, messageId: string, date: Date) {
     return {
       from,
+      messageId,
+      date,
       ...(m.to.length ? { to: m.to } : {}),
       ...(m.cc.length ? { cc: m.cc } : {}),
       ...(m.bcc.length ? { bcc: m.bcc } : {}),
@@ -379,7 +401,11 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
     };
   }
 
-  async function submit(mail: ReturnType<typeof toNodemailer>): Promise<SentInfo> {
+  type OutgoingMail =
+    | ReturnType<typeof toNodemailer>
+    | { raw: Buffer; envelope: { from: string; to: string[] }; messageId?: string };
+
+  async function submit(mail: OutgoingMail): Promise<SentInfo> {
     const release = await slots?.acquire();
     try {
       await limiter?.acquire();
@@ -387,6 +413,52 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
     } finally {
       release?.();
     }
+  }
+
+  async function deliver(mail: OutgoingMail, fromAddress: string, messageId: string): Promise<SendResult> {
+    // A token failure surfaces as its own typed error, before any SMTP connection.
+    if (tokens) await tokens.getToken();
+    let freshTokenTried = false;
+    const info = await withRetry(
+      async () => {
+        try {
+          return await submit(mail);
+        } catch (err) {
+          if (!tokens || freshTokenTried || !isAuthRejected(err)) throw mapError(err, fromAddress);
+          // Regression guard: a token Exchange refused must not be reused — refetch, retry once.
+          freshTokenTried = true;
+          log.log('info', 'XOAUTH2 rejected (535); retrying once with a freshly fetched token', {
+            mailbox: config.user,
+          });
+          tokens.invalidate(lastProvided);
+          await tokens.getToken();
+          try {
+            return await submit(mail);
+          } catch (retryErr) {
+            throw mapError(retryErr, fromAddress);
+          }
+        }
+      },
+      policy,
+      classifyTransient,
+      ({ attempt, delayMs, error }) =>
+        log.log('warn', `Send attempt ${attempt} failed; retrying in ${delayMs} ms`, {
+          code: isSmtpOAuthError(error) ? error.code : undefined,
+        }),
+    );
+    const result: SendResult = {
+      // Ours first: for a raw message nodemailer reports an id it made up and never sent.
+      messageId: messageId || (info.messageId ?? ''),
+      accepted: (info.accepted ?? []).map(addressText),
+      rejected: (info.rejected ?? []).map(addressText),
+      response: info.response ?? '',
+    };
+    log.log('info', 'Message sent', {
+      messageId: result.messageId,
+      accepted: result.accepted.length,
+      rejected: result.rejected.length,
+    });
+    return result;
   }
 
   let closed = false;
@@ -400,49 +472,45 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
         ...(options.maxRecipients ? { maxRecipients: options.maxRecipients } : {}),
       });
       const from = normalized.from ?? parseFrom(config.from ?? config.user);
-      const mail = toNodemailer(normalized, from);
-      // A token failure surfaces as its own typed error, before any SMTP connection.
-      if (tokens) await tokens.getToken();
-      let freshTokenTried = false;
-      const info = await withRetry(
-        async () => {
-          try {
-            return await submit(mail);
-          } catch (err) {
-            if (!tokens || freshTokenTried || !isAuthRejected(err)) throw mapError(err, from.address);
-            // Regression guard: a token Exchange refused must not be reused — refetch, retry once.
-            freshTokenTried = true;
-            log.log('info', 'XOAUTH2 rejected (535); retrying once with a freshly fetched token', {
-              mailbox: config.user,
-            });
-            tokens.invalidate(lastProvided);
-            await tokens.getToken();
-            try {
-              return await submit(mail);
-            } catch (retryErr) {
-              throw mapError(retryErr, from.address);
-            }
-          }
-        },
-        policy,
-        classifyTransient,
-        ({ attempt, delayMs, error }) =>
-          log.log('warn', `Send attempt ${attempt} failed; retrying in ${delayMs} ms`, {
-            code: isSmtpOAuthError(error) ? error.code : undefined,
-          }),
-      );
-      const result: SendResult = {
-        messageId: info.messageId ?? '',
-        accepted: (info.accepted ?? []).map(addressText),
-        rejected: (info.rejected ?? []).map(addressText),
-        response: info.response ?? '',
+      // One Message-ID and Date for every attempt: a retry after an ambiguous failure must carry the
+      // same id, so a recipient (or the outbox) can recognise a duplicate.
+      const messageId = normalized.messageId ?? createMessageId(from.address);
+      const date = normalized.date ?? new Date(now());
+      return deliver(toNodemailer(normalized, from, messageId, date), from.address, messageId);
+    },
+
+    async sendRaw(message) {
+      if (closed) throw new SmtpOAuthError('NETWORK_CONNECT', 'The mailer is closed', { transient: false });
+      if (!message || !(message.raw instanceof Uint8Array))
+        throw new SmtpOAuthError('MESSAGE_INVALID', 'raw must be the message bytes (Uint8Array)', {
+          details: { field: 'raw' },
+        });
+      const env = message.envelope;
+      const check = (value: unknown, field: string) => {
+        if (typeof value !== 'string' || hasLineBreakOrNul(value) || (value !== '' && addressProblem(value)))
+          throw new SmtpOAuthError('MESSAGE_INVALID', `${field} is not a valid envelope address`, {
+            details: { field },
+          });
       };
-      log.log('info', 'Message sent', {
-        messageId: result.messageId,
-        accepted: result.accepted.length,
-        rejected: result.rejected.length,
-      });
-      return result;
+      check(env?.from, 'envelope.from');
+      if (!Array.isArray(env?.to) || env.to.length === 0)
+        throw new SmtpOAuthError('MESSAGE_INVALID', 'envelope.to needs at least one recipient', {
+          details: { field: 'envelope.to' },
+        });
+      for (const [i, a] of env.to.entries()) check(a, `envelope.to[${i}]`);
+      const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+      if (message.raw.byteLength > maxBytes)
+        throw new SmtpOAuthError(
+          'MESSAGE_TOO_LARGE',
+          `message is ${message.raw.byteLength} bytes; the limit is ${maxBytes}`,
+          { details: { field: 'raw', estimatedBytes: message.raw.byteLength, maxBytes } },
+        );
+      const raw = Buffer.from(message.raw.buffer, message.raw.byteOffset, message.raw.byteLength);
+      return deliver(
+        { raw, envelope: { from: env.from, to: [...env.to] } },
+        env.from,
+        message.messageId ?? '',
+      );
     },
 
     async verify() {

@@ -1,3 +1,4 @@
+export { createMessageId } from './message-id.js';
 export { addressProblem, hasLineBreakOrNul, isEmailAddress } from './address.js';
 export {
   type AddressInput,
