@@ -3,6 +3,11 @@
 // and prints one table. Each benchmark prints its results as lines `BENCH_ROW {json}` with
 // { figure, ours, comparison, ratio, target, pass }; everything else it prints is passed through.
 import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+
+// Ratios are measured side by side in one run, but the runtime still matters when comparing runs.
+const runtime = `Node ${process.version} (V8 ${process.versions.v8}) on ${process.platform}-${process.arch}, ${cpus().length} cores`;
+console.log(`Benchmarks on ${runtime}`);
 
 const packages = ['@org/testkit', '@org/core', '@org/cli', '@org/server', '@org/admin-ui'];
 const rows = [];
@@ -44,7 +49,7 @@ const table = [
   ]),
 ];
 const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
-console.log('\nBenchmarks');
+console.log(`\nBenchmarks — ${runtime}`);
 for (const [i, row] of table.entries()) {
   console.log(row.map((cell, j) => cell.padEnd(widths[j])).join('  '));
   if (i === 0) console.log(widths.map((w) => '─'.repeat(w)).join('  '));
