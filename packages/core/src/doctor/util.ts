@@ -47,5 +47,3 @@ export function mergeFixes(list: DiagnosticFix[]): DiagnosticFix | undefined {
     ...(links.length ? { links: links.filter((l, i) => links.findIndex((x) => x.url === l.url) === i) } : {}),
   };
 }
-
-/** Loads and checks a certificate credential (S16); a secret or password yields `undefined`. */
