@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { Transform } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { createSecureContext } from 'node:tls';
 import nodemailer from 'nodemailer';
 import { isMicrosoftHost, parseEntraTokenEndpoint } from '../config/microsoft.js';
@@ -279,6 +279,7 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
   // The token each refused AUTH presented, so the cache drops exactly that one (never on the error
   // object itself: errors are logged and serialised, tokens must not be).
   const refusedTokens = new WeakMap<object, string>();
+  let closingReply: { response: string; at: number } | undefined;
   const tokenErrors = new WeakMap<object, unknown>();
   // Whether the server is Exchange decides whose policy the hints describe.
   const exchangeServer = microsoft || (auth.type === 'oauth2' && auth.provider === 'entra');
@@ -309,6 +310,9 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
     // answers with an empty line and gets the final reply. Never a second token on this connection.
     if (reply.status === 334) reply = await ctx.sendCommand('');
     if (reply.status === 235) return;
+    // RFC 5321 §3.8: with 421 the server closes at once, and nodemailer fails the message with a
+    // bare "connection closed" before this handler's error arrives; keep the reply for mapError.
+    if (reply.status === 421) closingReply = { response: reply.response, at: now() };
     const e = new Error('Authentication failed');
     refusedTokens.set(e, token);
     throw e;
@@ -370,6 +374,14 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
     const errCtx = from ? { ...ctx, from } : ctx;
     const tokenError = err && typeof err === 'object' ? tokenErrors.get(err) : undefined;
     if (tokenError !== undefined && isSmtpOAuthError(tokenError)) return tokenError;
+    const recentClose =
+      e.code === 'ECONNECTION' && !e.response && closingReply && now() - closingReply.at < 2_000
+        ? closingReply
+        : undefined;
+    if (recentClose) {
+      e.response = recentClose.response;
+      e.command = 'AUTH XOAUTH2';
+    }
     const reply = typeof e.response === 'string' && /^\d{3}/.test(e.response.trim()) ? e.response : undefined;
     // A server reply says more than the socket error that followed it (e.g. `421 …` then close).
     if (reply && e.code !== 'ETLS') {
@@ -462,23 +474,21 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
   interface Attempt {
     streamed: boolean;
   }
-  // Every message stream passes this transform (once per attempt), which notes when the message's
-  // last byte went to the SMTP connection: from then on a lost connection leaves the outcome open.
+  // Every attempt's message stream ends in this pass-through. Its readable side ends only when the
+  // SMTP connection has read the last byte into DATA — right before it writes the final "." — so
+  // from then on a lost connection leaves the outcome open. (A transform's flush would fire early:
+  // the stages before DATA buffer a small message completely.)
   transport.use('stream', (mail, done) => {
     const attempt = (mail.data as { [TRACK]?: Attempt })[TRACK];
     if (attempt)
-      mail.message.transform(
-        () =>
-          new Transform({
-            transform(chunk, _enc, cb) {
-              cb(null, chunk);
-            },
-            flush(cb) {
-              attempt.streamed = true;
-              cb();
-            },
-          }),
-      );
+      mail.message.processFunc((input: Readable) => {
+        const out = new PassThrough();
+        out.once('end', () => {
+          attempt.streamed = true;
+        });
+        input.once('error', (err) => out.destroy(err));
+        return input.pipe(out);
+      });
     done();
   });
 
