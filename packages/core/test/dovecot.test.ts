@@ -19,16 +19,17 @@ describe('Dovecot submission (oauth2 passdb) — a real non-Microsoft server', (
   let sink: Awaited<ReturnType<typeof startSink>>;
   let introspection: Awaited<ReturnType<typeof startIntrospection>>;
   let caPem: string;
+  let leaf: { certPem: string; keyPem: string };
   let config: EmailServerConfig;
 
   beforeAll(async () => {
     env = await createTestEnvironment({ limits: false });
     const ca = createCertificateAuthority();
     caPem = ca.certPem;
-    const leaf = ca.issueServerCertificate({ hosts: ['localhost', '127.0.0.1'] });
+    leaf = ca.issueServerCertificate({ hosts: ['localhost', '127.0.0.1'] });
     sink = await startSink();
     introspection = await startIntrospection({
-      jwks: () => env.tokenServer.keys.jwks() as { keys: JsonWebKey[] },
+      jwks: () => env.tokenServer.keys.jwks() as unknown as { keys: JsonWebKey[] },
       now: env.clock.now,
       username: env.mailbox,
     });
@@ -136,4 +137,50 @@ describe('Dovecot submission (oauth2 passdb) — a real non-Microsoft server', (
       await d.close();
     }
   }, 60_000);
+
+  it('OAUTHBEARER only (RFC 7628): the mailer and the doctor dialogue use it, two-step, and send', async () => {
+    const only = await startDovecot({
+      certPem: leaf.certPem,
+      keyPem: leaf.keyPem,
+      introspectionUrl: introspection.url,
+      relayPort: sink.port,
+      mechanisms: 'oauthbearer',
+    });
+    try {
+      const entry = { ...config, port: only.port };
+      const m = createMailer(entry);
+      try {
+        await m.send({ to: 'rcpt@example.com', subject: 'via oauthbearer', text: 'x' });
+      } finally {
+        await m.close();
+      }
+      expect(sink.messages.some((d) => d.includes('Subject: via oauthbearer'))).toBe(true);
+      expect(only.log()).toMatch(/method=OAUTHBEARER/);
+
+      const { SmtpDialogue } = await import('../src/doctor/smtp-dialogue.js');
+      const { oauthBearerInitialResponse } = await import('../src/mailer/sasl.js');
+      const { createTokenProvider } = await import('../src/tokens/create.js');
+      const token = await createTokenProvider(entry).getToken();
+      const d = await SmtpDialogue.open({ address: '127.0.0.1', port: only.port, timeoutMs: 10_000 });
+      try {
+        await d.read();
+        await d.command('EHLO test');
+        await d.command('STARTTLS');
+        await d.startTls('127.0.0.1', { ca: caPem });
+        await d.command('EHLO test');
+        const ok = await d.authenticate(
+          'OAUTHBEARER',
+          oauthBearerInitialResponse(env.mailbox, token.accessToken, '127.0.0.1', only.port),
+          '<OAUTHBEARER response, redacted>',
+        );
+        expect(ok.twoStep).toBe(true);
+        expect(ok.reply.code).toBe(235);
+        expect(d.transcript.join('\n')).not.toContain(token.accessToken);
+      } finally {
+        await d.close();
+      }
+    } finally {
+      await only.stop();
+    }
+  }, 90_000);
 });

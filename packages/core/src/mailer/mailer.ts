@@ -29,7 +29,13 @@ import {
 import { createTokenCache, type TokenCache } from '../tokens/cache.js';
 import { type CreateTokenProviderOptions, createTokenProvider } from '../tokens/create.js';
 import type { TokenProvider } from '../tokens/types.js';
-import { authCommandLines, xoauth2InitialResponse } from './sasl.js';
+import {
+  authCommandLines,
+  OAUTHBEARER_ERROR_ACK,
+  type OAuth2Mechanism,
+  oauthBearerInitialResponse,
+  xoauth2InitialResponse,
+} from './sasl.js';
 
 /** Exchange Online's per-mailbox limits (reference §3). */
 export const EXCHANGE_MAX_CONNECTIONS = 3;
@@ -292,6 +298,7 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
    */
   const xoauth2 = async (ctx: {
     sendCommand: (cmd: string) => Promise<{ status: number; response: string }>;
+    authMethods?: string[];
   }): Promise<void> => {
     const cache = tokens as TokenCache;
     let token: string;
@@ -302,13 +309,31 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
       tokenErrors.set(e, err);
       throw e;
     }
-    const lines = authCommandLines('XOAUTH2', xoauth2InitialResponse(config.user, token));
-    let reply = await ctx.sendCommand(lines.command);
-    if (lines.continuation !== undefined && reply.status === 334)
-      reply = await ctx.sendCommand(lines.continuation);
-    // A 334 here is an error challenge (Gmail: base64 JSON); RFC 7628 §3.2.3-style the client
-    // answers with an empty line and gets the final reply. Never a second token on this connection.
-    if (reply.status === 334) reply = await ctx.sendCommand('');
+    // XOAUTH2 where offered (Exchange, Gmail), else RFC 7628 OAUTHBEARER. nodemailer lists only
+    // the mechanisms it knows (not OAUTHBEARER), so a 504 to the bare AUTH line — before any token
+    // was sent — moves on to the other mechanism.
+    const offered = (ctx.authMethods ?? []).map((m) => m.toUpperCase());
+    const order: OAuth2Mechanism[] = offered.includes('XOAUTH2')
+      ? ['XOAUTH2', 'OAUTHBEARER']
+      : ['OAUTHBEARER', 'XOAUTH2'];
+    let reply = { status: 0, response: '' };
+    for (const mechanism of order) {
+      const lines = authCommandLines(
+        mechanism,
+        mechanism === 'XOAUTH2'
+          ? xoauth2InitialResponse(config.user, token)
+          : oauthBearerInitialResponse(config.user, token, config.host, config.port),
+      );
+      reply = await ctx.sendCommand(lines.command);
+      if (lines.continuation !== undefined && reply.status === 504) continue;
+      if (lines.continuation !== undefined && reply.status === 334)
+        reply = await ctx.sendCommand(lines.continuation);
+      // A 334 here is an error challenge (Gmail: base64 JSON); the client answers as the mechanism
+      // prescribes (RFC 7628 §3.2.3: %x01) and gets the final reply. Never a second token here.
+      if (reply.status === 334)
+        reply = await ctx.sendCommand(mechanism === 'OAUTHBEARER' ? OAUTHBEARER_ERROR_ACK : '');
+      break;
+    }
     if (reply.status === 235) return;
     // RFC 5321 §3.8: with 421 the server closes at once, and nodemailer fails the message with a
     // bare "connection closed" before this handler's error arrives; keep the reply for mapError.
