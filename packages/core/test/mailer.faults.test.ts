@@ -272,14 +272,25 @@ describe('the pool obeys the mailbox’s connection limit', () => {
     }
   }, 120_000);
 
-  it('the default ready config carries both limits the server enforces', async () => {
+  it('the default ready config carries both limits the server enforces: 200 messages, 0 failures', async () => {
     const env = await createTestEnvironment();
     try {
       expect(env.config.limits).toEqual({ maxConnections: 3, messagesPerMinute: 30 });
+      // 200 messages at 30/min are 6.5 minutes of the shared clock; the sleep seam moves it.
+      const m = createMailer(configFrom(env.config), { now: env.clock.now, sleep: clockSleep(env) });
+      const results = await Promise.allSettled(
+        Array.from({ length: 200 }, (_, i) =>
+          m.send({ to: 'rcpt@example.com', subject: `r${i}`, text: 'x' }),
+        ),
+      );
+      await m.close();
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      expect(env.messages()).toHaveLength(200);
+      expect(env.authAttempts().filter((a) => !a.ok)).toEqual([]);
     } finally {
       await env.close();
     }
-  });
+  }, 120_000);
 
   it('configured above the limit (5 vs 3): 432 lowers the connection count; 200 messages, 0 lost', async () => {
     const env = await createTestEnvironment({ limits: { messagesPerMinute: false } });
