@@ -15,6 +15,11 @@ export const ExitCode = {
   Transient: 4,
   /** A permanent failure (5xx rejection, TLS, message refused): retrying will not help. */
   Permanent: 5,
+  /**
+   * The message was sent but the server's answer never arrived (SMTP_OUTCOME_UNKNOWN): it may have
+   * been delivered. Check before resending; a resend with the same Message-ID can be deduplicated.
+   */
+  OutcomeUnknown: 6,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -44,6 +49,7 @@ export function exitCodeFor(err: unknown): ExitCodeValue {
   if (code === 'USAGE') return ExitCode.Usage;
   if (!code || typeof e?.transient !== 'boolean') return ExitCode.Internal;
   if (USAGE_CODES.has(code)) return ExitCode.Usage;
+  if (code === 'SMTP_OUTCOME_UNKNOWN') return ExitCode.OutcomeUnknown;
   // Throttling and outages of the token endpoint are transient even though they are TOKEN_*.
   if (e.transient && code !== 'SMTP_MAILBOX_LOGON_FAILED') return ExitCode.Transient;
   if (AUTH_CODES.has(code) || AUTH_PREFIXES.some((p) => code.startsWith(p))) return ExitCode.Auth;

@@ -8,7 +8,9 @@ const EXIT_CODES = `Exit codes:
   2  usage or configuration error — nothing was sent
   3  authentication/authorization error (token endpoint refused, 535, mailbox or SendAs permission)
   4  transient failure (network, throttling, 4xx) — retrying later may succeed
-  5  permanent failure (5xx rejection, TLS, message refused) — retrying will not help`;
+  5  permanent failure (5xx rejection, TLS, message refused) — retrying will not help
+  6  outcome unknown: the message was sent but the server's answer never arrived — it may have
+     been delivered; check before resending (a batch's retry file keeps its Message-ID)`;
 
 const CONFIG_DISCOVERY = `Configuration (first found wins):
   --config FILE                  a JSON or YAML file (one entry, or { "servers": [...] } with --server NAME)

@@ -63,6 +63,11 @@ const GROUPS: readonly Group[] = [
     intro: 'The message was refused before it was sent; the mailer checks it before any network I/O.',
     matches: (c) => c.startsWith('MESSAGE_'),
   },
+  {
+    title: 'Using the mailer',
+    intro: 'The mailer was used in a way it cannot serve; nothing was sent.',
+    matches: (c) => c.startsWith('MAILER_'),
+  },
 ];
 
 const OTHER: Group = { title: 'Other', intro: 'Codes without a group yet.', matches: () => true };

@@ -42,6 +42,7 @@ describe('docs/troubleshooting.md', () => {
       '## SMTP',
       '## Network',
       '## Message',
+      '## Using the mailer',
     ]);
     const section = (title: string) => page.split(`## ${title}\n`)[1]?.split(/\n## /)[0] ?? '';
     expect(section('Token endpoint')).toContain('### TOKEN_INVALID_CLIENT_SECRET');

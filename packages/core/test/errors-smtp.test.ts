@@ -165,4 +165,76 @@ describe('errorFromSmtpReply', () => {
     expect(json).not.toContain(blob);
     expect(err.details.command).toBe('AUTH XOAUTH2');
   });
+
+  // Regression: replies to AUTH were classified by code alone, so HVE's 501 5.5.127 became
+  // SMTP_REJECTED with a hint about "the refused recipient or policy" (CLI exit 5, server 502).
+  describe('classified by the command as well as the code', () => {
+    const auth = (response: string, server?: 'exchange' | 'other') =>
+      errorFromSmtpReply({ response, command: 'AUTH XOAUTH2', ...(server ? { server } : {}) }, ctx);
+
+    it.each([
+      ['501 5.5.127 Invalid XOAUTH2 auth data - Token will expire soon', 'SMTP_AUTH_TOKEN_EXPIRING', false],
+      [
+        '501 5.5.124 Invalid XOAUTH2 auth data - User address provided is not valid',
+        'SMTP_AUTH_USER_INVALID',
+        false,
+      ],
+      [
+        '550 5.7.30 Basic authentication is not supported for Client Submission.',
+        'SMTP_BASIC_AUTH_DISABLED',
+        false,
+      ],
+      [
+        '535 5.7.139 Authentication unsuccessful, basic authentication is disabled.',
+        'SMTP_BASIC_AUTH_DISABLED',
+        false,
+      ],
+      ['454 4.7.0 Temporary authentication failure', 'SMTP_AUTH_TEMPORARY_FAILURE', true],
+      ['500 5.5.2 Line too long', 'SMTP_AUTH_REJECTED', false],
+      ['501 5.5.4 Invalid arguments', 'SMTP_AUTH_REJECTED', false],
+      ['432 4.3.2 Concurrent connections limit exceeded.', 'SMTP_CONCURRENCY_LIMIT', true],
+      ['421 4.3.2 Service not available, closing transmission channel', 'SMTP_SERVICE_UNAVAILABLE', true],
+      ['504 5.7.4 Unrecognized authentication type', 'SMTP_AUTH_MECHANISM_UNSUPPORTED', false],
+    ])('a reply to AUTH %s → %s', (response, code, transient) => {
+      const err = auth(response);
+      expect(err.code).toBe(code);
+      expect(err.transient).toBe(transient);
+      expect(err.hint).not.toMatch(/recipient/);
+    });
+
+    it('the same replies to other commands keep their meaning', () => {
+      expect(errorFromSmtpReply({ response: '500 5.5.2 Line too long', command: 'MAIL FROM' }).code).toBe(
+        'SMTP_REJECTED',
+      );
+      expect(errorFromSmtpReply({ response: '454 4.7.0 try later', command: 'RCPT TO' }).code).toBe(
+        'SMTP_TRANSIENT',
+      );
+    });
+
+    it('421 4.3.2 is an outage, wherever it comes; 432 4.3.2 is the connection limit', () => {
+      expect(errorFromSmtpReply({ response: '421 4.3.2 Service not available' }).code).toBe(
+        'SMTP_SERVICE_UNAVAILABLE',
+      );
+      expect(errorFromSmtpReply({ response: '432 4.3.2 Concurrent connections limit exceeded.' }).code).toBe(
+        'SMTP_CONCURRENCY_LIMIT',
+      );
+    });
+
+    it('5.5.124 names the configured user and how to find the primary address', () => {
+      const err = auth('501 5.5.124 Invalid XOAUTH2 auth data - User address provided is not valid');
+      expect(err.hint).toContain('noreply@contoso.com');
+      expect(err.hint).toContain('Get-Mailbox');
+    });
+
+    it('a server that is not Exchange gets a hint about the token and its own policy, no PowerShell', () => {
+      const err = auth('535 5.7.8 Authentication failed', 'other');
+      expect(err.code).toBe('SMTP_AUTH_REJECTED');
+      expect(err.hint).toMatch(/token/);
+      expect(err.hint).toMatch(/this server's own OAuth2 policy/);
+      expect(err.hint).not.toMatch(/New-ServicePrincipal|Add-MailboxPermission|PowerShell|Set-/);
+      expect(auth('501 5.5.124 User address provided is not valid', 'other').hint).not.toContain(
+        'Get-Mailbox',
+      );
+    });
+  });
 });

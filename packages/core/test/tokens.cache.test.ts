@@ -36,13 +36,14 @@ describe('createTokenCache', () => {
     expect(env.tokenRequests()).toHaveLength(1);
   });
 
-  it('S10: at expiry − 4 min the token is refreshed before use; at expiry − 6 min it is not', async () => {
+  // The default margin is 10–12 min (jittered): HVE refuses tokens with less than ~10 min left.
+  it('S10: at expiry − 9.5 min the token is refreshed before use; at expiry − 12.5 min it is not', async () => {
     const cache = createTokenCache(entra(), { now: env.clock.now });
     const first = await cache.getToken();
-    env.clock.set(first.expiresAt - 6 * 60_000);
+    env.clock.set(first.expiresAt - 12.5 * 60_000);
     expect((await cache.getToken()).accessToken).toBe(first.accessToken);
     expect(env.tokenRequests()).toHaveLength(1);
-    env.clock.set(first.expiresAt - 4 * 60_000);
+    env.clock.set(first.expiresAt - 9.5 * 60_000);
     const second = await cache.getToken();
     expect(second.accessToken).not.toBe(first.accessToken);
     expect(second.expiresAt).toBeGreaterThan(first.expiresAt);

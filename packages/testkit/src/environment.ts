@@ -24,6 +24,7 @@ import {
   type SmtpTlsMode,
   type StoredMessage,
 } from './smtp/index.js';
+import { type ResolvedLimits, resolveLimits } from './smtp/limits.js';
 import {
   createTokenServer,
   type TokenFaults,
@@ -54,6 +55,11 @@ export interface TestEnvironmentOptions {
   smtpPort?: number;
   /** Listen address for both servers. @default '127.0.0.1' */
   host?: string;
+  /**
+   * Emulate Exchange's High Volume Email endpoint (smtp-hve.office365.com): tokens expiring within
+   * 10 minutes get `501 5.5.127`, unknown XOAUTH2 users `501 5.5.124`. @default false
+   */
+  highVolumeEmail?: boolean;
 }
 
 /**
@@ -78,6 +84,11 @@ export interface EnvironmentEmailServerConfig {
       | { kind: 'certificate'; certificatePem: string; privateKeyPem: string; thumbprint: string };
   };
   tls: { ca: string };
+  /**
+   * The limits the environment's SMTP server enforces per mailbox, so a client that reads them
+   * stays within them (absent when the server enforces none).
+   */
+  limits?: { maxConnections?: number; messagesPerMinute?: number };
 }
 
 export interface TestEnvironment {
@@ -120,6 +131,15 @@ export interface TestEnvironment {
   /** Forgets messages, AUTH attempts, token requests and faults (the directory stays as it is). */
   reset(): void;
   close(): Promise<void>;
+}
+
+/** The server's limits in the shape of core's `limits` (finite ones only). */
+function configLimits(l: ResolvedLimits): Pick<EnvironmentEmailServerConfig, 'limits'> {
+  const limits: NonNullable<EnvironmentEmailServerConfig['limits']> = {};
+  if (Number.isFinite(l.concurrentConnectionsPerMailbox))
+    limits.maxConnections = l.concurrentConnectionsPerMailbox;
+  if (Number.isFinite(l.messagesPerMinute)) limits.messagesPerMinute = l.messagesPerMinute;
+  return Object.keys(limits).length ? { limits } : {};
 }
 
 function isClock(value: Clock | ClockOptions | undefined): value is Clock {
@@ -181,6 +201,10 @@ export async function createTestEnvironment(options: TestEnvironmentOptions = {}
       ...(options.persona && { persona: options.persona }),
       ...(options.limits !== undefined && { limits: options.limits }),
       ...(options.smtpMode && { mode: options.smtpMode }),
+      ...(options.highVolumeEmail && {
+        hostname: 'smtp-hve.office365.com',
+        highVolumeEmail: { isKnownUser: (address: string) => directory.findMailbox(address) !== undefined },
+      }),
     });
   } catch (error) {
     await tokenServer.close();
@@ -195,6 +219,7 @@ export async function createTestEnvironment(options: TestEnvironmentOptions = {}
     user: mailbox,
     from: mailbox,
     tls: { ca: ca.certPem },
+    ...configLimits(resolveLimits(options.limits, options.persona ?? 'exchange')),
   };
   const oauth = {
     type: 'oauth2' as const,

@@ -61,7 +61,7 @@ export type {
   TokenServer,
   TokenServerOptions,
 } from './token/index.js';
-export { createSmtpServer, SmtpServerError } from './smtp/index.js';
+export { createSmtpServer, EXCHANGE_FAULT_REPLIES, SmtpServerError } from './smtp/index.js';
 export type {
   AuthAttempt,
   AuthDecision,

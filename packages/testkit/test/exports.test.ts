@@ -6,6 +6,7 @@ it('@org/testkit exports', async () => {
     [
       "DEFAULT_EXCHANGE_AUDIENCES",
       "DirectoryError",
+      "EXCHANGE_FAULT_REPLIES",
       "EXCHANGE_RESOURCES",
       "EXCHANGE_SCOPE",
       "SMTP_SEND_AS_APP",

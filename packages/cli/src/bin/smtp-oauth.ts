@@ -23,12 +23,37 @@ if (first === '--version' || first === '-v' || (first === 'version' && argv.leng
   process.stdout.write((topic && COMMAND_HELP[topic]) || MAIN_HELP);
   if (first === undefined) process.exitCode = 2;
 } else {
-  const { run } = await import('../main.js');
-  process.exitCode = await run(argv, {
-    stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    cwd: process.cwd(),
+  // Exit codes are a contract (0–6, see --help). Whatever goes wrong inside, the process ends with
+  // one of them and a message: never Node's 13 ("unsettled top-level await", which is what an
+  // operation nothing keeps alive produces) and never a silent exit.
+  let settled = false;
+  const internal = (what: string, err?: unknown) => {
+    const detail = err instanceof Error ? err.message : err === undefined ? '' : String(err);
+    process.stderr.write(`smtp-oauth: internal error: ${what}${detail ? `: ${detail}` : ''}\n`);
+    if (err instanceof Error && err.stack && process.env.SMTP_OAUTH_DEBUG)
+      process.stderr.write(`${err.stack}\n`);
+    process.exitCode = 1;
+  };
+  process.on('unhandledRejection', (err) => {
+    internal('unhandled rejection', err);
+    process.exit(1);
   });
+  process.on('exit', () => {
+    // Regression: a send waiting on an unref'd timer ended the process with exit 13 and no output.
+    if (!settled) internal('the command ended before its operation settled');
+  });
+  try {
+    const { run } = await import('../main.js');
+    process.exitCode = await run(argv, {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      cwd: process.cwd(),
+    });
+  } catch (err) {
+    internal('unexpected failure', err);
+  } finally {
+    settled = true;
+  }
 }

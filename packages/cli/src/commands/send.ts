@@ -4,6 +4,7 @@ import type { MailMessage, SendResult } from '@org/core';
 import {
   type Batch,
   type BatchRow,
+  type BatchValue,
   parseBatch,
   recipients,
   render,
@@ -31,6 +32,13 @@ const OPTIONS = {
 } as const;
 
 const ERROR_COLUMNS = ['error_code', 'error_message'];
+/**
+ * Columns a retry row carries from the command line, so the retry file alone resends the same
+ * message (the templates stay unrendered: each row fills them again).
+ */
+const MESSAGE_COLUMNS = ['subject', 'text', 'html', 'from', 'cc', 'bcc'] as const;
+/** The Message-ID of a row whose outcome is unknown: a resend carries it, so it can be deduplicated. */
+const MESSAGE_ID_COLUMN = 'message_id';
 /** Failures that no later row can escape (credentials, consent, mailbox): the batch stops at them. */
 const STOP_CODES =
   /^(TOKEN_(?!THROTTLED|SERVICE_UNAVAILABLE)|SMTP_AUTH_|SMTP_SECURITY_DEFAULTS|SMTP_BASIC_AUTH_DISABLED|SMTP_MAILBOX_LOGON_FAILED|CREDENTIAL_)/;
@@ -105,6 +113,13 @@ interface Failure {
   code: string;
   message: string;
   exitCode: ExitCodeValue;
+  /** Set when the server may have the message (SMTP_OUTCOME_UNKNOWN). */
+  messageId?: string;
+}
+
+/** POSIX shell quoting for the printed retry command. */
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 async function sendBatch(
@@ -172,6 +187,7 @@ async function sendBatch(
       ...(textBody !== undefined ? { text: render(textBody, row) } : {}),
       ...(htmlBody !== undefined ? { html: render(htmlBody, row, true) } : {}),
       ...(attachments?.length ? { attachments } : {}),
+      ...(stringify(row[MESSAGE_ID_COLUMN]) ? { messageId: stringify(row[MESSAGE_ID_COLUMN]) } : {}),
     };
   };
 
@@ -193,7 +209,7 @@ async function sendBatch(
       try {
         results[i] = await mailer.send(messageFor(row));
       } catch (err) {
-        const e = err as { code?: string; message?: string };
+        const e = err as { code?: string; message?: string; details?: { messageId?: unknown } };
         failures.push({
           row: i + 1,
           line: batch.lines[i] ?? i + 1,
@@ -201,6 +217,7 @@ async function sendBatch(
           code: typeof e.code === 'string' ? e.code : 'INTERNAL',
           message: core.redactSecrets(e.message ?? String(err)),
           exitCode: exitCodeFor(err),
+          ...(typeof e.details?.messageId === 'string' ? { messageId: e.details.messageId } : {}),
         });
         // Every further row would fail the same way (and hammer the token endpoint): stop.
         if (typeof e.code === 'string' && STOP_CODES.test(e.code)) abortedBy ??= e.code;
@@ -230,14 +247,50 @@ async function sendBatch(
       ctx.io.cwd,
       (values['retry-file'] as string | undefined) ?? defaultRetryPath(batchPath, batch.format),
     );
-    const columns = [...batch.columns.filter((c) => !ERROR_COLUMNS.includes(c)), ...ERROR_COLUMNS];
-    const rows = failures.map((f) => ({
-      ...(batch.rows[f.row - 1] as BatchRow),
-      error_code: f.code,
-      error_message: f.message,
-    }));
+    // Regression: the retry file held only the CSV columns, so resending it (as printed) sent
+    // mail without the --subject/--text/--html of the original command. Now it is self-contained.
+    const fromOptions: BatchRow = {};
+    if (subjectArg !== undefined) fromOptions.subject = subjectArg;
+    if (bodies.text !== undefined) fromOptions.text = bodies.text;
+    if (bodies.html !== undefined) fromOptions.html = bodies.html;
+    if (values.from) fromOptions.from = values.from as string;
+    if (list(values.cc).length) fromOptions.cc = list(values.cc).join(',');
+    if (list(values.bcc).length) fromOptions.bcc = list(values.bcc).join(',');
+    const defaultTo = list(values.to).join(',');
+    const rows = failures.map((f) => {
+      const original = batch.rows[f.row - 1] as BatchRow;
+      const row: BatchRow = { ...original };
+      for (const c of MESSAGE_COLUMNS)
+        if (!stringify(row[c]) && fromOptions[c] !== undefined) row[c] = fromOptions[c] as BatchValue;
+      if (!recipients(row.to).length && defaultTo) row.to = defaultTo;
+      if (f.messageId) row[MESSAGE_ID_COLUMN] = f.messageId;
+      row.error_code = f.code;
+      row.error_message = f.message;
+      return row;
+    });
+    const used = (c: string) => rows.some((r) => r[c] !== undefined && r[c] !== '');
+    const columns = [
+      ...batch.columns.filter((c) => !ERROR_COLUMNS.includes(c) && c !== MESSAGE_ID_COLUMN),
+      ...[...MESSAGE_COLUMNS, 'to'].filter((c) => !batch.columns.includes(c) && used(c)),
+      ...(used(MESSAGE_ID_COLUMN) ? [MESSAGE_ID_COLUMN] : []),
+      ...ERROR_COLUMNS,
+    ];
     await writeFile(retryFile, serializeBatch(batch.format, columns, rows));
   }
+  // The printed command resends exactly these rows: the same entry, CA and attachments.
+  const retryCommand = retryFile
+    ? [
+        'smtp-oauth',
+        'send',
+        '--batch',
+        retryFile,
+        ...(ctx.globals.config ? ['--config', resolve(ctx.io.cwd, ctx.globals.config)] : []),
+        ...(ctx.globals.ca ? ['--ca', resolve(ctx.io.cwd, ctx.globals.ca)] : []),
+        ...list(values.attach).flatMap((a) => ['--attach', resolve(ctx.io.cwd, a)]),
+      ]
+        .map(shellQuote)
+        .join(' ')
+    : undefined;
 
   const sent = total - failures.length;
   const byCode = new Map<string, number>();
@@ -246,9 +299,11 @@ async function sendBatch(
     ? ExitCode.Ok
     : failures.some((f) => f.exitCode === ExitCode.Auth)
       ? ExitCode.Auth
-      : failures.every((f) => f.exitCode === ExitCode.Transient)
-        ? ExitCode.Transient
-        : ExitCode.Permanent;
+      : failures.some((f) => f.exitCode === ExitCode.OutcomeUnknown)
+        ? ExitCode.OutcomeUnknown
+        : failures.every((f) => f.exitCode === ExitCode.Transient)
+          ? ExitCode.Transient
+          : ExitCode.Permanent;
 
   if (ctx.globals.json) {
     ctx.out.json({
@@ -259,7 +314,7 @@ async function sendBatch(
       failed: failures.length,
       failures: failures.map(({ exitCode: _x, ...f }) => f),
       ...(abortedBy ? { stoppedAfter: abortedBy } : {}),
-      ...(retryFile ? { retryFile } : {}),
+      ...(retryFile ? { retryFile, retryCommand } : {}),
     });
     return exitCode;
   }
@@ -272,7 +327,12 @@ async function sendBatch(
     );
   if (failures.length > 10) ctx.out.line(`  … ${failures.length - 10} more`);
   if (abortedBy) ctx.out.line(`  stopped after ${abortedBy}: fix it (smtp-oauth doctor), then retry`);
-  if (retryFile) ctx.out.line(`  retry the failed rows with: smtp-oauth send --batch ${retryFile}`);
+  const unknown = failures.filter((f) => f.code === 'SMTP_OUTCOME_UNKNOWN').length;
+  if (unknown)
+    ctx.out.line(
+      `  ${unknown} may have been delivered (outcome unknown): their rows keep the Message-ID, so a resend can be recognised as a duplicate`,
+    );
+  if (retryCommand) ctx.out.line(`  retry the failed rows with: ${retryCommand}`);
   if (failures.length && ctx.globals.quiet)
     ctx.out.error(`failed ${failures.length} of ${total}; retry file ${retryFile}`);
   return exitCode;

@@ -17,6 +17,7 @@ import {
   type SmtpReply,
   SmtpDialogue,
 } from './smtp-dialogue.js';
+import { xoauth2InitialResponse } from '../mailer/sasl.js';
 import { defaultTokenProvider } from './token-source.js';
 import type {
   DiagnoseOptions,
@@ -607,16 +608,15 @@ export async function diagnose(
       let reply: SmtpReply;
       let challenge: string | undefined;
       if (oauth && accessToken) {
-        const blob = Buffer.from(`user=${c.user}\x01auth=Bearer ${accessToken}\x01\x01`).toString('base64');
-        reply = await d.command(
-          `AUTH XOAUTH2 ${blob}`,
-          `AUTH XOAUTH2 <XOAUTH2 blob for ${c.user}, redacted>`,
+        // RFC 4954 §4: the dialogue picks the one-line or the two-step form by the line length.
+        const sasl = await d.authenticate(
+          'XOAUTH2',
+          xoauth2InitialResponse(c.user, accessToken),
+          `<XOAUTH2 blob for ${c.user}, redacted>`,
         );
-        if (reply.code === 334) {
-          // Google-style failure: a base64 JSON challenge first, the 535 after an empty response.
-          challenge = describeChallenge(reply.lines[0]?.slice(4) ?? '');
-          reply = await d.command('', '<empty response to the challenge>');
-        }
+        reply = sasl.reply;
+        // Google-style failure: a base64 JSON challenge first, the 535 after an empty response.
+        if (sasl.challenge !== undefined) challenge = describeChallenge(sasl.challenge);
       } else {
         const password = c.auth.type === 'password' ? c.auth.password : '';
         if (authMechanisms.includes('PLAIN')) {

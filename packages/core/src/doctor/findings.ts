@@ -209,8 +209,14 @@ export function authFailure(
   v: FixValues,
   claims: ClaimsView | undefined,
 ): Outcome {
+  const exchange = isMicrosoftHost(c.host) || (c.auth.type === 'oauth2' && c.auth.provider === 'entra');
   const e = errorFromSmtpReply(
-    { code: reply.code, response: reply.lines.join('\n'), command: 'AUTH' },
+    {
+      code: reply.code,
+      response: reply.lines.join('\n'),
+      command: 'AUTH',
+      server: exchange ? 'exchange' : 'other',
+    },
     {
       mailbox: c.user,
       clientId: v.clientId,
@@ -219,7 +225,6 @@ export function authFailure(
     },
   );
   const withCode = [...evidence, `error code ${e.code}`];
-  const exchange = isMicrosoftHost(c.host) || (c.auth.type === 'oauth2' && c.auth.provider === 'entra');
   switch (e.code) {
     case 'SMTP_AUTH_REJECTED': {
       if (!exchange)

@@ -6,6 +6,7 @@
 import { isIP, type Socket, connect as netConnect } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { redactSecrets } from '../errors/redact.js';
+import { authCommandLines, OAUTHBEARER_ERROR_ACK, type OAuth2Mechanism } from '../mailer/sasl.js';
 
 /** One complete SMTP reply (possibly multi-line). */
 export interface SmtpReply {
@@ -199,6 +200,43 @@ export class SmtpDialogue {
   async command(line: string, shown?: string): Promise<SmtpReply> {
     this.write(line, shown);
     return this.read();
+  }
+
+  /**
+   * Runs one OAuth2 SASL exchange (RFC 4954 §4): the initial response on the AUTH line only when
+   * the line stays within 512 octets, else `AUTH <mechanism>` → `334` → the response on its own
+   * line — the same rule the mailer follows. An error challenge (`334` after the response, as
+   * Gmail and OAUTHBEARER servers send) is answered as the mechanism prescribes (an empty line for
+   * XOAUTH2, `%x01` for OAUTHBEARER), so the final reply is the one returned. The transcript shows
+   * `shown` instead of the response.
+   */
+  async authenticate(
+    mechanism: OAuth2Mechanism,
+    initialResponse: string,
+    shown: string,
+  ): Promise<{ reply: SmtpReply; challenge?: string; twoStep: boolean }> {
+    const lines = authCommandLines(mechanism, initialResponse);
+    let reply: SmtpReply;
+    if (lines.continuation === undefined) {
+      reply = await this.command(lines.command, `AUTH ${mechanism} ${shown}`);
+    } else {
+      reply = await this.command(lines.command);
+      if (reply.code !== 334) return { reply, twoStep: true };
+      reply = await this.command(lines.continuation, shown);
+    }
+    let challenge: string | undefined;
+    if (reply.code === 334) {
+      challenge = reply.lines[0]?.slice(4) ?? '';
+      reply =
+        mechanism === 'OAUTHBEARER'
+          ? await this.command(OAUTHBEARER_ERROR_ACK, '<%x01: acknowledges the error challenge>')
+          : await this.command('', '<empty response to the challenge>');
+    }
+    return {
+      reply,
+      ...(challenge !== undefined ? { challenge } : {}),
+      twoStep: lines.continuation !== undefined,
+    };
   }
 
   /** Writes raw data (a message body) without reading; the transcript gets `shown`. */

@@ -38,12 +38,18 @@ export const errorCodes = [
   'SMTP_MAILBOX_FULL',
   'SMTP_REJECTED',
   'SMTP_TRANSIENT',
+  'SMTP_OUTCOME_UNKNOWN',
+  'SMTP_SERVICE_UNAVAILABLE',
+  'SMTP_AUTH_TOKEN_EXPIRING',
+  'SMTP_AUTH_USER_INVALID',
+  'SMTP_AUTH_TEMPORARY_FAILURE',
   'NETWORK_DNS',
   'NETWORK_CONNECT',
   'NETWORK_TIMEOUT',
   'MESSAGE_INVALID',
   'MESSAGE_HEADER_INJECTION',
   'MESSAGE_TOO_LARGE',
+  'MAILER_CLOSED',
 ] as const;
 
 /** A stable, namespaced error code. */
@@ -321,6 +327,44 @@ const entries: ErrorCatalogEntry[] = [
     fix: 'Retry with backoff; if it persists, read the reply in the details.',
   },
   {
+    code: 'SMTP_OUTCOME_UNKNOWN',
+    title: 'Delivery outcome unknown',
+    transient: false,
+    meaning:
+      'The whole message was sent, but the connection was lost (or timed out) before the server answered the final ".": the server may or may not have accepted it. It is not resent automatically, because a resend may deliver it twice.',
+    fix: 'Check whether the message arrived (search the recipient or Sent Items for its Message-ID, in details.messageId) before sending it again; to resend automatically with the same Message-ID, create the mailer with retryUnknownOutcome: true.',
+  },
+  {
+    code: 'SMTP_SERVICE_UNAVAILABLE',
+    title: 'Service not available (421 4.3.2)',
+    transient: true,
+    meaning:
+      'The server is shutting the session down (an outage or maintenance on its side); this is not the per-mailbox connection limit.',
+    fix: "Retry later with backoff; nothing in the configuration needs to change. If it lasts, check the provider's service health page.",
+  },
+  {
+    code: 'SMTP_AUTH_TOKEN_EXPIRING',
+    title: 'Token will expire soon (501 5.5.127)',
+    transient: false,
+    meaning:
+      "The server refused an access token that was about to expire (Exchange's High Volume Email endpoint refuses tokens with less than about 10 minutes left). The mailer already fetched a fresh token and tried once more.",
+    fix: "Make sure freshly issued tokens live longer than 10 minutes (the token lifetime policy of the app) and that this machine's clock is right; the token cache refreshes tokens at least 10 minutes before they expire.",
+  },
+  {
+    code: 'SMTP_AUTH_USER_INVALID',
+    title: 'XOAUTH2 user not valid (501 5.5.124)',
+    transient: false,
+    meaning: "The server does not know the mailbox named in the XOAUTH2 user= field (the entry's user).",
+    fix: "Set user to the primary SMTP address of an existing mailbox (for High Volume Email: the HVE account's address), not an alias, a UPN that differs from it, or a display name.",
+  },
+  {
+    code: 'SMTP_AUTH_TEMPORARY_FAILURE',
+    title: 'Temporary authentication failure (4xx to AUTH)',
+    transient: true,
+    meaning: 'The server could not check the access token right now (e.g. 454 4.7.0).',
+    fix: 'Retry later with backoff; if it persists, check that the server can reach the service that validates its tokens.',
+  },
+  {
     code: 'NETWORK_DNS',
     title: 'Host name does not resolve',
     transient: true,
@@ -363,6 +407,13 @@ const entries: ErrorCatalogEntry[] = [
     transient: false,
     meaning: 'The encoded message would exceed the size limit (Exchange Online: 150 MiB including encoding).',
     fix: 'Send large files as links, or reduce attachments; base64 encoding adds about 37 %.',
+  },
+  {
+    code: 'MAILER_CLOSED',
+    title: 'Mailer closed',
+    transient: false,
+    meaning: 'send(), sendRaw() or verify() was called after close() on the same mailer.',
+    fix: 'Create a new mailer, or call close() only when the application stops sending.',
   },
 ];
 

@@ -11,6 +11,12 @@ export interface SmtpReplyInput {
   response: string;
   /** The command that got the reply, e.g. `AUTH XOAUTH2`, `MAIL FROM`, `DATA`. */
   command?: string;
+  /**
+   * Whose policy the hints speak of: `exchange` (Exchange Online: PowerShell steps, Entra consent)
+   * or `other` (any other server: the token and that server's own policy).
+   * @default 'exchange'
+   */
+  server?: 'exchange' | 'other';
 }
 
 const SP = '<SERVICE_PRINCIPAL_ID>';
@@ -31,6 +37,15 @@ function authDisabledHint(c: ErrorContext, scope: 'tenant' | 'mailbox' | undefin
   if (scope === 'tenant')
     return `SMTP AUTH is disabled for the whole tenant. Enable it tenant-wide with ${tenant}, or per mailbox with ${mailbox}. See https://aka.ms/smtp_auth_disabled`;
   return `Enable SMTP AUTH for the mailbox: ${mailbox} (if the tenant disables it too: ${tenant}). See https://aka.ms/smtp_auth_disabled`;
+}
+
+function otherServerAuthHint(c: ErrorContext): string {
+  return `The server refused the access token for ${or(c.mailbox, '<user>')}. Check that the token is issued for this server (its audience and scope${c.scope ? `, now ${c.scope}` : ''}), that it is not expired, that the user is the account the token may act for, and what this server's own OAuth2 policy requires (its token validation settings and logs say which check failed).`;
+}
+
+/** True when the command was an AUTH command or a SASL continuation line of one. */
+function isAuthCommand(command: string | undefined): boolean {
+  return !!command && /^AUTH\b/i.test(command.trim());
 }
 
 /** Parses `NNN X.Y.Z` from a reply line; tolerates the multi-line `NNN-` form. */
@@ -72,6 +87,16 @@ export function errorFromSmtpReply(input: SmtpReplyInput, ctx: ErrorContext = {}
       ...(basic !== undefined ? { transient: isTransientReply(code, basic) } : {}),
     });
 
+  const exchange = input.server !== 'other';
+  const rejectedHint = exchange ? authRejectedHint(ctx) : otherServerAuthHint(ctx);
+  // Outages first, whatever the command: 421 ends the session (RFC 5321 §3.8); Exchange words an
+  // outage `421 4.3.2 Service not available`, which is not the connection limit (432 4.3.2).
+  if (
+    basic === 421 &&
+    (enhanced === undefined || /^4\.[34]\./.test(enhanced)) &&
+    !text.includes('concurrent connections limit')
+  )
+    return make('SMTP_SERVICE_UNAVAILABLE');
   if (enhanced === '5.7.139' || text.includes('smtpclientauthentication is disabled')) {
     if (text.includes('security defaults')) return make('SMTP_SECURITY_DEFAULTS');
     if (text.includes('basic authentication is disabled')) return make('SMTP_BASIC_AUTH_DISABLED');
@@ -86,11 +111,27 @@ export function errorFromSmtpReply(input: SmtpReplyInput, ctx: ErrorContext = {}
         authDisabledHint(ctx, scope),
         scope ? { disabledFor: scope } : undefined,
       );
-    return make('SMTP_AUTH_REJECTED', authRejectedHint(ctx));
+    return make('SMTP_AUTH_REJECTED', rejectedHint);
   }
   if (enhanced === '5.7.30' || text.includes('basic authentication is not supported'))
     return make('SMTP_BASIC_AUTH_DISABLED');
-  if (basic === 535) return make('SMTP_AUTH_REJECTED', authRejectedHint(ctx));
+  // HVE (and sasl-xoauth2's observations): 501 5.5.127 / 5.5.124 answer AUTH, not a syntax error.
+  if (enhanced === '5.5.127' || text.includes('token will expire soon'))
+    return make('SMTP_AUTH_TOKEN_EXPIRING');
+  if (enhanced === '5.5.124' || text.includes('user address provided is not valid'))
+    return make(
+      'SMTP_AUTH_USER_INVALID',
+      `The server does not accept ${or(ctx.mailbox, '<user>')} as the XOAUTH2 user. Set the entry's user to the primary SMTP address of the sending mailbox${exchange ? ' (Get-Mailbox -Identity <mailbox> | Select PrimarySmtpAddress; for High Volume Email the HVE account address)' : ''}.`,
+    );
+  if (basic === 432 || text.includes('concurrent connections limit') || text.includes('sender thread limit'))
+    return make('SMTP_CONCURRENCY_LIMIT');
+  // Every other reply to AUTH is about the credentials, never about a recipient or a message.
+  if (isAuthCommand(input.command) && basic !== undefined) {
+    if (basic === 504 || enhanced === '5.7.4') return make('SMTP_AUTH_MECHANISM_UNSUPPORTED');
+    if (basic >= 400 && basic < 500) return make('SMTP_AUTH_TEMPORARY_FAILURE');
+    return make('SMTP_AUTH_REJECTED', rejectedHint);
+  }
+  if (basic === 535) return make('SMTP_AUTH_REJECTED', rejectedHint);
   if (basic === 504 || enhanced === '5.7.4') return make('SMTP_AUTH_MECHANISM_UNSUPPORTED');
   if (basic === 530 || enhanced === '5.7.57') return make('SMTP_NOT_AUTHENTICATED');
   if (
@@ -107,13 +148,6 @@ export function errorFromSmtpReply(input: SmtpReplyInput, ctx: ErrorContext = {}
       'SMTP_SEND_AS_DENIED',
       `${or(ctx.mailbox, '<mailbox>')} may not send as ${or(ctx.from, '<from>')}. Grant it: Add-RecipientPermission -Identity "${or(ctx.from, '<from>')}" -Trustee ${SP} -AccessRights SendAs — or send with From set to the authenticated mailbox.`,
     );
-  if (
-    basic === 432 ||
-    enhanced === '4.3.2' ||
-    text.includes('concurrent connections limit') ||
-    text.includes('sender thread limit')
-  )
-    return make('SMTP_CONCURRENCY_LIMIT');
   if (text.includes('submissionquotaexceeded')) return make('SMTP_QUOTA_EXCEEDED');
   if (enhanced === '5.2.2' || text.includes('mailbox full') || text.includes('quotaexceededexception'))
     return make(

@@ -41,32 +41,49 @@ export function createRateLimiter(options: {
 /** At most `permits` holders at a time; waiters are served in FIFO order. */
 export interface Semaphore {
   acquire(): Promise<() => void>;
+  /**
+   * Changes the number of permits. Lowering it never takes a permit back from a holder: the
+   * holders above the new limit finish, and waiters are admitted only below it.
+   */
+  setPermits(permits: number): void;
+  /** The current number of permits. */
+  readonly permits: number;
 }
 
 export function createSemaphore(permits: number): Semaphore {
-  let free = Math.max(1, Math.floor(permits));
+  let limit = Math.max(1, Math.floor(permits));
+  let held = 0;
   const waiters: (() => void)[] = [];
-  const release = () => {
-    const next = waiters.shift();
-    if (next) next();
-    else free++;
+  const admit = () => {
+    while (held < limit && waiters.length > 0) {
+      held++;
+      (waiters.shift() as () => void)();
+    }
+  };
+  const once = () => {
+    let released = false;
+    return () => {
+      if (!released) {
+        released = true;
+        held--;
+        admit();
+      }
+    };
   };
   return {
     acquire() {
-      const once = () => {
-        let released = false;
-        return () => {
-          if (!released) {
-            released = true;
-            release();
-          }
-        };
-      };
-      if (free > 0) {
-        free--;
+      if (held < limit && waiters.length === 0) {
+        held++;
         return Promise.resolve(once());
       }
       return new Promise((resolve) => waiters.push(() => resolve(once())));
+    },
+    setPermits(n) {
+      limit = Math.max(1, Math.floor(n));
+      admit();
+    },
+    get permits() {
+      return limit;
     },
   };
 }

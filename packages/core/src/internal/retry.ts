@@ -1,9 +1,16 @@
 import { isSmtpOAuthError } from '../errors/index.js';
 
-/** Resolves after `ms` milliseconds. The default `sleep` seam of everything that waits. */
+/**
+ * Resolves after `ms` milliseconds. The default `sleep` seam of everything that waits.
+ *
+ * The timer is deliberately not `unref()`'d: every wait here belongs to a pending send, verify or
+ * token request, and a script whose only pending work is that request must not exit before it
+ * settles (Node would end the process mid-operation, without running the caller's catch/finally).
+ */
+// Regression: an unref'd backoff timer let `await mailer.send()` end the process with exit 13.
 export const defaultSleep = (ms: number): Promise<void> =>
   new Promise((resolve) => {
-    setTimeout(resolve, Math.max(0, ms)).unref?.();
+    setTimeout(resolve, Math.max(0, ms));
   });
 
 /** Retry policy for transient failures: bounded attempts, exponential backoff with jitter. */

@@ -14,7 +14,7 @@ export interface TokenCacheOptions {
   now?: () => number;
   /**
    * Refresh a cached token this long before it expires (at least 5 minutes, as Microsoft
-   * recommends). @default 300000
+   * recommends). @default 600000 plus up to 120000 of jitter (HVE refuses tokens within ~10 min of expiry)
    */
   refreshAheadMs?: number;
   /**
@@ -48,7 +48,9 @@ export interface TokenCache extends TokenProvider {
  */
 export function createTokenCache(provider: TokenProvider, options: TokenCacheOptions = {}): TokenCache {
   const now = options.now ?? Date.now;
-  const refreshAheadMs = options.refreshAheadMs ?? MIN_REFRESH_AHEAD_MS;
+  // Exchange's HVE endpoint refuses a token with less than ~10 minutes left (501 5.5.127): refresh
+  // 10–12 minutes ahead, jittered so that many instances do not refresh in the same second.
+  const refreshAheadMs = options.refreshAheadMs ?? 600_000 + Math.floor(Math.random() * 120_000);
   if (!(refreshAheadMs >= MIN_REFRESH_AHEAD_MS))
     throw new RangeError(
       `refreshAheadMs must be at least ${MIN_REFRESH_AHEAD_MS} ms (5 minutes), got ${refreshAheadMs}`,

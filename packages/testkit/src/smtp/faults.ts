@@ -14,6 +14,12 @@ export interface SmtpFault {
   delayMs?: number;
   /** Drop the connection (after `reply`, when both are set). */
   disconnect?: true;
+  /**
+   * Let the stage run normally (at `data-end`: the message is accepted and stored), then drop the
+   * connection instead of sending the reply: the client cannot know the outcome. Ignores `reply`
+   * and `disconnect`.
+   */
+  dropReply?: true;
   /** How many times the fault fires once it starts. @default 'once' */
   times?: 'once' | 'always' | number;
   /** Fire starting at the nth matching occurrence of the stage (1-based). @default 1 */

@@ -7,6 +7,7 @@
 export { createSmtpServer } from './server.js';
 export type { SmtpServer, SmtpServerOptions, SmtpTlsMode, ThrottledSubmission } from './server.js';
 export type { SmtpPersona } from './replies.js';
+export { EXCHANGE_FAULT_REPLIES } from './replies.js';
 export type { SmtpLimits } from './limits.js';
 
 // Authorizer contract

@@ -25,6 +25,10 @@ export interface PersonaReplies {
   mailboxLogonFailure: string;
   sendAsDenied(user: string, from: string, variant: 'current' | 'legacy'): string;
   concurrentLimit: string;
+  /** HVE: the presented token expires within about 10 minutes (reference §8). */
+  tokenExpiringSoon: string;
+  /** HVE: the XOAUTH2 user is not a known address (reference §8). */
+  userNotValid: string;
   quotaExceeded: string;
   tooManyRecipients: string;
   sizeExceeded: string;
@@ -119,6 +123,8 @@ export function exchangeReplies(host: string): PersonaReplies {
         ? '554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message Cannot submit message.'
         : `554 5.2.252 SendAsDenied; ${user} not allowed to send as ${from}; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.`,
     concurrentLimit: '432 4.3.2 Concurrent connections limit exceeded.',
+    tokenExpiringSoon: '501 5.5.127 Invalid XOAUTH2 auth data - Token will expire soon',
+    userNotValid: '501 5.5.124 Invalid XOAUTH2 auth data - User address provided is not valid',
     quotaExceeded: '554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException',
     tooManyRecipients: '452 4.5.3 Too many recipients',
     sizeExceeded: '552 5.3.4 Message size exceeds fixed maximum message size',
@@ -173,6 +179,8 @@ export function googleReplies(host: string): PersonaReplies {
     mailboxLogonFailure: `451 4.3.0 Mail server temporarily rejected message. ${id()}`,
     sendAsDenied: () => `550 5.7.1 Sender not allowed. ${id()}`,
     concurrentLimit: `421 4.7.0 Try again later, closing connection. ${id()}`,
+    tokenExpiringSoon: `535 5.7.8 Username and Password not accepted. ${id()}`,
+    userNotValid: `535 5.7.8 Username and Password not accepted. ${id()}`,
     quotaExceeded: `550 5.4.5 Daily user sending limit exceeded. ${id()}`,
     tooManyRecipients: `452 4.5.3 Your message has too many recipients. ${id()}`,
     sizeExceeded: `552-5.3.4 Your message exceeded Google's message size limits.\r\n552 5.3.4 ${id()}`,
@@ -198,3 +206,22 @@ function multiline(code: string, lines: string[]): string {
   const last = lines.length - 1;
   return lines.map((l, i) => `${code}${i === last ? ' ' : '-'}${l}`).join('\r\n');
 }
+
+/**
+ * Exchange Online's fixed texts for faults a test injects (`faults.add({ reply })`); the server
+ * produces the others itself. Source: entra-exchange-behaviour.md §8 and §10.
+ */
+export const EXCHANGE_FAULT_REPLIES = Object.freeze({
+  /** An outage on Microsoft's side; not the connection limit. */
+  serviceNotAvailable: '421 4.3.2 Service not available, closing transmission channel',
+  /** Basic authentication after its retirement (or on an endpoint without it). */
+  basicAuthNotSupported: '550 5.7.30 Basic authentication is not supported for Client Submission.',
+  /** The sending mailbox is over its storage quota. */
+  mailboxFull:
+    '554 5.2.2 mailbox full; STOREDRV.Submission.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded; Failed to process message due to a permanent exception with message Cannot submit message.',
+  /** 10,000 recipients per day exceeded. */
+  submissionQuotaExceeded:
+    '554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception with message Cannot submit message.',
+  /** Too many connections for the mailbox. */
+  concurrentConnectionsLimit: '432 4.3.2 Concurrent connections limit exceeded.',
+});

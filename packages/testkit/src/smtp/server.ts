@@ -72,6 +72,18 @@ export interface SmtpServerOptions {
   idleTimeoutMs?: number;
   /** Longest command line in bytes. @default 65536 */
   maxLineLength?: number;
+  /**
+   * Exchange's High Volume Email endpoint (smtp-hve.office365.com) semantics on top of the exchange
+   * persona: a token that expires within `minTokenLifetimeMs` gets `501 5.5.127 … Token will expire
+   * soon`, and an XOAUTH2 user for which `isKnownUser` is false gets `501 5.5.124 … User address
+   * provided is not valid` (reference §8).
+   */
+  highVolumeEmail?: {
+    /** @default 600000 (10 minutes) */
+    minTokenLifetimeMs?: number;
+    /** @default every user is known (the authorizer decides) */
+    isKnownUser?: (address: string) => boolean;
+  };
 }
 
 /** A submission held by the per-minute rate limit. */
@@ -131,6 +143,7 @@ interface Shared {
   options: Required<
     Pick<SmtpServerOptions, 'mailboxLogonCheck' | 'sendAsReplyVariant' | 'idleTimeoutMs' | 'maxLineLength'>
   >;
+  hve: SmtpServerOptions['highVolumeEmail'];
   authorizer: SmtpAuthorizer;
   clock: Clock;
   persona: SmtpPersona;
@@ -346,6 +359,13 @@ class Session {
       this.flush();
       await sleep(f.delayMs);
       if (this.closed) return;
+    }
+    if (f.dropReply) {
+      await next();
+      // The stage did its work (a message is stored); its reply never leaves.
+      this.out.length = 0;
+      this.destroy();
+      return;
     }
     if (f.reply === undefined && !f.disconnect) return next();
     if (!this.greeted) this.greeted = f.reply !== undefined && !f.disconnect;
@@ -595,6 +615,15 @@ class Session {
     token: string,
   ): Promise<void> {
     const r = this.s.replies;
+    const hve = this.s.hve;
+    if (hve) {
+      const refusal = hveRefusal(hve, user, token, this.s.clock.now(), r);
+      if (refusal) {
+        this.attempt({ mechanism, mailbox, ok: false, reply: refusal.reply, reason: refusal.reason });
+        this.reply(refusal.reply);
+        return;
+      }
+    }
     let decision: Awaited<ReturnType<SmtpAuthorizer['authenticate']>>;
     try {
       decision = await this.s.authorizer.authenticate({ mechanism, user, token });
@@ -894,6 +923,34 @@ class Session {
   }
 }
 
+/** HVE's own checks before the token is validated (reference §8). */
+function hveRefusal(
+  hve: NonNullable<SmtpServerOptions['highVolumeEmail']>,
+  user: string,
+  token: string,
+  now: number,
+  r: PersonaReplies,
+): { reply: string; reason: string } | undefined {
+  if (hve.isKnownUser && !hve.isKnownUser(user.trim().toLowerCase()))
+    return { reply: r.userNotValid, reason: `HVE: '${user}' is not a known address` };
+  let exp: unknown;
+  try {
+    exp = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).exp;
+  } catch {
+    return undefined; // not a JWT: the authorizer refuses it with its own reason
+  }
+  if (typeof exp !== 'number') return undefined;
+  const left = exp * 1000 - now;
+  const min = hve.minTokenLifetimeMs ?? 600_000;
+  // An expired token is the authorizer's (535); one that is about to expire is HVE's own refusal.
+  if (left > 0 && left < min)
+    return {
+      reply: r.tokenExpiringSoon,
+      reason: `HVE: token expires in ${Math.round(left / 1000)} s (< ${Math.round(min / 1000)} s)`,
+    };
+  return undefined;
+}
+
 function parsePath(args: string, prefix: string): { address: string; params: string } | undefined {
   if (args.length < prefix.length || args.slice(0, prefix.length).toUpperCase() !== prefix) return undefined;
   const rest = args.slice(prefix.length).trimStart();
@@ -1018,6 +1075,7 @@ export async function createSmtpServer(options: SmtpServerOptions): Promise<Smtp
       idleTimeoutMs: options.idleTimeoutMs ?? 600_000,
       maxLineLength: options.maxLineLength ?? 65_536,
     },
+    hve: options.highVolumeEmail,
     authorizer: options.authorizer,
     clock,
     persona,
