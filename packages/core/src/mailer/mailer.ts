@@ -28,9 +28,10 @@ import {
   hasLineBreakOrNul,
   type MailAddress,
   type MailMessage,
-  type NormalizedMessage,
+  toNodemailer,
   validateMessage,
 } from '../message/index.js';
+import type { AttachmentAccess } from '../message/index.js';
 import { createTokenCache, type TokenCache } from '../tokens/cache.js';
 import { type CreateTokenProviderOptions, createTokenProvider } from '../tokens/create.js';
 import type { TokenProvider } from '../tokens/types.js';
@@ -96,6 +97,8 @@ export interface MailerOptions {
   timeouts?: { connection?: number; greeting?: number; socket?: number };
   /** Host name sent in EHLO. @default the machine's host name */
   clientName?: string;
+  /** Lets attachments read local files (`path`) or fetch URLs (`href`). @default neither */
+  attachmentAccess?: AttachmentAccess;
 }
 
 /** What the server said about a sent message. */
@@ -317,8 +320,8 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
     // Without a logger nodemailer's own no-op logger is cheaper than formatting lines for nobody.
     logger: options.logger ? nodemailerLogger(log) : false,
     // Messages are data, never instructions to read local files or fetch URLs.
-    disableFileAccess: true,
-    disableUrlAccess: true,
+    disableFileAccess: options.attachmentAccess?.files !== true,
+    disableUrlAccess: options.attachmentAccess?.urls !== true,
   });
 
   function mapError(err: unknown, from?: string): SmtpOAuthError {
@@ -375,31 +378,6 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
       e?.code === 'EAUTH' && (e.responseCode === 535 || /^535\b/.test(reply)) && !/\b5\.7\.139\b/.test(reply)
     );
   };
-
-  function toNodemailer(m: NormalizedMessage, from: MailAddress, messageId: string, date: Date) {
-    return {
-      from,
-      messageId,
-      date,
-      ...(m.to.length ? { to: m.to } : {}),
-      ...(m.cc.length ? { cc: m.cc } : {}),
-      ...(m.bcc.length ? { bcc: m.bcc } : {}),
-      ...(m.replyTo.length ? { replyTo: m.replyTo } : {}),
-      ...(m.subject !== undefined ? { subject: m.subject } : {}),
-      ...(m.text !== undefined ? { text: m.text } : {}),
-      ...(m.html !== undefined ? { html: m.html } : {}),
-      ...(m.attachments.length
-        ? {
-            attachments: m.attachments.map((a) => ({
-              filename: a.filename,
-              content: typeof a.content === 'string' ? a.content : Buffer.from(a.content),
-              ...(a.contentType ? { contentType: a.contentType } : {}),
-            })),
-          }
-        : {}),
-      ...(Object.keys(m.headers).length ? { headers: m.headers } : {}),
-    };
-  }
 
   type OutgoingMail =
     | ReturnType<typeof toNodemailer>
@@ -470,6 +448,7 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
       const normalized = validateMessage(message, {
         ...(options.maxMessageBytes ? { maxBytes: options.maxMessageBytes } : {}),
         ...(options.maxRecipients ? { maxRecipients: options.maxRecipients } : {}),
+        ...(options.attachmentAccess ? { attachmentAccess: options.attachmentAccess } : {}),
       });
       const from = normalized.from ?? parseFrom(config.from ?? config.user);
       // One Message-ID and Date for every attempt: a retry after an ambiguous failure must carry the

@@ -50,3 +50,37 @@ export function addressProblem(address: string): string | undefined {
 export function isEmailAddress(address: string): boolean {
   return addressProblem(address) === undefined;
 }
+
+/**
+ * Splits an address list as nodemailer and RFC 5322 write it (`a@x, "Doe, Jane" <b@y>`) at the
+ * commas outside quoted strings, angle brackets and comments. Empty items are dropped.
+ */
+export function splitAddressList(list: string): string[] {
+  const items: string[] = [];
+  let current = '';
+  let quoted = false;
+  let angle = 0;
+  let comment = 0;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i] as string;
+    if (quoted) {
+      current += c;
+      if (c === '\\' && i + 1 < list.length) current += list[++i];
+      else if (c === '"') quoted = false;
+      continue;
+    }
+    if (c === '"') quoted = true;
+    else if (c === '<') angle++;
+    else if (c === '>') angle = Math.max(0, angle - 1);
+    else if (c === '(') comment++;
+    else if (c === ')') comment = Math.max(0, comment - 1);
+    else if (c === ',' && angle === 0 && comment === 0) {
+      if (current.trim()) items.push(current.trim());
+      current = '';
+      continue;
+    }
+    current += c;
+  }
+  if (current.trim()) items.push(current.trim());
+  return items;
+}
