@@ -306,7 +306,9 @@ describe('diagnose — each broken setup step is named, with the fix in the user
       /^HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided\. Ensure the secret being sent in the request is the client secret value, not the client secret ID/,
     );
     expect(token.evidence).toContain('error code TOKEN_INVALID_CLIENT_SECRET');
-    expect(token.causes?.[0]).toMatch(/secret's ID was configured instead of its Value/);
+    // Regression: "the secret's ID" was listed first although validation refuses GUID-shaped secrets.
+    expect(token.causes?.[0]).toMatch(/deleted or rotated/);
+    expect(token.causes?.join(' ')).not.toMatch(/secret's ID|\bID\b/);
     expect(links(token).some((u) => u.includes(`/Credentials/appId/${e.clientId}`))).toBe(true);
     expect(statuses(result)).toMatchObject({ claims: 'skipped', auth: 'skipped', mail: 'skipped' });
     expect(step(result, 'ehlo').status).toBe('ok'); // the SMTP side still got checked

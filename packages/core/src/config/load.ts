@@ -2,6 +2,7 @@ import { readFile as fsReadFile } from 'node:fs/promises';
 import { dirname, extname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError, type ConfigIssue, SmtpOAuthError } from '../errors/smtp-oauth-error.js';
+import { fileEncodingProblem } from './paste-damage.js';
 import { type EntraCloud, entraClouds, isEntraLoginHost, tenantProblem } from './microsoft.js';
 import { type ConfigWarning, configWarnings, formatPath, issuesFromZod } from './parse.js';
 import { type EmailServerConfig, emailServerConfigSchema } from './schema.js';
@@ -81,6 +82,8 @@ async function resolveReference(
       throw unreadable(field, ctx, `cannot read ${path}${typeof code === 'string' ? ` (${code})` : ''}`, err);
     }
     if (kind === 'binary') return Buffer.from(bytes).toString('base64');
+    const encoding = fileEncodingProblem(bytes);
+    if (encoding) throw unreadable(field, ctx, `${path} ${encoding}`);
     const text = new TextDecoder().decode(bytes);
     // Secret files written by `echo` or editors end in a newline that is not part of the secret.
     return kind === 'secret' ? text.replace(/\r?\n$/, '') : text;
@@ -223,6 +226,11 @@ export async function loadConfigFile(path: string, options: LoadConfigOptions = 
       { cause: err, details: { source: absolute } },
     );
   }
+  const encoding = fileEncodingProblem(bytes);
+  if (encoding)
+    throw new SmtpOAuthError('CONFIG_FILE_UNREADABLE', `Config file ${absolute} ${encoding}`, {
+      details: { source: absolute },
+    });
   const raw = parseText(new TextDecoder().decode(bytes), absolute);
   return validateEntries(raw, {
     env: options.env ?? {},
