@@ -33,7 +33,7 @@ const INVISIBLE_NAMES: Record<number, string> = {
   65533: 'REPLACEMENT CHARACTER (a byte that was not valid UTF-8)',
 };
 // Unicode general category Cf (format) plus the space-like characters above.
-const INVISIBLE = /[\p{Cf}\u00a0\u034f\u180e\u2000-\u200a\u202f\u3000\ufffd]/u;
+const INVISIBLE = /\p{Cf}|[\u00a0\u180e\u2000-\u200a\u202f\u3000\ufffd]|\u034f/u;
 
 const QUOTE_PAIRS: readonly [string, string][] = [
   ['"', '"'],
