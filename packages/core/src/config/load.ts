@@ -6,6 +6,7 @@ import { fileEncodingProblem } from './paste-damage.js';
 import { type EntraCloud, entraClouds, isEntraLoginHost, tenantProblem } from './microsoft.js';
 import { type ConfigWarning, configWarnings, formatPath, issuesFromZod } from './parse.js';
 import { type EmailServerConfig, emailServerConfigSchema } from './schema.js';
+import { expectObject, expectString } from '../internal/guard.js';
 
 /** I/O seams for loading. Libraries never read `process.env`: the caller passes it. */
 export interface LoadConfigOptions {
@@ -213,6 +214,8 @@ async function validateEntries(
  * @example loadConfigFile('smtp.yaml', { env: process.env })
  */
 export async function loadConfigFile(path: string, options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  expectString(path, 'path');
+  expectObject(options, 'options');
   const readFile = options.readFile ?? fsReadFile;
   const absolute = resolvePath(path);
   let bytes: Uint8Array;
@@ -315,6 +318,8 @@ export async function configFromEnv(
   env: Readonly<Record<string, string | undefined>>,
   options: ConfigFromEnvOptions = {},
 ): Promise<{ config: EmailServerConfig; warnings: ConfigWarning[] }> {
+  expectObject(env, 'env');
+  expectObject(options, 'options');
   const prefix = options.prefix ?? 'SMTP_OAUTH_';
   const get = (suffix: string): string | undefined => {
     const v = env[prefix + suffix];

@@ -3,6 +3,7 @@ import forge from 'node-forge';
 import type { ConfigWarning } from '../config/parse.js';
 import { pasteDamage } from '../config/paste-damage.js';
 import { ConfigError } from '../errors/smtp-oauth-error.js';
+import { expectString } from '../internal/guard.js';
 
 /** A certificate credential as PEM texts. */
 export interface PemCertificateInput {
@@ -60,6 +61,7 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
 
 /** Normalizes a thumbprint: strips colons and white space, upper-cases. */
 export function normalizeThumbprint(value: string): string {
+  expectString(value, 'thumbprint', 'CREDENTIAL_INVALID');
   return value.replace(/[\s:]/g, '').toUpperCase();
 }
 
@@ -316,6 +318,13 @@ export function describeCertificate(
   credential: CertificateCredential,
   now: number | Date = Date.now(),
 ): CertificateInfo {
+  if (!credential || typeof credential.thumbprintSha1 !== 'string' || !(credential.notAfter instanceof Date))
+    throw new ConfigError(
+      [{ path: 'credential', message: 'must be what loadCertificateCredential returned' }],
+      {
+        code: 'CREDENTIAL_INVALID',
+      },
+    );
   return {
     thumbprint: credential.thumbprintSha1,
     thumbprintSha256: credential.thumbprintSha256,

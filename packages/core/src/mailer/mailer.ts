@@ -35,6 +35,7 @@ import type { AttachmentAccess } from '../message/index.js';
 import { createTokenCache, type TokenCache } from '../tokens/cache.js';
 import { type CreateTokenProviderOptions, createTokenProvider } from '../tokens/create.js';
 import type { TokenProvider } from '../tokens/types.js';
+import { expectEmailServerConfig, expectObject } from '../internal/guard.js';
 
 /** Exchange Online's per-mailbox limits (reference §3). */
 export const EXCHANGE_MAX_CONNECTIONS = 3;
@@ -184,12 +185,18 @@ function parseFrom(value: string): MailAddress {
  *   once; a second `535` fails.
  * - Exchange's per-mailbox limits are respected by default for Microsoft hosts.
  *
+ * @throws ConfigError, synchronously: `CONFIG_INVALID` for an entry of the wrong shape (e.g. plain JS
+ * without `auth`); `CREDENTIAL_INVALID` / `CREDENTIAL_EXPIRED` from loading a certificate or PFX
+ * credential (a wrong PFX passphrase included). `send()` rejects with the codes it lists.
  * @example
- * const mailer = createMailer(parseConfig(json).config);
+ * // config: an entry from loadConfigFile(), configFromEnv() or defineConfig()
+ * const mailer = createMailer(config);
  * await mailer.send({ to: 'someone@example.com', subject: 'Hi', text: 'Hello' });
  * await mailer.close();
  */
 export function createMailer(config: EmailServerConfig, options: MailerOptions = {}): Mailer {
+  expectEmailServerConfig(config);
+  expectObject(options, 'options');
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? defaultSleep;
   const log = safeLogger(options.logger);

@@ -1,3 +1,4 @@
+import { expectMessageString } from '../internal/guard.js';
 const encoder = new TextEncoder();
 const octets = (s: string): number => encoder.encode(s).length;
 
@@ -17,6 +18,7 @@ export function hasLineBreakOrNul(value: string): boolean {
  * local parts and domains (SMTPUTF8/IDN). Returns `undefined` when valid, else the reason.
  */
 export function addressProblem(address: string): string | undefined {
+  if (typeof address !== 'string') return 'must be a string';
   if (address.length === 0) return 'is empty';
   if (hasLineBreakOrNul(address)) return 'contains a line break (CR/LF) or NUL character';
   if (/[\x00-\x1f\x7f]/.test(address)) return 'contains a control character';
@@ -56,6 +58,7 @@ export function isEmailAddress(address: string): boolean {
  * commas outside quoted strings, angle brackets and comments. Empty items are dropped.
  */
 export function splitAddressList(list: string): string[] {
+  expectMessageString(list, 'list');
   const items: string[] = [];
   let current = '';
   let quoted = false;
