@@ -83,7 +83,7 @@ it('--ca adds to the tls.ca of the config instead of replacing it', async () => 
   const other = createCertificateAuthority({ commonName: 'Unrelated CA' });
   const config = JSON.parse(readFileSync(ws.configFile, 'utf8')) as Record<string, unknown>;
   const withCa = ws.write('with-ca.json', JSON.stringify({ ...config, tls: { ca: 'file:./ca.pem' } }));
-  const otherCa = ws.write('other-ca.pem', other.certPem);
+  const otherCa = ws.write('other-ca.pem', other.certificatePem);
   const r = await runCli(['--config', withCa, '--ca', otherCa, 'token', '--json'], {
     cwd: ws.dir,
     env: ws.env,
