@@ -95,6 +95,19 @@ export async function readCa(ctx: CommandContext): Promise<string | undefined> {
   }
 }
 
+/**
+ * The CA certificates to trust: the entry's `tls.ca` plus `--ca` (added, as the help says — not
+ * replacing the configured one).
+ */
+export function withConfigCa(
+  config: { tls?: { ca?: string | undefined } | undefined },
+  cliCa: string | undefined,
+): string | undefined {
+  const configured = config.tls?.ca;
+  if (!cliCa) return configured;
+  return configured ? `${configured.trimEnd()}\n${cliCa}` : cliCa;
+}
+
 const CONFIG_FILES = ['smtp-oauth.config.json', 'smtp-oauth.config.yaml', 'smtp-oauth.config.yml'];
 
 /** Where the configuration comes from, in discovery order. */

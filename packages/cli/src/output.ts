@@ -71,9 +71,15 @@ export class Output {
     this.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
-  /** The --json document. */
-  json(value: unknown): void {
-    this.io.stdout.write(`${this.redact(JSON.stringify(value, null, 2))}\n`);
+  /**
+   * The --json document: exactly one per command run, so `JSON.parse` of stdout always works.
+   * `unredacted` fields (a token the user asked for with --show-token) join the document after
+   * redaction; `line` prints it on one line (long-running commands: a script reads the first line).
+   */
+  json(value: unknown, options: { unredacted?: Record<string, unknown>; line?: boolean } = {}): void {
+    let doc: unknown = JSON.parse(this.redact(JSON.stringify(value)));
+    if (options.unredacted && doc && typeof doc === 'object') doc = { ...doc, ...options.unredacted };
+    this.io.stdout.write(`${JSON.stringify(doc, null, options.line ? undefined : 2)}\n`);
   }
 
   /** Errors and warnings on stderr; never suppressed (but JSON mode puts errors in the document). */

@@ -153,8 +153,8 @@ describe('smtp-oauth config', () => {
   it('init with a certificate stores file: references that core resolves', async () => {
     const cwd = tempDir();
     const cert = createClientCertificate();
-    writeFileSync(join(cwd, 'cert.pem'), cert.certPem);
-    writeFileSync(join(cwd, 'key.pem'), cert.keyPem);
+    writeFileSync(join(cwd, 'cert.pem'), cert.certificatePem);
+    writeFileSync(join(cwd, 'key.pem'), cert.privateKeyPem);
     const file = join(cwd, 'smtp-oauth.config.json');
     const args = [
       ...initArgs(file),

@@ -161,8 +161,8 @@ function shimDir(): string {
 function writeConfig(e: TestEnvironment): string {
   const dir = tempDir('config');
   writeFileSync(join(dir, 'ca.pem'), e.caPem);
-  writeFileSync(join(dir, 'client-certificate.pem'), e.certificate.certPem);
-  writeFileSync(join(dir, 'client-private-key.pem'), e.certificate.keyPem, { mode: 0o600 });
+  writeFileSync(join(dir, 'client-certificate.pem'), e.certificate.certificatePem);
+  writeFileSync(join(dir, 'client-private-key.pem'), e.certificate.privateKeyPem, { mode: 0o600 });
   const { tls: _ca, ...entry } = e.certificateConfig;
   const config = {
     ...entry,

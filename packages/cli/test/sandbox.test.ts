@@ -27,12 +27,13 @@ describe('smtp-oauth sandbox', () => {
         const timer = setTimeout(() => reject(new Error(`sandbox did not start: ${stdout}`)), 30_000);
         child.stdout.setEncoding('utf8').on('data', (d: string) => {
           stdout += d;
+          // Regression: the document was pretty-printed over many lines; a script reads one line.
+          if (!stdout.includes('\n')) return;
+          clearTimeout(timer);
           try {
-            const doc = JSON.parse(stdout);
-            clearTimeout(timer);
-            resolve(doc);
-          } catch {
-            // not complete yet
+            resolve(JSON.parse(stdout.slice(0, stdout.indexOf('\n'))));
+          } catch (err) {
+            reject(err);
           }
         });
       },

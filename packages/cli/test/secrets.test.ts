@@ -49,5 +49,6 @@ describe('no command ever prints a secret', () => {
     expect(all).not.toContain(e.clientSecret);
     expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/);
     expect(all).not.toMatch(/dXNlcj0/);
-  });
+    // Thirteen CLI processes in a row: sized for a busy 2-core CI machine, where this timed out at 30 s.
+  }, 600_000);
 });

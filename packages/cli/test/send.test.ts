@@ -166,6 +166,10 @@ describe('smtp-oauth send', () => {
       sent: 2,
       failed: 0,
       failures: [],
+      sentRows: [
+        { row: 1, line: 1, messageId: expect.stringMatching(/^<.+@.+>$/) },
+        { row: 2, line: 2, messageId: expect.stringMatching(/^<.+@.+>$/) },
+      ],
     });
     const eve = await env.waitForMessage((m) => m.parsed.subject === `${tag} for <Eve>`);
     expect(eve.parsed.html).toContain('<p>Hi &lt;Eve&gt;</p>');

@@ -105,6 +105,8 @@ export {
 // Messages: validation before any network I/O
 export {
   type AddressInput,
+  type AttachmentAccess,
+  type AttachmentEncoding,
   addressProblem,
   createMessageId,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -113,8 +115,11 @@ export {
   isEmailAddress,
   type MailAddress,
   type MailAttachment,
+  type MailEnvelope,
   type MailMessage,
+  type NormalizedAttachment,
   type NormalizedMessage,
+  splitAddressList,
   type ValidateMessageOptions,
   validateMessage,
 } from './message/index.js';

@@ -155,6 +155,36 @@ describe('thumbprint check', () => {
     expect(e.message).toContain(thumbprints(cert.certificatePem).sha256);
   });
 
+  // Regression: a thumbprint copied from the Windows certificate dialog starts with U+200E, which
+  // made the comparison fail with two values that look identical.
+  it('names an invisible character in the thumbprint instead of reporting a mismatch', () => {
+    const e = expectConfigError(
+      () =>
+        loadCertificateCredential({ ...cert, thumbprint: `\u200e${thumbprints(cert.certificatePem).sha1}` }),
+      'CREDENTIAL_INVALID',
+      'auth.credential.thumbprint',
+    );
+    expect(e.issues[0]?.message).toMatch(/U\+200E LEFT-TO-RIGHT MARK at the start/);
+  });
+
+  it('plain-JS input of the wrong shape → CREDENTIAL_INVALID naming the field, not a TypeError', () => {
+    expectConfigError(
+      () => loadCertificateCredential(undefined as never),
+      'CREDENTIAL_INVALID',
+      'auth.credential',
+    );
+    expectConfigError(
+      () => loadCertificateCredential({ certificatePem: cert.certificatePem } as never),
+      'CREDENTIAL_INVALID',
+      'auth.credential.privateKeyPem',
+    );
+    expectConfigError(
+      () => loadCertificateCredential({ pfxBase64: 42 } as never),
+      'CREDENTIAL_INVALID',
+      'auth.credential.pfxBase64',
+    );
+  });
+
   it('normalizeThumbprint', () => {
     expect(normalizeThumbprint('84:e0 5c:1d')).toBe('84E05C1D');
   });

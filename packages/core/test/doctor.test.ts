@@ -33,7 +33,7 @@ const links = (s: DiagnosticStep) => (s.fix?.links ?? []).map((l) => l.url);
 function expectNoSecrets(result: DiagnoseResult, e: TestEnvironment): void {
   const text = JSON.stringify(result);
   expect(text).not.toContain(e.clientSecret);
-  expect(text).not.toContain(e.certificate.keyPem.split('\n')[1]);
+  expect(text).not.toContain(e.certificate.privateKeyPem.split('\n')[1]);
   expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/);
   expect(text).not.toMatch(/dXNlcj0/); // base64 of "user=": the XOAUTH2 blob
 }
@@ -311,7 +311,9 @@ describe('diagnose — each broken setup step is named, with the fix in the user
       /^HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided\. Ensure the secret being sent in the request is the client secret value, not the client secret ID/,
     );
     expect(token.evidence).toContain('error code TOKEN_INVALID_CLIENT_SECRET');
-    expect(token.causes?.[0]).toMatch(/secret's ID was configured instead of its Value/);
+    // Regression: "the secret's ID" was listed first although validation refuses GUID-shaped secrets.
+    expect(token.causes?.[0]).toMatch(/deleted or rotated/);
+    expect(token.causes?.join(' ')).not.toMatch(/secret's ID|\bID\b/);
     expect(links(token).some((u) => u.includes(`/Credentials/appId/${e.clientId}`))).toBe(true);
     expect(statuses(result)).toMatchObject({ claims: 'skipped', auth: 'skipped', mail: 'skipped' });
     expect(step(result, 'ehlo').status).toBe('ok'); // the SMTP side still got checked
@@ -340,8 +342,8 @@ describe('diagnose — each broken setup step is named, with the fix in the user
         ...e.certificateConfig.auth,
         credential: {
           kind: 'certificate' as const,
-          certificatePem: other.certPem,
-          privateKeyPem: other.keyPem,
+          certificatePem: other.certificatePem,
+          privateKeyPem: other.privateKeyPem,
         },
       },
     };
@@ -351,7 +353,7 @@ describe('diagnose — each broken setup step is named, with the fix in the user
     expect(token.evidence[0]).toMatch(/AADSTS700027: Client assertion contains an invalid signature/);
     expect(token.fix?.summary).toContain(other.thumbprintSha1);
     expect(token.fix?.summary).toContain(e.clientId);
-    expect(JSON.stringify(result)).not.toContain(other.keyPem.split('\n')[1]);
+    expect(JSON.stringify(result)).not.toContain(other.privateKeyPem.split('\n')[1]);
   });
 
   it('a From without SendAs → 554 5.2.252 at end of DATA, fix Add-RecipientPermission for that From', async () => {
@@ -463,15 +465,15 @@ describe('diagnose — warnings', () => {
   it('a client certificate expiring within 30 days warns in the config step', async () => {
     const e = await start();
     const soon = createClientCertificate({ notAfter: new Date(Date.now() + 10 * 86_400_000) });
-    e.directory.addCertificate(e.clientId, soon.certPem);
+    e.directory.addCertificate(e.clientId, soon.certificatePem);
     const config = {
       ...e.certificateConfig,
       auth: {
         ...e.certificateConfig.auth,
         credential: {
           kind: 'certificate' as const,
-          certificatePem: soon.certPem,
-          privateKeyPem: soon.keyPem,
+          certificatePem: soon.certificatePem,
+          privateKeyPem: soon.privateKeyPem,
         },
       },
     };

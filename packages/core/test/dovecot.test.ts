@@ -19,13 +19,13 @@ describe('Dovecot submission (oauth2 passdb) — a real non-Microsoft server', (
   let sink: Awaited<ReturnType<typeof startSink>>;
   let introspection: Awaited<ReturnType<typeof startIntrospection>>;
   let caPem: string;
-  let leaf: { certPem: string; keyPem: string };
+  let leaf: { certificatePem: string; privateKeyPem: string };
   let config: EmailServerConfig;
 
   beforeAll(async () => {
     env = await createTestEnvironment({ limits: false });
     const ca = createCertificateAuthority();
-    caPem = ca.certPem;
+    caPem = ca.certificatePem;
     leaf = ca.issueServerCertificate({ hosts: ['localhost', '127.0.0.1'] });
     sink = await startSink();
     introspection = await startIntrospection({
@@ -34,8 +34,8 @@ describe('Dovecot submission (oauth2 passdb) — a real non-Microsoft server', (
       username: env.mailbox,
     });
     dovecot = await startDovecot({
-      certPem: leaf.certPem,
-      keyPem: leaf.keyPem,
+      certificatePem: leaf.certificatePem,
+      privateKeyPem: leaf.privateKeyPem,
       introspectionUrl: introspection.url,
       relayPort: sink.port,
     });
@@ -140,8 +140,8 @@ describe('Dovecot submission (oauth2 passdb) — a real non-Microsoft server', (
 
   it('OAUTHBEARER only (RFC 7628): the mailer and the doctor dialogue use it, two-step, and send', async () => {
     const only = await startDovecot({
-      certPem: leaf.certPem,
-      keyPem: leaf.keyPem,
+      certificatePem: leaf.certificatePem,
+      privateKeyPem: leaf.privateKeyPem,
       introspectionUrl: introspection.url,
       relayPort: sink.port,
       mechanisms: 'oauthbearer',

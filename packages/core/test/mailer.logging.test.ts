@@ -76,7 +76,7 @@ describe('S4: no secret, token or body in logs at the most verbose level', () =>
       Buffer.from(`user=${env.mailbox}\x01auth=Bearer ${accessToken}\x01\x01`)
         .toString('base64')
         .slice(0, 40),
-      env.certificate.keyPem.split('\n')[1] ?? 'x',
+      env.certificate.privateKeyPem.split('\n')[1] ?? 'x',
       body,
       html,
       attachment,

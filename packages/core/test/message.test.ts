@@ -109,10 +109,13 @@ describe('validateMessage: addresses and recipients', () => {
     expect(err.details.field).toBe(field);
   });
 
-  it('hints at arrays for comma-separated recipients', () => {
-    const err = failure({ to: 'a@example.com, b@example.com' });
+  // Regression: comma-separated recipients were refused although nodemailer and `--to` accept them.
+  it('accepts comma-separated recipients and quoted display names with commas', () => {
+    const m = validateMessage({ to: 'a@example.com, "Doe, Jane" <jane@example.com>' });
+    expect(m.to).toEqual([{ address: 'a@example.com' }, { name: 'Doe, Jane', address: 'jane@example.com' }]);
+    const err = failure({ to: 'Doe, Jane <jane@example.com>' });
     expect(err.code).toBe('MESSAGE_INVALID');
-    expect(err.hint).toContain('array');
+    expect(err.hint).toContain('Quote a display name');
   });
 
   it('needs at least one recipient', () => {

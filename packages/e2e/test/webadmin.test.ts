@@ -268,12 +268,12 @@ describe('WebAdmin end to end', () => {
     await page.getByLabel(/^Certificate \(PEM\)/).setInputFiles({
       name: 'sender.pem',
       mimeType: 'application/x-pem-file',
-      buffer: Buffer.from(cert.certPem),
+      buffer: Buffer.from(cert.certificatePem),
     });
     await page.getByLabel('Private key (PEM)').setInputFiles({
       name: 'sender.key',
       mimeType: 'application/x-pem-file',
-      buffer: Buffer.from(cert.keyPem),
+      buffer: Buffer.from(cert.privateKeyPem),
     });
     await page.getByLabel('Thumbprint (optional)').fill(cert.thumbprintSha1);
     // Before saving: the file's thumbprints, and the typed one checked against them.
@@ -302,7 +302,11 @@ describe('WebAdmin end to end', () => {
   });
 
   it('creates a certificate entry from a PFX file with its passphrase', async () => {
-    const pfx = makePfx(stack.env.certificate.certPem, stack.env.certificate.keyPem, 'pfx-pass');
+    const pfx = makePfx(
+      stack.env.certificate.certificatePem,
+      stack.env.certificate.privateKeyPem,
+      'pfx-pass',
+    );
     expect(pfx, 'openssl (Debian) makes the PFX to upload').toBeTruthy();
     await page.goto('/servers/new');
     await page.getByLabel(/^Name/).fill('Contoso PFX');
@@ -354,7 +358,7 @@ describe('WebAdmin end to end', () => {
     await page.getByLabel(/^Certificate \(PEM\)/).setInputFiles({
       name: 'bundle.pem',
       mimeType: 'application/x-pem-file',
-      buffer: Buffer.from(`${cert.certPem}\n${cert.keyPem}`),
+      buffer: Buffer.from(`${cert.certificatePem}\n${cert.privateKeyPem}`),
     });
     await page.getByLabel('Thumbprint (optional)').fill('AB'.repeat(20));
     await page.getByText('The thumbprint does not match the selected certificate').waitFor();

@@ -291,7 +291,7 @@ describeDrivers('email servers API', (driver) => {
     // A new certificate without its key: the stored key belongs to the old one, so it is not reused.
     const other = createClientCertificate({ commonName: 'another certificate' });
     const newCert = certificateEntry('Cert renamed');
-    newCert.auth.credential = { kind: 'certificate', certificatePem: other.certPem } as never;
+    newCert.auth.credential = { kind: 'certificate', certificatePem: other.certificatePem } as never;
     const refused = await call(`/api/email-servers/${c.id}`, { method: 'PUT', body: newCert });
     expect(refused.status).toBe(400);
     expect(refused.body.error.issues).toContainEqual(

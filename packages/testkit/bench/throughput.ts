@@ -65,8 +65,8 @@ async function blast(target: {
 async function bareServer(ca: ReturnType<typeof createCertificateAuthority>) {
   const cert = ca.issueServerCertificate({ hosts: ['localhost', '127.0.0.1'] });
   const server = new SMTPServer({
-    key: cert.keyPem,
-    cert: cert.certPem,
+    key: cert.privateKeyPem,
+    cert: cert.certificatePem,
     authMethods: ['XOAUTH2'],
     logger: false,
     onAuth: (_auth, _session, cb) => cb(null, { user: 'anyone' }),
@@ -92,7 +92,7 @@ try {
   });
   const common = { host: '127.0.0.1', user: env.mailbox, token };
   const rates = { testkit: 0, bare: 0 };
-  const bareTarget = { ...common, port: bare.port, ca: bareCa.certPem };
+  const bareTarget = { ...common, port: bare.port, ca: bareCa.certificatePem };
   // Alternate the two and keep the best round of each, so warm-up and noise on a shared 2-core
   // machine do not decide the ratio.
   for (let round = 0; round < 2; round++) {

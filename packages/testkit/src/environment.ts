@@ -172,7 +172,7 @@ export async function createTestEnvironment(options: TestEnvironmentOptions = {}
   directory.addPermission(app.clientId, { adminConsent: true });
   const secret = directory.addSecret(app.clientId);
   const certificate = createClientCertificate({ now: new Date(clock.now()) });
-  directory.addCertificate(app.clientId, certificate.certPem);
+  directory.addCertificate(app.clientId, certificate.certificatePem);
   const servicePrincipal = directory.newServicePrincipal(tenant.id, {
     appId: app.clientId,
     objectId: app.servicePrincipalObjectId,
@@ -196,7 +196,7 @@ export async function createTestEnvironment(options: TestEnvironmentOptions = {}
       authorizer,
       clock,
       host,
-      tls: { ...serverCert, caPem: ca.certPem },
+      tls: { ...serverCert, caPem: ca.certificatePem },
       ...(options.smtpPort !== undefined && { port: options.smtpPort }),
       ...(options.persona && { persona: options.persona }),
       ...(options.limits !== undefined && { limits: options.limits }),
@@ -218,7 +218,7 @@ export async function createTestEnvironment(options: TestEnvironmentOptions = {}
     security: smtpServer.mode === 'implicit-tls' ? ('tls' as const) : ('starttls' as const),
     user: mailbox,
     from: mailbox,
-    tls: { ca: ca.certPem },
+    tls: { ca: ca.certificatePem },
     ...configLimits(resolveLimits(options.limits, options.persona ?? 'exchange')),
   };
   const oauth = {
@@ -234,7 +234,7 @@ export async function createTestEnvironment(options: TestEnvironmentOptions = {}
     directory,
     tokenServer,
     smtpServer,
-    caPem: ca.certPem,
+    caPem: ca.certificatePem,
     tenantId: tenant.id,
     tenantDomain,
     clientId: app.clientId,
@@ -260,8 +260,8 @@ export async function createTestEnvironment(options: TestEnvironmentOptions = {}
         ...oauth,
         credential: {
           kind: 'certificate',
-          certificatePem: certificate.certPem,
-          privateKeyPem: certificate.keyPem,
+          certificatePem: certificate.certificatePem,
+          privateKeyPem: certificate.privateKeyPem,
           thumbprint: certificate.thumbprintSha256,
         },
       },

@@ -60,8 +60,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const certificateFile = join(dir, 'client-certificate.pem');
   const privateKeyFile = join(dir, 'client-private-key.pem');
   writeFileSync(caFile, env.caPem);
-  writeFileSync(certificateFile, env.certificate.certPem);
-  writeFileSync(privateKeyFile, env.certificate.keyPem, { mode: 0o600 });
+  writeFileSync(certificateFile, env.certificate.certificatePem);
+  writeFileSync(privateKeyFile, env.certificate.privateKeyPem, { mode: 0o600 });
 
   const info: SandboxInfo = {
     tokenEndpoint: env.tokenEndpoint,

@@ -46,7 +46,7 @@ describe('directory', () => {
     const d = createDirectory();
     const app = d.registerApp(d.addTenant().id);
     const cert = createClientCertificate();
-    const reg = d.addCertificate(app.clientId, cert.certPem);
+    const reg = d.addCertificate(app.clientId, cert.certificatePem);
     expect(reg).toMatchObject({
       thumbprintSha1: cert.thumbprintSha1,
       thumbprintSha256: cert.thumbprintSha256,

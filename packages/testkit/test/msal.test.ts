@@ -77,8 +77,8 @@ describe('msal-node interop', () => {
     const result = await msal({
       clientCertificate: {
         thumbprintSha256: fx.cert.thumbprintSha256,
-        privateKey: fx.cert.keyPem,
-        x5c: fx.cert.certPem,
+        privateKey: fx.cert.privateKeyPem,
+        x5c: fx.cert.certificatePem,
       },
     }).acquireTokenByClientCredential({ scopes: [EXCHANGE_SCOPE] });
     expectExchangeToken(result!.accessToken, '2');
@@ -88,7 +88,7 @@ describe('msal-node interop', () => {
   it('certificate with the deprecated SHA-1 thumbprint: RS256 + x5t', async () => {
     fx.server.clearRequests();
     const result = await msal({
-      clientCertificate: { thumbprint: fx.cert.thumbprintSha1, privateKey: fx.cert.keyPem },
+      clientCertificate: { thumbprint: fx.cert.thumbprintSha1, privateKey: fx.cert.privateKeyPem },
     }).acquireTokenByClientCredential({ scopes: [EXCHANGE_SCOPE] });
     expectExchangeToken(result!.accessToken, '2');
     expect(fx.server.requests()[0]).toMatchObject({ authMethod: 'assertion-rs256', outcome: 'issued' });
@@ -100,7 +100,7 @@ describe('msal-node interop', () => {
     const result = await msal(
       {
         authority: fx.server.authority(fx.domain),
-        clientCertificate: { thumbprintSha256: fx.cert.thumbprintSha256, privateKey: fx.cert.keyPem },
+        clientCertificate: { thumbprintSha256: fx.cert.thumbprintSha256, privateKey: fx.cert.privateKeyPem },
       },
       seen,
     ).acquireTokenByClientCredential({ scopes: [EXCHANGE_SCOPE] });

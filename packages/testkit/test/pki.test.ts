@@ -22,18 +22,20 @@ describe('pki', () => {
   it('a server certificate from the CA is trusted by a client that trusts only that CA', async () => {
     const ca = createCertificateAuthority();
     const leaf = ca.issueServerCertificate();
-    const server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (_req, res) => res.end('ok'));
+    const server = createServer({ cert: leaf.certificatePem, key: leaf.privateKeyPem }, (_req, res) =>
+      res.end('ok'),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as AddressInfo;
     try {
-      expect(await get(port, ca.certPem)).toBe('ok');
-      expect(await get(port, ca.certPem, 'localhost')).toBe('ok');
+      expect(await get(port, ca.certificatePem)).toBe('ok');
+      expect(await get(port, ca.certificatePem, 'localhost')).toBe('ok');
       await expect(get(port, undefined)).rejects.toThrow(/self-signed|unable to verify|self signed/i);
-      await expect(get(port, createCertificateAuthority().certPem)).rejects.toThrow();
-      const x509 = new X509Certificate(leaf.certPem);
-      expect(x509.checkIssued(new X509Certificate(ca.certPem))).toBe(true);
+      await expect(get(port, createCertificateAuthority().certificatePem)).rejects.toThrow();
+      const x509 = new X509Certificate(leaf.certificatePem);
+      expect(x509.checkIssued(new X509Certificate(ca.certificatePem))).toBe(true);
       expect(x509.subjectAltName).toContain('IP Address:127.0.0.1');
-      expect(new X509Certificate(ca.certPem).ca).toBe(true);
+      expect(new X509Certificate(ca.certificatePem).ca).toBe(true);
     } finally {
       await new Promise((r) => server.close(r));
     }
@@ -41,14 +43,14 @@ describe('pki', () => {
 
   it('client certificate thumbprints match node:crypto fingerprints; x5t/x5t#S256 are base64url of the bytes', () => {
     const cert = createClientCertificate({ commonName: 'thumbprint test' });
-    const x509 = new X509Certificate(cert.certPem);
+    const x509 = new X509Certificate(cert.certificatePem);
     expect(cert.thumbprintSha1).toBe(x509.fingerprint.replaceAll(':', ''));
     expect(cert.thumbprintSha256).toBe(x509.fingerprint256.replaceAll(':', ''));
     expect(cert.thumbprintSha1).toMatch(/^[0-9A-F]{40}$/);
     expect(Buffer.from(cert.x5t, 'base64url').toString('hex').toUpperCase()).toBe(cert.thumbprintSha1);
     expect(Buffer.from(cert.x5tS256, 'base64url').toString('hex').toUpperCase()).toBe(cert.thumbprintSha256);
     expect(cert.x5t).toBe(createHash('sha1').update(x509.raw).digest('base64url'));
-    expect(thumbprints(cert.certPem)).toEqual({
+    expect(thumbprints(cert.certificatePem)).toEqual({
       thumbprintSha1: cert.thumbprintSha1,
       thumbprintSha256: cert.thumbprintSha256,
       x5t: cert.x5t,
@@ -62,9 +64,9 @@ describe('pki', () => {
     const notBefore = new Date('2026-01-01T00:00:00Z');
     const notAfter = new Date('2026-02-01T00:00:00Z');
     const cert = createClientCertificate({ notBefore, notAfter });
-    const x509 = new X509Certificate(cert.certPem);
+    const x509 = new X509Certificate(cert.certificatePem);
     expect(new Date(x509.validFrom).getTime()).toBe(notBefore.getTime());
     expect(new Date(x509.validTo).getTime()).toBe(notAfter.getTime());
-    expect(x509.checkPrivateKey(createPrivateKey(cert.keyPem))).toBe(true);
+    expect(x509.checkPrivateKey(createPrivateKey(cert.privateKeyPem))).toBe(true);
   });
 });

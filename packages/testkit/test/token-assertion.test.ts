@@ -54,7 +54,10 @@ describe('certificate client assertions', () => {
   it('700027: signed by an unregistered key but carrying a registered x5t → invalid signature', async () => {
     const impostor = createClientCertificate();
     for (const alg of ['RS256', 'PS256'] as const) {
-      const r = await assertionRequest(fx, await signAssertion(fx, { alg, signingKeyPem: impostor.keyPem }));
+      const r = await assertionRequest(
+        fx,
+        await signAssertion(fx, { alg, signingKeyPem: impostor.privateKeyPem }),
+      );
       const d = expectEntraError(r, 401, 'invalid_client', 700027);
       expect(d).toContain('The provided signature value did not match the expected signature value.');
     }
@@ -66,7 +69,7 @@ describe('certificate client assertions', () => {
       notBefore: new Date(now - 10 * 86_400_000),
       notAfter: new Date(now - 86_400_000),
     });
-    fx.directory.addCertificate(fx.clientId, old.certPem);
+    fx.directory.addCertificate(fx.clientId, old.certificatePem);
     const d = expectEntraError(
       await assertionRequest(fx, await signAssertion(fx, { cert: old })),
       401,

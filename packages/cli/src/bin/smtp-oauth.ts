@@ -5,6 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 
+// A reader that stops early (`smtp-oauth doctor --verbose | head -1`) closes the pipe. That ends
+// the output, not in an EPIPE stack trace: exit quietly, as `cat` and `grep` do.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+
 const argv = process.argv.slice(2);
 const first = argv[0];
 

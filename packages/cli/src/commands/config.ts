@@ -46,8 +46,14 @@ function toYaml(value: unknown, indent = ''): string {
   return lines.join('');
 }
 
+/** Ctrl-C at a prompt: the command ends with exit code 130 (128 + SIGINT), without a stack. */
+class PromptCancelled extends Error {}
+
+/** Why an answer cannot be used (asked again with this reason), or `undefined` when it can. */
+type AnswerCheck = (answer: string) => string | undefined;
+
 interface Prompter {
-  ask(question: string, fallback?: string): Promise<string>;
+  ask(question: string, fallback?: string, check?: AnswerCheck): Promise<string>;
   choose(
     question: string,
     choices: readonly { id: string; label: string }[],
@@ -62,6 +68,13 @@ function createPrompter(io: CliIo): Prompter {
   const lines: string[] = [];
   const waiting: ((line: string | undefined) => void)[] = [];
   let closed = false;
+  let cancelled = false;
+  // In a terminal readline reads Ctrl-C as a key, not a signal: without this the prompt just pauses.
+  rl.on('SIGINT', () => {
+    cancelled = true;
+    io.stderr.write('\n');
+    rl.close();
+  });
   rl.on('line', (line) => {
     const w = waiting.shift();
     if (w) w(line);
@@ -77,13 +90,20 @@ function createPrompter(io: CliIo): Prompter {
     const queued = lines.shift();
     const line =
       queued ?? (closed ? undefined : await new Promise<string | undefined>((r) => waiting.push(r)));
+    if (cancelled) throw new PromptCancelled();
     if (line === undefined) throw new UsageError('input ended before all values were given');
     return line.trim();
   };
   return {
-    async ask(question, fallback) {
-      const answer = await next(`${question}${fallback ? ` [${fallback}]` : ''}: `);
-      return answer || fallback || '';
+    async ask(question, fallback, check) {
+      for (;;) {
+        const answer = (await next(`${question}${fallback ? ` [${fallback}]` : ''}: `)) || fallback || '';
+        const problem = answer && check ? check(answer) : undefined;
+        if (!problem) return answer;
+        // Regression: the first bad answer ended `config init`; now the reason is shown and the
+        // question asked again.
+        io.stderr.write(`  ${problem}; try again (Ctrl-C to stop)\n`);
+      }
     },
     async choose(question, choices, fallback) {
       io.stderr.write(`${question}\n`);
@@ -109,11 +129,16 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
   const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   const interactive = !v.yes && ctx.io.stdin.isTTY === true && !ctx.globals.json;
   const prompter = interactive ? createPrompter(ctx.io) : undefined;
-  const need = async (flag: string, question: string, fallback?: string): Promise<string> => {
+  const need = async (
+    flag: string,
+    question: string,
+    fallback?: string,
+    check?: AnswerCheck,
+  ): Promise<string> => {
     const given = str(flag);
     if (given !== undefined) return given;
     if (prompter) {
-      const answer = await prompter.ask(question, fallback);
+      const answer = await prompter.ask(question, fallback, check);
       if (answer) return answer;
     } else if (fallback !== undefined) return fallback;
     throw new UsageError(
@@ -138,7 +163,12 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
 
     let tenant: string | undefined;
     if (preset.cloud)
-      tenant = await need('tenant', 'Directory (tenant) ID or domain, e.g. contoso.onmicrosoft.com');
+      tenant = await need(
+        'tenant',
+        'Directory (tenant) ID or domain, e.g. contoso.onmicrosoft.com',
+        undefined,
+        (t) => core.tenantProblem(t),
+      );
     const presetValues = core.applyPreset(preset, tenant ? { tenant } : {});
     const host = str('host') ?? presetValues.host ?? (await need('host', 'SMTP host'));
     const port = Number(str('port') ?? presetValues.port);
@@ -148,7 +178,11 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
       presetValues.auth.tokenEndpoint ??
       (await need('token-endpoint', 'Token endpoint URL'));
     const scope = str('scope') ?? presetValues.auth.scope ?? (await need('scope', 'Scope'));
-    const clientId = await need('client-id', 'Application (client) ID');
+    const clientId = await need('client-id', 'Application (client) ID', undefined, (id) =>
+      preset.cloud && !core.isGuid(id)
+        ? 'must be the Application (client) ID, a GUID like 11111111-2222-3333-4444-555555555555'
+        : undefined,
+    );
     let kind = str('credential');
     if (!kind)
       kind = prompter
@@ -167,6 +201,8 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
       const rel = relative(dirname(outputPath), resolve(ctx.io.cwd, path));
       return `file:${rel.startsWith('.') ? rel : `./${rel}`}`;
     };
+    const fileExists = (path: string) =>
+      existsSync(resolve(ctx.io.cwd, path)) ? undefined : `${resolve(ctx.io.cwd, path)} does not exist`;
     const secretEnv = str('secret-env') ?? DEFAULT_SECRET_ENV;
     const envForCheck: Record<string, string | undefined> = { ...ctx.io.env };
     const unsetVariables: string[] = [];
@@ -186,16 +222,26 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
         credential = { kind: 'secret', secret: value };
       } else credential = { kind: 'secret', secret: envRef(secretEnv) };
     } else if (kind === 'certificate') {
-      const cert = await need('certificate', 'Certificate PEM file');
-      const key = await need('private-key', 'Private key PEM file');
+      const cert = await need('certificate', 'Certificate PEM file', undefined, fileExists);
+      const key = await need('private-key', 'Private key PEM file', undefined, fileExists);
       credential = { kind: 'certificate', certificatePem: fileRef(cert), privateKeyPem: fileRef(key) };
     } else if (kind === 'pfx') {
-      const pfx = await need('pfx', 'PFX file');
+      const pfx = await need('pfx', 'PFX file', undefined, fileExists);
       credential = { kind: 'pfx', pfxBase64: fileRef(pfx), passphrase: envRef(DEFAULT_PASSPHRASE_ENV) };
     } else throw new UsageError('--credential must be secret, certificate or pfx');
 
-    const mailbox = await need('mailbox', 'Mailbox that sends (SMTP user), e.g. noreply@contoso.com');
-    const from = str('from') ?? (prompter ? await prompter.ask('Default From address', mailbox) : mailbox);
+    const address = (a: string) => {
+      const problem = core.addressProblem(a);
+      return problem ? `is not an email address: ${problem}` : undefined;
+    };
+    const mailbox = await need(
+      'mailbox',
+      'Mailbox that sends (SMTP user), e.g. noreply@contoso.com',
+      undefined,
+      address,
+    );
+    const from =
+      str('from') ?? (prompter ? await prompter.ask('Default From address', mailbox, address) : mailbox);
     const name = str('name') ?? 'default';
     const entry = {
       name,
@@ -244,6 +290,9 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
     for (const name of unsetVariables) ctx.out.line(`  set ${name} before use, e.g. export ${name}='…'`);
     ctx.out.line('  next: smtp-oauth config validate && smtp-oauth doctor');
     return ExitCode.Ok;
+  } catch (err) {
+    if (err instanceof PromptCancelled) return 130;
+    throw err;
   } finally {
     prompter?.close();
   }

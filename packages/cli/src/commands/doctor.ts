@@ -1,5 +1,5 @@
 import type { DiagnoseResult, DiagnosticStep } from '@org/core';
-import { type CommandContext, loadCore, loadEntry, readCa, UsageError } from '../context.js';
+import { type CommandContext, loadCore, loadEntry, readCa, UsageError, withConfigCa } from '../context.js';
 import { ExitCode, exitCodeForStep } from '../exit-codes.js';
 import { withContext } from '../main.js';
 import type { CliIo } from '../output.js';
@@ -86,7 +86,7 @@ export default function doctor(argv: string[], io: CliIo): Promise<number> {
     const result = await core.diagnose(entry.config, {
       ...(values['send-test-to'] ? { sendTestTo: String(values['send-test-to']) } : {}),
       ...(values.from ? { from: String(values.from) } : {}),
-      ...(ca ? { ca } : {}),
+      ...(ca ? { ca: withConfigCa(entry.config, ca) } : {}),
       ...(timeout ? { timeoutMs: timeout } : {}),
       onStep: (step) => {
         if (!ctx.globals.json) for (const l of renderStep(ctx, step, verbose)) ctx.out.line(l);

@@ -60,7 +60,8 @@ export default function sandbox(argv: string[], io: CliIo): Promise<number> {
 
     if (ctx.globals.json) {
       const { clientSecret: _secret, ...publicInfo } = info;
-      ctx.out.json({ ok: true, configFile, ...publicInfo });
+      // One line, like `testkit start --json`: a script reads the first line while the sandbox runs.
+      ctx.out.json({ ok: true, configFile, ...publicInfo }, { line: true });
     } else {
       const { out } = ctx;
       out.line(out.style('bold', 'smtp-oauth sandbox — a local stand-in for Microsoft 365 is running'));

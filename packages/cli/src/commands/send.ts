@@ -12,7 +12,7 @@ import {
   stringify,
   templateFields,
 } from '../batch.js';
-import { type CommandContext, loadCore, loadEntry, readCa, UsageError } from '../context.js';
+import { type CommandContext, loadCore, loadEntry, readCa, UsageError, withConfigCa } from '../context.js';
 import { ExitCode, exitCodeFor, type ExitCodeValue } from '../exit-codes.js';
 import { reportError, withContext } from '../main.js';
 import type { CliIo } from '../output.js';
@@ -313,6 +313,10 @@ async function sendBatch(
       sent,
       failed: failures.length,
       failures: failures.map(({ exitCode: _x, ...f }) => f),
+      // Each sent row's Message-ID, so a script can correlate replies and bounces with its rows.
+      sentRows: results.flatMap((r, i) =>
+        r ? [{ row: i + 1, line: batch.lines[i] ?? i + 1, messageId: r.messageId }] : [],
+      ),
       ...(abortedBy ? { stoppedAfter: abortedBy } : {}),
       ...(retryFile ? { retryFile, retryCommand } : {}),
     });
@@ -347,7 +351,10 @@ export default function send(argv: string[], io: CliIo): Promise<number> {
     const entry = await loadEntry(ctx, core);
     for (const w of entry.warnings) ctx.out.warn(`${ctx.out.symbols.warn} ${w.path}: ${w.message}`);
     // The mailer trusts `ca` for the token endpoint too (core defaults the token CA to the SMTP one).
-    const mailer = core.createMailer(entry.config, ca ? { ca } : {});
+    const mailer = core.createMailer(
+      entry.config,
+      ca ? { ca: withConfigCa(entry.config, ca) as string } : {},
+    );
     try {
       if (values.batch) return await sendBatch(ctx, values, core, mailer);
       const bodies = await readBodies(ctx, values, true);

@@ -1,4 +1,4 @@
-import { loadCore, loadEntry, readCa, UsageError } from '../context.js';
+import { loadCore, loadEntry, readCa, UsageError, withConfigCa } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { withContext } from '../main.js';
 import type { CliIo } from '../output.js';
@@ -37,9 +37,9 @@ function formatClaim(name: string, value: unknown): string {
 export default function token(argv: string[], io: CliIo): Promise<number> {
   return withContext(argv, io, OPTIONS, async (ctx, values) => {
     const core = await loadCore(ctx);
-    const ca = await readCa(ctx);
     const entry = await loadEntry(ctx, core);
     const { config } = entry;
+    const ca = withConfigCa(config, await readCa(ctx));
     if (config.auth.type !== 'oauth2')
       throw new UsageError(
         `entry "${config.name}" uses auth type ${config.auth.type}; there is no token to fetch`,
@@ -55,20 +55,23 @@ export default function token(argv: string[], io: CliIo): Promise<number> {
     const showToken = values['show-token'] === true;
 
     if (ctx.globals.json) {
-      ctx.out.json({
-        ok,
-        exitCode,
-        tokenEndpoint: config.auth.tokenEndpoint,
-        clientId: config.auth.clientId,
-        scope: config.auth.scope,
-        expiresAt: new Date(t.expiresAt).toISOString(),
-        tokenType: t.tokenType,
-        checks: inspection.findings,
-        ...(inspection.header ? { header: inspection.header } : {}),
-        ...(inspection.claims ? { claims: inspection.claims } : {}),
-      });
-      // Printed outside the redacted document, and only on request.
-      if (showToken) ctx.out.data(JSON.stringify({ accessToken: t.accessToken }));
+      // Regression: --show-token printed a second JSON document; the token now joins the one
+      // document, outside the redaction, and only on request.
+      ctx.out.json(
+        {
+          ok,
+          exitCode,
+          tokenEndpoint: config.auth.tokenEndpoint,
+          clientId: config.auth.clientId,
+          scope: config.auth.scope,
+          expiresAt: new Date(t.expiresAt).toISOString(),
+          tokenType: t.tokenType,
+          checks: inspection.findings,
+          ...(inspection.header ? { header: inspection.header } : {}),
+          ...(inspection.claims ? { claims: inspection.claims } : {}),
+        },
+        showToken ? { unredacted: { accessToken: t.accessToken } } : {},
+      );
       return exitCode;
     }
     const { out } = ctx;

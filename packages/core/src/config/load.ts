@@ -2,9 +2,11 @@ import { readFile as fsReadFile } from 'node:fs/promises';
 import { dirname, extname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError, type ConfigIssue, SmtpOAuthError } from '../errors/smtp-oauth-error.js';
+import { fileEncodingProblem } from './paste-damage.js';
 import { type EntraCloud, entraClouds, isEntraLoginHost, tenantProblem } from './microsoft.js';
 import { type ConfigWarning, configWarnings, formatPath, issuesFromZod } from './parse.js';
 import { type EmailServerConfig, emailServerConfigSchema } from './schema.js';
+import { expectObject, expectString } from '../internal/guard.js';
 
 /** I/O seams for loading. Libraries never read `process.env`: the caller passes it. */
 export interface LoadConfigOptions {
@@ -81,6 +83,8 @@ async function resolveReference(
       throw unreadable(field, ctx, `cannot read ${path}${typeof code === 'string' ? ` (${code})` : ''}`, err);
     }
     if (kind === 'binary') return Buffer.from(bytes).toString('base64');
+    const encoding = fileEncodingProblem(bytes);
+    if (encoding) throw unreadable(field, ctx, `${path} ${encoding}`);
     const text = new TextDecoder().decode(bytes);
     // Secret files written by `echo` or editors end in a newline that is not part of the secret.
     return kind === 'secret' ? text.replace(/\r?\n$/, '') : text;
@@ -210,6 +214,8 @@ async function validateEntries(
  * @example loadConfigFile('smtp.yaml', { env: process.env })
  */
 export async function loadConfigFile(path: string, options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  expectString(path, 'path');
+  expectObject(options, 'options');
   const readFile = options.readFile ?? fsReadFile;
   const absolute = resolvePath(path);
   let bytes: Uint8Array;
@@ -223,6 +229,11 @@ export async function loadConfigFile(path: string, options: LoadConfigOptions = 
       { cause: err, details: { source: absolute } },
     );
   }
+  const encoding = fileEncodingProblem(bytes);
+  if (encoding)
+    throw new SmtpOAuthError('CONFIG_FILE_UNREADABLE', `Config file ${absolute} ${encoding}`, {
+      details: { source: absolute },
+    });
   const raw = parseText(new TextDecoder().decode(bytes), absolute);
   return validateEntries(raw, {
     env: options.env ?? {},
@@ -307,6 +318,8 @@ export async function configFromEnv(
   env: Readonly<Record<string, string | undefined>>,
   options: ConfigFromEnvOptions = {},
 ): Promise<{ config: EmailServerConfig; warnings: ConfigWarning[] }> {
+  expectObject(env, 'env');
+  expectObject(options, 'options');
   const prefix = options.prefix ?? 'SMTP_OAUTH_';
   const get = (suffix: string): string | undefined => {
     const v = env[prefix + suffix];

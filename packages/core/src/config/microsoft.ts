@@ -61,12 +61,14 @@ function normalizeHost(host: string): string {
 
 /** True for Exchange Online SMTP hosts (smtp.office365.com, smtp-mail.outlook.com, GCC High, China). */
 export function isMicrosoftHost(host: string): boolean {
+  if (typeof host !== 'string') return false;
   const h = normalizeHost(host);
   return MICROSOFT_SMTP_SUFFIXES.some((s) => h === s || h.endsWith(`.${s}`));
 }
 
 /** True for Entra (Azure AD) login hosts of any Microsoft cloud. */
 export function isEntraLoginHost(host: string): boolean {
+  if (typeof host !== 'string') return false;
   return ENTRA_LOGIN_HOSTS.has(normalizeHost(host));
 }
 
@@ -92,6 +94,8 @@ export function isGuid(value: string): boolean {
  * Valid: a GUID or a domain such as `contoso.onmicrosoft.com`.
  */
 export function tenantProblem(tenant: string): string | undefined {
+  if (typeof tenant !== 'string')
+    return 'tenant must be a string: the Directory (tenant) ID or a verified domain';
   const t = tenant.trim();
   if ((multiTenantAliases as readonly string[]).includes(t.toLowerCase()))
     return `tenant "${t}" cannot be used with client credentials; use your Directory (tenant) ID or a verified domain such as contoso.onmicrosoft.com`;

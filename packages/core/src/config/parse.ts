@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors/smtp-oauth-error.js';
 import { isMicrosoftHost } from './microsoft.js';
 import { type EmailServerConfig, emailServerConfigSchema } from './schema.js';
+import { expectEmailServerConfig } from '../internal/guard.js';
 
 /** Stable codes of non-fatal configuration findings. */
 export type ConfigWarningCode =
@@ -26,11 +27,13 @@ export type ParseConfigResult =
 
 /** Joins a zod path into the dotted form used everywhere (`auth.credential.secret`, `servers.0.host`). */
 export function formatPath(path: readonly PropertyKey[]): string {
+  if (!Array.isArray(path)) return String(path ?? '');
   return path.map((p) => String(p)).join('.');
 }
 
 /** Converts zod issues into `{ path, message }` with dotted paths, optionally prefixed. */
 export function issuesFromZod(error: z.ZodError, prefix: readonly PropertyKey[] = []): ConfigIssue[] {
+  if (!Array.isArray(error?.issues)) return [{ path: formatPath(prefix), message: 'is invalid' }];
   return error.issues.map((i) => {
     const path = formatPath([...prefix, ...i.path]);
     let message = i.message;
@@ -46,6 +49,7 @@ export function issuesFromZod(error: z.ZodError, prefix: readonly PropertyKey[] 
  * limits above Exchange Online's per-mailbox limits.
  */
 export function configWarnings(config: EmailServerConfig): ConfigWarning[] {
+  expectEmailServerConfig(config);
   const warnings: ConfigWarning[] = [];
   const microsoft = isMicrosoftHost(config.host);
   if (!microsoft) return warnings;

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors/smtp-oauth-error.js';
 import { type EntraCloud, entraClouds, entraTokenEndpoint } from './microsoft.js';
+import { expectObject } from '../internal/guard.js';
 
 /** Known starting points for an entry. */
 export interface ConfigPreset {
@@ -91,11 +92,19 @@ export interface PresetValues {
  * The values a preset contributes to a new entry.
  *
  * @example
- * defineConfig({ ...applyPreset(microsoft365, { tenant: 'contoso.onmicrosoft.com' }), name: 'main', user: 'noreply@contoso.com',
- *   auth: { ...applyPreset(microsoft365, { tenant }).auth, clientId, credential } })
+ * const preset = applyPreset(microsoft365, { tenant: 'contoso.onmicrosoft.com' });
+ * const entry = defineConfig({
+ *   ...preset,
+ *   host: preset.host ?? 'smtp.office365.com',
+ *   name: 'main',
+ *   user: 'noreply@contoso.com',
+ *   auth: { ...preset.auth, tokenEndpoint: preset.auth.tokenEndpoint ?? '', scope: preset.auth.scope ?? '', clientId, credential },
+ * });
  * @throws ConfigError (path `tenant`) when a Microsoft preset gets no or an invalid tenant.
  */
 export function applyPreset(preset: ConfigPreset, options: { tenant?: string } = {}): PresetValues {
+  expectObject(preset, 'preset');
+  expectObject(options, 'options');
   const values: PresetValues = {
     port: preset.port,
     security: preset.security,

@@ -1,4 +1,5 @@
 import type { EmailServerConfig } from './schema.js';
+import { expectEmailServerConfig } from '../internal/guard.js';
 
 /** A credential as shown to humans: whether it is set, never its value. */
 export type PublicCredential =
@@ -39,6 +40,7 @@ export type PublicEmailServerConfig = Omit<EmailServerConfig, 'auth'> & { auth: 
  * @remarks Use for every API response, log line and UI state; the UI can set a secret, never read it.
  */
 export function redactConfig(config: EmailServerConfig): PublicEmailServerConfig {
+  expectEmailServerConfig(config);
   const { auth, ...rest } = config;
   let publicAuth: PublicAuthConfig;
   if (auth.type === 'oauth2') {

@@ -10,6 +10,7 @@ import {
   parseEntraTokenEndpoint,
   tenantProblem,
 } from './microsoft.js';
+import { type PastedValueKind, pasteDamage } from './paste-damage.js';
 
 const NO_CTL = 'must not contain line breaks (CR/LF) or NUL characters';
 const hasCtl = (s: string) => /[\r\n\0]/.test(s);
@@ -23,6 +24,12 @@ const pem = (label: RegExp, example: string) =>
     .string()
     .refine((s) => !s.includes('\0'), { error: 'must not contain NUL characters' })
     .refine((s) => label.test(s), { error: `must be PEM text starting with ${example}` });
+
+/** Refuses copy-paste damage (quotes, edge white space, invisible characters), naming it. */
+const pasted = (kind: PastedValueKind) => (value: string, ctx: z.RefinementCtx) => {
+  const problem = hasCtl(value) ? undefined : pasteDamage(value, kind);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+};
 
 const email = () =>
   line().superRefine((value, ctx) => {
@@ -75,6 +82,7 @@ const tokenEndpointSchema = line().superRefine((value, ctx) => {
 });
 
 const thumbprintSchema = line()
+  .superRefine(pasted('thumbprint'))
   .refine((s) => /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(s.replace(/[\s:]/g, '')), {
     error:
       'must be a SHA-1 (40 hex digits) or SHA-256 (64 hex digits) thumbprint; colons and spaces are allowed',
@@ -83,7 +91,7 @@ const thumbprintSchema = line()
 
 const secretCredential = z.strictObject({
   kind: z.literal('secret'),
-  secret: line().min(1, { error: 'is required: the client secret Value' }),
+  secret: line().min(1, { error: 'is required: the client secret Value' }).superRefine(pasted('secret')),
 });
 const certificateCredential = z.strictObject({
   kind: z.literal('certificate'),
@@ -120,7 +128,9 @@ const oauth2Auth = z.strictObject({
   tokenEndpoint: tokenEndpointSchema.meta({
     description: 'https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token for Entra',
   }),
-  clientId: line().min(1, { error: 'is required: the Application (client) ID' }),
+  clientId: line()
+    .min(1, { error: 'is required: the Application (client) ID' })
+    .superRefine(pasted('identifier')),
   scope: line()
     .min(1, { error: 'is required, e.g. https://outlook.office365.com/.default' })
     .meta({ description: 'For Exchange Online: https://outlook.office365.com/.default' }),
@@ -223,7 +233,12 @@ function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
         );
     }
   }
-  if (a.provider === 'entra' && !isGuid(a.clientId) && !hasCtl(a.clientId))
+  if (
+    a.provider === 'entra' &&
+    !isGuid(a.clientId) &&
+    !hasCtl(a.clientId) &&
+    !pasteDamage(a.clientId, 'identifier')
+  )
     issue(
       ['auth', 'clientId'],
       "must be the Application (client) ID, a GUID like 11111111-2222-3333-4444-555555555555, from the app registration's Overview page",
@@ -265,7 +280,9 @@ function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
       ['auth', 'clientAuthMethod'],
       `${a.clientAuthMethod} needs a secret credential; use 'private_key_jwt' with a certificate`,
     );
-  if (a.provider === 'entra' && a.credential.kind === 'secret' && isGuid(a.credential.secret.trim()))
+  // Any Entra token endpoint, whatever the provider label: Entra secret Values are never GUIDs, so
+  // the doctor need not list "the secret's ID" as a cause of AADSTS7000215.
+  if (entraLike && a.credential.kind === 'secret' && isGuid(a.credential.secret.trim()))
     issue(
       ['auth', 'credential', 'secret'],
       "looks like the secret's ID (a GUID); use the secret's Value, shown once when the secret is created",

@@ -1,7 +1,9 @@
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import type { ConfigWarning } from '../config/parse.js';
+import { pasteDamage } from '../config/paste-damage.js';
 import { ConfigError } from '../errors/smtp-oauth-error.js';
+import { expectString } from '../internal/guard.js';
 
 /** A certificate credential as PEM texts. */
 export interface PemCertificateInput {
@@ -59,6 +61,7 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
 
 /** Normalizes a thumbprint: strips colons and white space, upper-cases. */
 export function normalizeThumbprint(value: string): string {
+  expectString(value, 'thumbprint', 'CREDENTIAL_INVALID');
   return value.replace(/[\s:]/g, '').toUpperCase();
 }
 
@@ -155,6 +158,30 @@ function openPfx(pfxBase64: string, passphrase: string | undefined): OpenedPfx {
   return { certificatePems, keyPem: forge.pki.privateKeyToPem(key) };
 }
 
+// Plain-JS callers get a typed error naming the field, not a TypeError from deep inside.
+function checkInput(input: unknown): asserts input is PemCertificateInput | PfxCertificateInput {
+  if (!input || typeof input !== 'object')
+    throw credentialError(
+      'auth.credential',
+      'must be { certificatePem, privateKeyPem } or { pfxBase64, passphrase? }',
+    );
+  const i = input as Record<string, unknown>;
+  const fields =
+    'pfxBase64' in i
+      ? ['pfxBase64', 'passphrase', 'thumbprint']
+      : ['certificatePem', 'privateKeyPem', 'thumbprint'];
+  for (const f of fields) {
+    const required = f !== 'passphrase' && f !== 'thumbprint';
+    if (i[f] === undefined && !required) continue;
+    if (typeof i[f] !== 'string')
+      throw credentialError(`auth.credential.${f}`, required ? 'is required (a string)' : 'must be a string');
+  }
+  if (typeof i.thumbprint === 'string') {
+    const damage = pasteDamage(i.thumbprint, 'thumbprint');
+    if (damage) throw credentialError('auth.credential.thumbprint', damage);
+  }
+}
+
 const b64url = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
 
 /**
@@ -162,13 +189,21 @@ const b64url = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
  * the certificate, a given thumbprint matches, and the certificate is valid now. Warns when it
  * expires within `warnDays`.
  *
- * @throws ConfigError with code `CREDENTIAL_INVALID` (unreadable, wrong passphrase, key mismatch,
- * thumbprint mismatch) or `CREDENTIAL_EXPIRED`, naming the `auth.credential.*` field.
+ * Synchronous: every problem, a wrong PFX passphrase included, is thrown from this call (not a
+ * rejected promise).
+ *
+ * @throws ConfigError with code `CREDENTIAL_INVALID` (missing or mistyped input, unreadable,
+ * wrong or missing passphrase, key mismatch, thumbprint mismatch or copy-paste damage) or
+ * `CREDENTIAL_EXPIRED`, naming the `auth.credential.*` field in `issues`.
+ * @example
+ * const credential = loadCertificateCredential({ pfxBase64, passphrase: 'from-a-vault' });
+ * credential.thumbprintSha1; // 'A1B2…', as Entra shows it
  */
 export function loadCertificateCredential(
   input: PemCertificateInput | PfxCertificateInput,
   options: LoadCertificateOptions = {},
 ): CertificateCredential {
+  checkInput(input);
   const isPfx = 'pfxBase64' in input;
   const certPath = isPfx ? 'auth.credential.pfxBase64' : 'auth.credential.certificatePem';
   const keyPath = isPfx ? 'auth.credential.pfxBase64' : 'auth.credential.privateKeyPem';
@@ -283,6 +318,13 @@ export function describeCertificate(
   credential: CertificateCredential,
   now: number | Date = Date.now(),
 ): CertificateInfo {
+  if (!credential || typeof credential.thumbprintSha1 !== 'string' || !(credential.notAfter instanceof Date))
+    throw new ConfigError(
+      [{ path: 'credential', message: 'must be what loadCertificateCredential returned' }],
+      {
+        code: 'CREDENTIAL_INVALID',
+      },
+    );
   return {
     thumbprint: credential.thumbprintSha1,
     thumbprintSha256: credential.thumbprintSha256,

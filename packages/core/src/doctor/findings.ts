@@ -62,9 +62,11 @@ export function tokenFailure(
       return {
         status: 'fail',
         evidence,
+        // Validation already refused a GUID (the secret's ID), quotes, edge white space and
+        // invisible characters (config/paste-damage.ts): those are not causes here.
         causes: [
-          "The secret's ID was configured instead of its Value.",
-          'The secret was mistyped, rotated, or belongs to another app registration.',
+          `The secret was deleted or rotated in app ${v.clientId}, or belongs to another app registration.`,
+          'The Value was copied incompletely or mistyped.',
         ],
         fix: fixes.newSecret(v, false),
       };

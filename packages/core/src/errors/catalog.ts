@@ -1,3 +1,4 @@
+import { ConfigError } from './smtp-oauth-error.js';
 /**
  * Every stable error code the toolkit raises. Code that reacts to failures matches on these,
  * never on message text.
@@ -425,6 +426,9 @@ const byCode = new Map<ErrorCode, ErrorCatalogEntry>(errorCatalog.map((e) => [e.
 /** The catalog entry for a code. */
 export function catalogEntry(code: ErrorCode): ErrorCatalogEntry {
   const entry = byCode.get(code);
-  if (!entry) throw new TypeError(`unknown error code ${code}`);
+  if (!entry)
+    throw new ConfigError([
+      { path: 'code', message: `${String(code)} is not a catalog code (see errorCodes)` },
+    ]);
   return entry;
 }

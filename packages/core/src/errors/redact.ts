@@ -33,6 +33,7 @@ const LONG_BASE64 = /[A-Za-z0-9+/_-]{120,}={0,2}/g;
  * what the client sent.
  */
 export function redactSecrets(text: string): string {
+  if (typeof text !== 'string') return '';
   let out = text;
   for (const [re, replacement] of rules) out = out.replace(re, replacement as string);
   return out.replace(LONG_BASE64, (m) => (/^[0-9A-Fa-f]+$/.test(m) ? m : REDACTED));

@@ -72,6 +72,8 @@ function isTransientReply(code: ErrorCode, basic: number): boolean {
  * Transience: see isTransientReply.
  */
 export function errorFromSmtpReply(input: SmtpReplyInput, ctx: ErrorContext = {}): SmtpOAuthError {
+  // Mappers never throw: an unusable input maps like an empty reply.
+  if (!input || typeof input.response !== 'string') input = { response: '' };
   const reply = redactSecrets(input.response.trim());
   const { basic, enhanced } = parseReply(input);
   const text = reply.toLowerCase();

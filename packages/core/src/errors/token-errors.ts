@@ -30,7 +30,7 @@ function headerValue(headers: TokenResponseInput['headers'], name: string): stri
 
 /** Parses Retry-After (delta-seconds or HTTP-date) into whole seconds, never negative. */
 export function parseRetryAfter(value: string | undefined, now: () => number = Date.now): number | undefined {
-  if (!value) return undefined;
+  if (!value || typeof value !== 'string') return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
   const at = Date.parse(trimmed);
@@ -141,6 +141,8 @@ const aadsts: Record<number, Mapping> = {
  * `invalid_client` is never transient.
  */
 export function errorFromTokenResponse(response: TokenResponseInput, ctx: ErrorContext = {}): SmtpOAuthError {
+  // Mappers never throw: an unusable input maps to an unusable response.
+  if (!response || typeof response !== 'object') response = { status: 0, body: '' };
   const { status } = response;
   const body = parseBody(response.body);
   const retryAfterSeconds = parseRetryAfter(headerValue(response.headers, 'retry-after'), ctx.now);

@@ -23,9 +23,10 @@ import {
   hasLineBreakOrNul,
   type MailAddress,
   type MailMessage,
-  type NormalizedMessage,
+  toNodemailer,
   validateMessage,
 } from '../message/index.js';
+import type { AttachmentAccess } from '../message/index.js';
 import { createTokenCache, type TokenCache } from '../tokens/cache.js';
 import { type CreateTokenProviderOptions, createTokenProvider } from '../tokens/create.js';
 import type { TokenProvider } from '../tokens/types.js';
@@ -36,6 +37,7 @@ import {
   oauthBearerInitialResponse,
   xoauth2InitialResponse,
 } from './sasl.js';
+import { expectEmailServerConfig, expectObject } from '../internal/guard.js';
 
 /** Exchange Online's per-mailbox limits (reference §3). */
 export const EXCHANGE_MAX_CONNECTIONS = 3;
@@ -107,6 +109,8 @@ export interface MailerOptions {
   timeouts?: { connection?: number; greeting?: number; socket?: number };
   /** Host name sent in EHLO. @default the machine's host name */
   clientName?: string;
+  /** Lets attachments read local files (`path`) or fetch URLs (`href`). @default neither */
+  attachmentAccess?: AttachmentAccess;
 }
 
 /** What the server said about a sent message. */
@@ -210,12 +214,18 @@ function parseFrom(value: string): MailAddress {
  * reports the decisive failure: once an attempt's outcome was unknown, a later failed retry does
  * not replace it.
  *
+ * @throws ConfigError, synchronously: `CONFIG_INVALID` for an entry of the wrong shape (e.g. plain JS
+ * without `auth`); `CREDENTIAL_INVALID` / `CREDENTIAL_EXPIRED` from loading a certificate or PFX
+ * credential (a wrong PFX passphrase included). `send()` rejects with the codes it lists.
  * @example
- * const mailer = createMailer(parseConfig(json).config);
+ * // config: an entry from loadConfigFile(), configFromEnv() or defineConfig()
+ * const mailer = createMailer(config);
  * await mailer.send({ to: 'someone@example.com', subject: 'Hi', text: 'Hello' });
  * await mailer.close();
  */
 export function createMailer(config: EmailServerConfig, options: MailerOptions = {}): Mailer {
+  expectEmailServerConfig(config);
+  expectObject(options, 'options');
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? defaultSleep;
   const log = safeLogger(options.logger);
@@ -389,8 +399,8 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
     // Without a logger nodemailer's own no-op logger is cheaper than formatting lines for nobody.
     logger: options.logger ? nodemailerLogger(log) : false,
     // Messages are data, never instructions to read local files or fetch URLs.
-    disableFileAccess: true,
-    disableUrlAccess: true,
+    disableFileAccess: options.attachmentAccess?.files !== true,
+    disableUrlAccess: options.attachmentAccess?.urls !== true,
   });
 
   function mapError(err: unknown, from?: string): SmtpOAuthError {
@@ -464,31 +474,6 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
     });
     cache.invalidate(used);
     await cache.getToken();
-  }
-
-  function toNodemailer(m: NormalizedMessage, from: MailAddress, messageId: string, date: Date) {
-    return {
-      from,
-      messageId,
-      date,
-      ...(m.to.length ? { to: m.to } : {}),
-      ...(m.cc.length ? { cc: m.cc } : {}),
-      ...(m.bcc.length ? { bcc: m.bcc } : {}),
-      ...(m.replyTo.length ? { replyTo: m.replyTo } : {}),
-      ...(m.subject !== undefined ? { subject: m.subject } : {}),
-      ...(m.text !== undefined ? { text: m.text } : {}),
-      ...(m.html !== undefined ? { html: m.html } : {}),
-      ...(m.attachments.length
-        ? {
-            attachments: m.attachments.map((a) => ({
-              filename: a.filename,
-              content: typeof a.content === 'string' ? a.content : Buffer.from(a.content),
-              ...(a.contentType ? { contentType: a.contentType } : {}),
-            })),
-          }
-        : {}),
-      ...(Object.keys(m.headers).length ? { headers: m.headers } : {}),
-    };
   }
 
   type OutgoingMail =
@@ -651,6 +636,7 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
       const normalized = validateMessage(message, {
         ...(options.maxMessageBytes ? { maxBytes: options.maxMessageBytes } : {}),
         ...(options.maxRecipients ? { maxRecipients: options.maxRecipients } : {}),
+        ...(options.attachmentAccess ? { attachmentAccess: options.attachmentAccess } : {}),
       });
       const from = normalized.from ?? parseFrom(config.from ?? config.user);
       // One Message-ID and Date for every attempt: a retry after an ambiguous failure must carry the

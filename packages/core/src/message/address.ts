@@ -1,3 +1,4 @@
+import { expectMessageString } from '../internal/guard.js';
 const encoder = new TextEncoder();
 const octets = (s: string): number => encoder.encode(s).length;
 
@@ -17,6 +18,7 @@ export function hasLineBreakOrNul(value: string): boolean {
  * local parts and domains (SMTPUTF8/IDN). Returns `undefined` when valid, else the reason.
  */
 export function addressProblem(address: string): string | undefined {
+  if (typeof address !== 'string') return 'must be a string';
   if (address.length === 0) return 'is empty';
   if (hasLineBreakOrNul(address)) return 'contains a line break (CR/LF) or NUL character';
   if (/[\x00-\x1f\x7f]/.test(address)) return 'contains a control character';
@@ -49,4 +51,39 @@ export function addressProblem(address: string): string | undefined {
 /** True when `address` is a valid bare email address. */
 export function isEmailAddress(address: string): boolean {
   return addressProblem(address) === undefined;
+}
+
+/**
+ * Splits an address list as nodemailer and RFC 5322 write it (`a@x, "Doe, Jane" <b@y>`) at the
+ * commas outside quoted strings, angle brackets and comments. Empty items are dropped.
+ */
+export function splitAddressList(list: string): string[] {
+  expectMessageString(list, 'list');
+  const items: string[] = [];
+  let current = '';
+  let quoted = false;
+  let angle = 0;
+  let comment = 0;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i] as string;
+    if (quoted) {
+      current += c;
+      if (c === '\\' && i + 1 < list.length) current += list[++i];
+      else if (c === '"') quoted = false;
+      continue;
+    }
+    if (c === '"') quoted = true;
+    else if (c === '<') angle++;
+    else if (c === '>') angle = Math.max(0, angle - 1);
+    else if (c === '(') comment++;
+    else if (c === ')') comment = Math.max(0, comment - 1);
+    else if (c === ',' && angle === 0 && comment === 0) {
+      if (current.trim()) items.push(current.trim());
+      current = '';
+      continue;
+    }
+    current += c;
+  }
+  if (current.trim()) items.push(current.trim());
+  return items;
 }

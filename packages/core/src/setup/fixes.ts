@@ -10,6 +10,7 @@ import {
   parseEntraTokenEndpoint,
 } from '../config/microsoft.js';
 import type { DiagnosticFix, DiagnosticLink } from './types.js';
+import { expectObject } from '../internal/guard.js';
 
 const SP_PLACEHOLDER = '<SERVICE_PRINCIPAL_ID>';
 const ENTERPRISE_OBJECT_ID_PLACEHOLDER = '<Enterprise Application object id>';
@@ -51,6 +52,8 @@ export interface FixSource {
 
 /** Derives the fix values from an entry (validated, or as an API shows it). */
 export function fixValues(config: FixSource, from: string): FixValues {
+  expectObject(config, '(config)');
+  expectObject(config.auth, 'auth');
   const auth = config.auth.type === 'oauth2' ? config.auth : undefined;
   let loginHost: string = entraClouds.global.loginHost;
   let expectedScope: string = entraClouds.global.scope;
@@ -90,6 +93,7 @@ const findSp = (v: FixValues) =>
 
 /** The admin-consent URL of the app in the user's tenant and cloud. */
 export function adminConsentUrl(v: FixValues): string {
+  expectObject(v, 'values');
   return `https://${v.loginHost}/${v.tenant}/adminconsent?client_id=${v.clientId}`;
 }
 

@@ -2,6 +2,7 @@ import { isSmtpOAuthError } from '../errors/index.js';
 import { type Logger, safeLogger } from '../internal/logger.js';
 import { type RetryOptions, resolveRetry, withRetry } from '../internal/retry.js';
 import type { AccessToken, GetTokenOptions, TokenProvider } from './types.js';
+import { expectObject, expectTokenProvider } from '../internal/guard.js';
 
 const MIN_REFRESH_AHEAD_MS = 5 * 60_000;
 // A token this close to expiry is not handed out even when a refresh failed: the SMTP session it
@@ -43,10 +44,12 @@ export interface TokenCache extends TokenProvider {
  * refresh fails while the old token is still valid, the old token is used and the failure logged.
  *
  * @example
- * const tokens = createTokenCache(createEntraTokenProvider({ ... }));
+ * const tokens = createTokenCache(createTokenProvider(config));
  * const { accessToken } = await tokens.getToken();
  */
 export function createTokenCache(provider: TokenProvider, options: TokenCacheOptions = {}): TokenCache {
+  expectTokenProvider(provider);
+  expectObject(options, 'options');
   const now = options.now ?? Date.now;
   // Exchange's HVE endpoint refuses a token with less than ~10 minutes left (501 5.5.127): refresh
   // 10–12 minutes ahead, jittered so that many instances do not refresh in the same second.

@@ -8,6 +8,7 @@ import type { RetryOptions } from '../internal/retry.js';
 import { createEntraTokenProvider } from './entra.js';
 import { createOAuth2TokenProvider } from './oauth2.js';
 import type { ClientCredential, TokenProvider } from './types.js';
+import { expectEmailServerConfig, expectObject } from '../internal/guard.js';
 
 /** Options of {@link createTokenProvider}: the I/O seams of the chosen provider. */
 export interface CreateTokenProviderOptions {
@@ -34,12 +35,16 @@ export interface CreateTokenProviderOptions {
  * ({@link createEntraTokenProvider}), `'generic'` → plain OAuth2 ({@link createOAuth2TokenProvider}).
  * Certificates (PEM or PFX) are loaded and checked first.
  *
- * @throws ConfigError when the entry does not use OAuth2; credential errors from the certificate loader.
+ * @throws ConfigError, synchronously: `CONFIG_INVALID` when the entry is not an OAuth2 entry or has
+ * the wrong shape; `CREDENTIAL_INVALID` / `CREDENTIAL_EXPIRED` from loading the certificate or PFX
+ * (a wrong passphrase included).
  */
 export function createTokenProvider(
   config: EmailServerConfig,
   options: CreateTokenProviderOptions = {},
 ): TokenProvider {
+  expectEmailServerConfig(config);
+  expectObject(options, 'options');
   const { auth } = config;
   if (auth.type !== 'oauth2')
     throw new ConfigError([

@@ -30,6 +30,7 @@ import { safeLogger } from '../internal/logger.js';
 import { resolveRetry, withRetry } from '../internal/retry.js';
 import { checkTokenEndpoint, expiryOf, signerFor, tokenErrorContext } from './shared.js';
 import type { AccessToken, TokenProvider, TokenProviderBaseOptions } from './types.js';
+import { expectTokenProviderOptions } from '../internal/guard.js';
 
 /** Options of {@link createEntraTokenProvider}. */
 export interface EntraTokenProviderOptions extends TokenProviderBaseOptions {
@@ -128,6 +129,7 @@ function recordingNetworkModule(
  * (`skipCache`) — caching is {@link createTokenCache}'s job — and MSAL's PII logging stays off.
  */
 export function createEntraTokenProvider(options: EntraTokenProviderOptions): TokenProvider {
+  expectTokenProviderOptions(options);
   const endpoint = checkTokenEndpoint(options.tokenEndpoint);
   const parsed = parseEntraTokenEndpoint(options.tokenEndpoint);
   if (!parsed)

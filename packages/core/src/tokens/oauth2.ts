@@ -15,6 +15,7 @@ import { safeLogger } from '../internal/logger.js';
 import { resolveRetry, withRetry } from '../internal/retry.js';
 import { checkTokenEndpoint, expiryOf, signerFor, tokenErrorContext } from './shared.js';
 import type { AccessToken, TokenProvider, TokenProviderBaseOptions } from './types.js';
+import { expectTokenProviderOptions } from '../internal/guard.js';
 
 /** How the client authenticates to the token endpoint (RFC 6749 §2.3, RFC 7523). */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
@@ -52,6 +53,7 @@ const formEncode = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
  * });
  */
 export function createOAuth2TokenProvider(options: OAuth2TokenProviderOptions): TokenProvider {
+  expectTokenProviderOptions(options);
   const endpoint = checkTokenEndpoint(options.tokenEndpoint).toString();
   const now = options.now ?? Date.now;
   const log = safeLogger(options.logger);

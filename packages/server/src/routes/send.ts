@@ -20,6 +20,12 @@ const MESSAGE_FIELDS = new Set([
   'html',
   'attachments',
   'headers',
+  'inReplyTo',
+  'references',
+  'messageId',
+  'date',
+  'envelope',
+  'priority',
 ]);
 const ID = /^[A-Za-z0-9_-]{1,100}$/;
 
@@ -42,7 +48,7 @@ export function sendSchemas(): Record<string, unknown> {
     SendRequest: {
       type: 'object',
       description:
-        "core's MailMessage plus `server`. Validated by @org/core before any network I/O: CR/LF/NUL in an address, display name, subject or header → 400 naming the field (S8). At least one recipient in to, cc or bcc.",
+        "core's MailMessage plus `server`. Validated by @org/core before any network I/O: CR/LF/NUL in an address, display name, subject or header → 400 naming the field (S8). At least one recipient in to, cc or bcc (or envelope.to). Addresses: a string, a comma-separated list, `{ name, address }` or an array of these.",
       additionalProperties: false,
       properties: {
         server: {
@@ -57,22 +63,61 @@ export function sendSchemas(): Record<string, unknown> {
         subject: { type: 'string' },
         text: { type: 'string' },
         html: { type: 'string' },
+        inReplyTo: { type: 'string', description: 'Message-ID this message answers, `<id@domain>`' },
+        references: {
+          oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+          description: 'Message-IDs of the thread, oldest first',
+        },
+        messageId: {
+          type: 'string',
+          description: '`<unique@domain>`; generated when omitted. Kept for every retry',
+        },
+        date: {
+          type: 'string',
+          format: 'date-time',
+          description: 'The Date header; the send time when omitted',
+        },
+        envelope: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['to'],
+          description: 'SMTP envelope (MAIL FROM / RCPT TO) when it differs from the headers',
+          properties: {
+            from: { type: 'string' },
+            to: addressList,
+            cc: addressList,
+            bcc: addressList,
+          },
+        },
+        priority: { type: 'string', enum: ['high', 'normal', 'low'] },
         attachments: {
           type: 'array',
           items: {
             type: 'object',
-            required: ['filename', 'content'],
+            required: ['content'],
+            additionalProperties: false,
+            description:
+              '`path` (local files) and `href` (URL fetches) are refused: 400 naming `attachments[i].path`',
             properties: {
-              filename: { type: 'string' },
-              content: { type: 'string', description: 'Text content (UTF-8)' },
+              filename: { type: 'string', description: 'Required unless `cid` is set' },
+              content: { type: 'string', description: 'Text (UTF-8), or the bytes in `encoding`' },
+              encoding: {
+                type: 'string',
+                enum: ['base64', 'base64url', 'hex', 'utf8', 'utf-8', 'latin1', 'binary', 'ascii'],
+                description:
+                  "How `content` is encoded; the attachment carries the decoded bytes. Default 'utf8'",
+              },
               contentType: { type: 'string' },
+              contentDisposition: { type: 'string', enum: ['attachment', 'inline'] },
+              cid: { type: 'string', description: 'Content-ID for inline images (`<img src="cid:…">`)' },
             },
           },
         },
         headers: {
           type: 'object',
           additionalProperties: { type: 'string' },
-          description: 'Extra headers; addressing and MIME headers are refused',
+          description:
+            'Extra headers from an allow-list: X-*, List-*, In-Reply-To, References, Auto-Submitted, Precedence, Importance, Priority, Sensitivity, Keywords, Comments, Organization, Thread-Topic, Thread-Index, Content-Language, Feedback-ID, Archived-At. Anything else (addressing, MIME, Message-ID, Date, Return-Path, Resent-*, DKIM-Signature) → 400 naming `headers.<Name>`',
         },
       },
     },

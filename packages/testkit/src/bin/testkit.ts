@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * `testkit start [--json]`: runs the fake Microsoft 365 (token endpoint + Exchange-like SMTP server +
- * inspection API) until SIGINT/SIGTERM. With --json it prints exactly one JSON line once ready.
+ * inspection API) until SIGINT/SIGTERM, its parent process exits, or its piped stdin closes. With
+ * --json it prints exactly one JSON line once ready.
  */
+import { fstatSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startSandbox } from '../sandbox.js';
 
@@ -93,6 +95,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // A test harness that dies (or is killed) must not leave the servers holding their ports. `npx`
+  // re-parents its child when killed, so SIGTERM to the harness's direct child is not enough:
+  // - the parent process goes away: this process is re-parented (its ppid changes);
+  // - stdin is a pipe (Python's subprocess, Node's spawn) and the other end closes: end of input.
+  // A terminal or /dev/null on stdin (a shell's `&`) is not watched: it never signals the parent.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 1000).unref();
+  const stdin = fstatSync(0);
+  if (stdin.isFIFO() || stdin.isSocket()) {
+    process.stdin.on('end', stop).on('error', stop);
+    process.stdin.resume();
+  }
 }
 
 main().catch((error: unknown) => {

@@ -41,7 +41,7 @@ export interface ClientSecret {
 }
 
 export interface RegisteredCertificate {
-  certPem: string;
+  certificatePem: string;
   thumbprintSha1: string;
   thumbprintSha256: string;
 }
@@ -195,10 +195,10 @@ export function createDirectory(options: { now?: () => number } = {}) {
       requireApp(clientId).secrets = [];
     },
     /** Uploads a certificate's public part to the app ("Certificates & secrets → Certificates"). */
-    addCertificate(clientId: string, certPem: string): RegisteredCertificate {
-      new X509Certificate(certPem); // refuse garbage early
-      const { thumbprintSha1, thumbprintSha256 } = thumbprints(certPem);
-      const cert = { certPem, thumbprintSha1, thumbprintSha256 };
+    addCertificate(clientId: string, certificatePem: string): RegisteredCertificate {
+      new X509Certificate(certificatePem); // refuse garbage early
+      const { thumbprintSha1, thumbprintSha256 } = thumbprints(certificatePem);
+      const cert = { certificatePem, thumbprintSha1, thumbprintSha256 };
       requireApp(clientId).certificates.push(cert);
       return cert;
     },

@@ -1,6 +1,6 @@
 /**
  * Local PKI for the testkit: a throw-away certificate authority that signs the servers' TLS
- * certificates (clients trust `ca.certPem`), and client certificates for Entra certificate
+ * certificates (clients trust `ca.certificatePem`), and client certificates for Entra certificate
  * credentials. Keys come from node:crypto (fast, native); node-forge only assembles and signs the
  * X.509 structures, so no openssl binary is needed.
  */
@@ -11,9 +11,9 @@ const DAY_MS = 86_400_000;
 
 export interface CertificateAndKey {
   /** The certificate, PEM. */
-  certPem: string;
+  certificatePem: string;
   /** The private key, PKCS#8 PEM. Keep it out of logs. */
-  keyPem: string;
+  privateKeyPem: string;
 }
 
 export interface CertificateAuthority extends CertificateAndKey {
@@ -38,18 +38,18 @@ export interface ClientCertificate extends CertificateAndKey {
 interface ForgeKeys {
   privateKey: forge.pki.rsa.PrivateKey;
   publicKey: forge.pki.rsa.PublicKey;
-  keyPem: string;
+  privateKeyPem: string;
 }
 
 function generateKeys(): ForgeKeys {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pkcs1 = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const forgeKey = forge.pki.privateKeyFromPem(pkcs1) as forge.pki.rsa.PrivateKey;
   return {
     privateKey: forgeKey,
     publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e),
-    keyPem,
+    privateKeyPem,
   };
 }
 
@@ -93,8 +93,8 @@ export function createCertificateAuthority(
   ca.sign(keys.privateKey, forge.md.sha256.create());
 
   return {
-    certPem: forge.pki.certificateToPem(ca),
-    keyPem: keys.keyPem,
+    certificatePem: forge.pki.certificateToPem(ca),
+    privateKeyPem: keys.privateKeyPem,
     issueServerCertificate({ hosts = ['localhost', '127.0.0.1', '::1'], notAfter } = {}) {
       const leafKeys = generateKeys();
       const leaf = forge.pki.createCertificate();
@@ -116,7 +116,7 @@ export function createCertificateAuthority(
         { name: 'authorityKeyIdentifier', keyIdentifier: ca.generateSubjectKeyIdentifier().getBytes() },
       ]);
       leaf.sign(keys.privateKey, forge.md.sha256.create());
-      return { certPem: forge.pki.certificateToPem(leaf), keyPem: leafKeys.keyPem };
+      return { certificatePem: forge.pki.certificateToPem(leaf), privateKeyPem: leafKeys.privateKeyPem };
     },
   };
 }
@@ -146,11 +146,11 @@ export function createClientCertificate(
     { name: 'keyUsage', digitalSignature: true, critical: true },
   ]);
   cert.sign(keys.privateKey, forge.md.sha256.create());
-  const certPem = forge.pki.certificateToPem(cert);
+  const certificatePem = forge.pki.certificateToPem(cert);
   return {
-    certPem,
-    keyPem: keys.keyPem,
-    ...thumbprints(certPem),
+    certificatePem,
+    privateKeyPem: keys.privateKeyPem,
+    ...thumbprints(certificatePem),
     notBefore,
     notAfter,
     subject: `CN=${commonName}`,
@@ -158,13 +158,13 @@ export function createClientCertificate(
 }
 
 /** Thumbprints of a PEM certificate in the forms Entra and JWT headers use. */
-export function thumbprints(certPem: string): {
+export function thumbprints(certificatePem: string): {
   thumbprintSha1: string;
   thumbprintSha256: string;
   x5t: string;
   x5tS256: string;
 } {
-  const der = new X509Certificate(certPem).raw;
+  const der = new X509Certificate(certificatePem).raw;
   const sha1 = createHash('sha1').update(der).digest();
   const sha256 = createHash('sha256').update(der).digest();
   return {

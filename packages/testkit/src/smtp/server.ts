@@ -45,7 +45,7 @@ export interface SmtpServerOptions {
    * Server certificate. Without it the server creates a local CA and a certificate for
    * localhost/127.0.0.1/::1 and `hostname`, and exposes the CA as `caPem`.
    */
-  tls?: { certPem: string; keyPem: string; caPem?: string };
+  tls?: { certificatePem: string; privateKeyPem: string; caPem?: string };
   /**
    * `starttls` (port 587 style), `implicit-tls` (465 style), or `plain-no-starttls`: no STARTTLS
    * offered and AUTH never accepted, for testing that clients refuse to send credentials in clear.
@@ -1006,23 +1006,23 @@ export async function createSmtpServer(options: SmtpServerOptions): Promise<Smtp
   const hostname = options.hostname ?? (persona === 'exchange' ? DEFAULT_EXCHANGE_HOST : DEFAULT_GOOGLE_HOST);
   const listenHost = options.host ?? '127.0.0.1';
 
-  let certPem: string;
-  let keyPem: string;
+  let certificatePem: string;
+  let privateKeyPem: string;
   let caPem: string | undefined;
   if (options.tls) {
-    ({ certPem, keyPem } = options.tls);
+    ({ certificatePem, privateKeyPem } = options.tls);
     caPem = options.tls.caPem;
   } else {
     // Wall-clock validity, not the test clock: TLS clients check certificates against real time.
     const ca = createCertificateAuthority();
     const leaf = ca.issueServerCertificate({ hosts: ['localhost', '127.0.0.1', '::1', hostname] });
-    ({ certPem, keyPem } = leaf);
-    caPem = ca.certPem;
+    ({ certificatePem, privateKeyPem } = leaf);
+    caPem = ca.certificatePem;
   }
-  if (!certPem || !keyPem) {
+  if (!certificatePem || !privateKeyPem) {
     throw new SmtpServerError(
       'SMTP_INVALID_OPTIONS',
-      'tls.certPem and tls.keyPem must both be set',
+      'tls.certificatePem and tls.privateKeyPem must both be set',
       'Omit `tls` to let the server create a CA and certificate, or pass a PEM certificate and key.',
     );
   }
@@ -1030,15 +1030,15 @@ export async function createSmtpServer(options: SmtpServerOptions): Promise<Smtp
   try {
     // TLS 1.0/1.1 handshakes are allowed so the client can be told, as Exchange does, with 421 4.7.66.
     secureContext = tls.createSecureContext({
-      cert: certPem,
-      key: keyPem,
+      cert: certificatePem,
+      key: privateKeyPem,
       minVersion: 'TLSv1',
       ciphers: 'DEFAULT:@SECLEVEL=0',
     });
   } catch (err) {
     throw new SmtpServerError(
       'SMTP_INVALID_OPTIONS',
-      'tls.certPem / tls.keyPem are not a usable certificate and key',
+      'tls.certificatePem / tls.privateKeyPem are not a usable certificate and key',
       'Pass PEM text (for example from createCertificateAuthority().issueServerCertificate()).',
       { cause: err },
     );

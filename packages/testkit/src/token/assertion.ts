@@ -75,13 +75,13 @@ export async function verifyClientAssertion(
   );
   if (!registered) fail(aadsts.keyNotFound(thumbprintHex, ctx.clientId));
 
-  const x509 = new X509Certificate(registered.certPem);
+  const x509 = new X509Certificate(registered.certificatePem);
   const validFrom = new Date(x509.validFrom);
   const validTo = new Date(x509.validTo);
   if (validTo.getTime() < ctx.nowMs) fail(aadsts.keyExpired(thumbprintHex, validFrom, validTo));
 
   try {
-    const key = await importX509(registered.certPem, alg);
+    const key = await importX509(registered.certificatePem, alg);
     await compactVerify(assertion, key, { algorithms: [alg] });
   } catch {
     fail(aadsts.badSignature(thumbprintHex, validFrom, validTo));

@@ -29,7 +29,7 @@ export interface IssuerJwk extends JWK {
 
 interface SigningKey {
   kid: string;
-  certPem: string;
+  certificatePem: string;
   privateKey: CryptoKey;
   jwk: IssuerJwk;
 }
@@ -44,7 +44,7 @@ export interface IssuerKeys {
    */
   getKey: JWTVerifyGetKey;
   /** The key new tokens are signed with: `kid` (= `x5t`) and its certificate. */
-  readonly current: { kid: string; certPem: string };
+  readonly current: { kid: string; certificatePem: string };
   /**
    * Adds a new signing key and signs with it from now on; the old keys stay published (Entra keeps
    * old keys in the JWKS for a while), unless `dropOld` is set.
@@ -54,13 +54,13 @@ export interface IssuerKeys {
 
 async function createSigningKey(): Promise<SigningKey> {
   const cert = createClientCertificate({ commonName: 'accounts.accesscontrol.windows.net' });
-  const publicKey = await importX509(cert.certPem, 'RS256', { extractable: true });
+  const publicKey = await importX509(cert.certificatePem, 'RS256', { extractable: true });
   const { n, e } = (await exportJWK(publicKey)) as { n: string; e: string };
-  const der = new X509Certificate(cert.certPem).raw.toString('base64');
+  const der = new X509Certificate(cert.certificatePem).raw.toString('base64');
   return {
     kid: cert.x5t,
-    certPem: cert.certPem,
-    privateKey: await importPKCS8(cert.keyPem, 'RS256'),
+    certificatePem: cert.certificatePem,
+    privateKey: await importPKCS8(cert.privateKeyPem, 'RS256'),
     jwk: { kty: 'RSA', use: 'sig', kid: cert.x5t, x5t: cert.x5t, n, e, x5c: [der] },
   };
 }
@@ -81,7 +81,7 @@ export async function createIssuerKeys(): Promise<IssuerKeyStore> {
     getKey: (header, token) => localSet(header, token),
     get current() {
       const k = latest();
-      return { kid: k.kid, certPem: k.certPem };
+      return { kid: k.kid, certificatePem: k.certificatePem };
     },
     async rotate(options = {}) {
       const next = await createSigningKey();

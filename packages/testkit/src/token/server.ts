@@ -538,7 +538,10 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
   let server: Server;
   if (ca) {
     const leaf = ca.issueServerCertificate({ hosts: [...new Set(['localhost', '127.0.0.1', '::1', host])] });
-    server = createHttpsServer({ cert: leaf.certPem, key: leaf.keyPem, minVersion: 'TLSv1.2' }, listener);
+    server = createHttpsServer(
+      { cert: leaf.certificatePem, key: leaf.privateKeyPem, minVersion: 'TLSv1.2' },
+      listener,
+    );
   } else {
     server = createHttpServer(listener);
   }
@@ -558,7 +561,7 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
     url: base,
     host,
     port,
-    caPem: ca?.certPem,
+    caPem: ca?.certificatePem,
     ca,
     keys,
     faults,
