@@ -105,9 +105,14 @@ describe('public exports', () => {
   it('@org/core/setup (browser-safe)', async () => {
     expect(Object.keys(await import('../src/setup/index.js')).sort()).toMatchInlineSnapshot(`
       [
+        "APPLICATION_SMTP_SEND_AS_APP_ROLE",
+        "RBAC_DOC",
         "adminConsentUrl",
         "fixValues",
         "fixes",
+        "permissionModelComparison",
+        "rbacCommands",
+        "rbacFixes",
       ]
     `);
   });
