@@ -118,7 +118,7 @@ ${GLOBAL_OPTIONS}
   schema     print the JSON Schema of config files (for editor completion)
 
 config init options:
-  --preset NAME        microsoft365 (default), microsoft365Gcc, microsoft365China, generic
+  --preset NAME        microsoft365 (default), microsoft365Gcc, microsoft365China, microsoft365Hve, generic
   --tenant ID          Directory (tenant) ID or domain, e.g. contoso.onmicrosoft.com
   --client-id ID       Application (client) ID
   --mailbox ADDR       the mailbox that sends (SMTP user)

@@ -41,6 +41,7 @@ export {
   microsoft365,
   microsoft365China,
   microsoft365Gcc,
+  microsoft365Hve,
   type PresetValues,
   parseEntraTokenEndpoint,
   tenantProblem,

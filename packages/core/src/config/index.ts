@@ -37,6 +37,7 @@ export {
   microsoft365,
   microsoft365China,
   microsoft365Gcc,
+  microsoft365Hve,
   type PresetValues,
 } from './presets.js';
 export {
