@@ -26,6 +26,13 @@ export {
   parseConfig,
 } from './parse.js';
 export { configJsonSchema } from './json-schema.js';
+export {
+  cloudOfSmtpHost,
+  type MigrationCredential,
+  migrateToOAuth2,
+  type OAuth2MigrationAnswers,
+  type PasswordEntrySource,
+} from './migrate.js';
 export { ConfigError, type ConfigIssue } from '../errors/smtp-oauth-error.js';
 
 // Presets and Microsoft specifics

@@ -42,6 +42,18 @@ export function issuesFromZod(error: z.ZodError, prefix: readonly PropertyKey[] 
 }
 
 /**
+ * The basic-auth warning with Microsoft's dates (MC786329, update of 2026-01-27; HVE: MC1243552):
+ * Exchange then answers `535 5.7.139 … basic authentication is disabled` or `550 5.7.30`.
+ */
+function basicAuthRetirement(host: string): string {
+  const hve = /(^|\.)smtp-hve\.office365\.com\.?$/i.test(host.trim());
+  const when = hve
+    ? 'High Volume Email keeps basic SMTP AUTH until September 2028; the other Microsoft endpoints lose it first'
+    : 'Microsoft disables basic SMTP AUTH by default at the end of December 2026 (existing tenants can re-enable it until the final removal, announced for the second half of 2027; tenants created after December 2026 do not have it)';
+  return `${when}. Exchange then refuses the password with 535 5.7.139 or 550 5.7.30. Move this entry to OAuth2: smtp-oauth config migrate, or "Move to OAuth2" in the WebAdmin.`;
+}
+
+/**
  * Warnings for a valid entry: legacy password auth or a client secret on Microsoft hosts, no auth,
  * limits above Exchange Online's per-mailbox limits.
  */
@@ -54,8 +66,7 @@ export function configWarnings(config: EmailServerConfig): ConfigWarning[] {
     warnings.push({
       path: 'auth.type',
       code: 'PASSWORD_AUTH_DEPRECATED',
-      message:
-        'Password (basic) SMTP AUTH is deprecated by Microsoft and refused once basic auth is retired for the tenant (5.7.139). Switch to oauth2.',
+      message: basicAuthRetirement(config.host),
     });
   if (auth.type === 'none')
     warnings.push({

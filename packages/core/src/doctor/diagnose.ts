@@ -13,6 +13,7 @@ import {
   authFailure,
   describeChallenge,
   inspectClaims,
+  moveToOAuth2Fix,
   rbacInferred,
   smtpRefusal,
   tokenFailure,
@@ -94,6 +95,7 @@ function warningFix(w: ConfigWarning, v: FixValues): DiagnosticFix | undefined {
     case 'CLIENT_SECRET_NOT_RECOMMENDED':
       return fixes.certificateRecommended(v);
     case 'PASSWORD_AUTH_DEPRECATED':
+      return moveToOAuth2Fix(v);
     case 'NO_AUTH_ON_MICROSOFT_HOST':
       return fixes.passwordAuth(v);
     default:

@@ -29,6 +29,19 @@ export function declaredPermissionModel(c: EmailServerConfig): PermissionModel |
   return c.auth.type === 'oauth2' ? c.auth.permissionModel : undefined;
 }
 
+/** The classic "use OAuth2" advice plus the one command that converts the entry. */
+export function moveToOAuth2Fix(v: FixValues): DiagnosticFix {
+  const base = fixes.passwordAuth(v);
+  return {
+    ...base,
+    summary: `${base.summary} \`smtp-oauth config migrate\` (or "Move to OAuth2" in the WebAdmin) converts this entry, keeping host, port and mailbox, and asks only for the tenant, the client ID and the credential.`,
+    commands: [
+      ...(base.commands ?? []),
+      'smtp-oauth config migrate --tenant <TENANT_ID> --client-id <CLIENT_ID>',
+    ],
+  };
+}
+
 /**
  * Exchange accepted a token without SMTP.SendAsApp while the entry does not declare RBAC: the tenant
  * authorizes the app with RBAC for Applications (reference §7). Returns what the doctor says then.
@@ -341,7 +354,7 @@ export function authFailure(
         status: 'fail',
         evidence: withCode,
         causes: ['Exchange Online refuses password (basic) authentication.'],
-        fix: fixes.passwordAuth(v),
+        fix: moveToOAuth2Fix(v),
       };
     default:
       return { status: 'fail', evidence: withCode, causes: [e.message], fix: { summary: e.hint } };
