@@ -164,3 +164,38 @@ describe('permissionModel in the JSON Schema', () => {
     );
   });
 });
+
+describe('certificate thumbprints, the way MSAL recommends', () => {
+  const entry = (thumbprint: string) => ({
+    name: 'cert',
+    host: 'smtp.office365.com',
+    user: 'noreply@contoso.com',
+    auth: {
+      type: 'oauth2',
+      provider: 'entra',
+      tokenEndpoint: `https://login.microsoftonline.com/${TENANT}/oauth2/v2.0/token`,
+      clientId: CLIENT_ID,
+      scope: 'https://outlook.office365.com/.default',
+      credential: {
+        kind: 'certificate',
+        certificatePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+        privateKeyPem: '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n',
+        thumbprint,
+      },
+    },
+  });
+  const codes = (input: unknown) => {
+    const r = parseConfig(input);
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    return r.warnings.map((w) => w.code);
+  };
+
+  it('accepts a SHA-1 thumbprint with a note that MSAL deprecates it; SHA-256 has no note', () => {
+    expect(codes(entry('84:E0:5C:1D:5B:2A:7F:3E:9C:1D:0A:4B:6E:8F:2C:5D:7A:9B:1E:3F'))).toEqual([
+      'SHA1_THUMBPRINT_DEPRECATED',
+    ]);
+    const r = parseConfig(entry('84E05C1D5B2A7F3E9C1D0A4B6E8F2C5D7A9B1E3F'));
+    expect(r.ok && r.warnings[0]?.message).toMatch(/MSAL deprecates SHA-1 certificate thumbprints \(x5t\)/);
+    expect(codes(entry('5B2A7F3E9C1D0A4B6E8F2C5D7A9B1E3F84E05C1D5B2A7F3E9C1D0A4B6E8F2C5D'))).toEqual([]);
+  });
+});

@@ -10,7 +10,8 @@ export type ConfigWarningCode =
   | 'NO_AUTH_ON_MICROSOFT_HOST'
   | 'MAX_CONNECTIONS_ABOVE_EXCHANGE_LIMIT'
   | 'RATE_ABOVE_EXCHANGE_LIMIT'
-  | 'CERTIFICATE_EXPIRES_SOON';
+  | 'CERTIFICATE_EXPIRES_SOON'
+  | 'SHA1_THUMBPRINT_DEPRECATED';
 
 /** A non-fatal finding: the entry works but should change. */
 export interface ConfigWarning {
@@ -80,6 +81,18 @@ export function configWarnings(config: EmailServerConfig): ConfigWarning[] {
       code: 'CLIENT_SECRET_NOT_RECOMMENDED',
       message:
         'Microsoft recommends a certificate over a client secret for app-only access; secrets expire (at most 24 months) and are easier to leak.',
+    });
+  if (
+    auth.type === 'oauth2' &&
+    auth.credential.kind !== 'secret' &&
+    auth.credential.thumbprint !== undefined &&
+    auth.credential.thumbprint.replace(/[\s:]/g, '').length === 40
+  )
+    warnings.push({
+      path: 'auth.credential.thumbprint',
+      code: 'SHA1_THUMBPRINT_DEPRECATED',
+      message:
+        'is a SHA-1 thumbprint: still accepted, but MSAL deprecates SHA-1 certificate thumbprints (x5t). Assertions are signed PS256 with the SHA-256 thumbprint (x5t#S256); write the SHA-256 thumbprint here (smtp-oauth config init does).',
     });
   if (config.limits?.maxConnections !== undefined && config.limits.maxConnections > 3)
     warnings.push({
