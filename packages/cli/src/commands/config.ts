@@ -367,7 +367,7 @@ async function migrate(ctx: CommandContext, v: Record<string, unknown>): Promise
   const core = await loadCore(ctx);
   const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   const where = discoverConfig(ctx);
-  if (!where || where.kind !== 'file')
+  if (where?.kind !== 'file')
     throw new UsageError(
       where
         ? 'config migrate rewrites a config file; the entry comes from SMTP_OAUTH_* variables.'
