@@ -131,6 +131,7 @@ config init options:
   --private-key FILE   private key PEM (credential certificate), stored as a file: reference
   --pfx FILE           PKCS#12 file (credential pfx), stored as a file: reference
   --host HOST --port N --token-endpoint URL --scope SCOPE    for the generic preset or to override
+  --permission-model M mailbox (default) or rbac: how Exchange authorizes the app (RBAC for Applications)
   --name NAME          entry name (default "default")
   --output FILE        where to write (default ./smtp-oauth.config.json; .yaml/.yml writes YAML)
   --inline-secrets     write the secret value (from the --secret-env variable) into the file

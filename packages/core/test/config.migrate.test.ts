@@ -199,3 +199,26 @@ describe('certificate thumbprints, the way MSAL recommends', () => {
     expect(codes(entry('5B2A7F3E9C1D0A4B6E8F2C5D7A9B1E3F84E05C1D5B2A7F3E9C1D0A4B6E8F2C5D'))).toEqual([]);
   });
 });
+
+describe('SMTP_OAUTH_PERMISSION_MODEL', () => {
+  const base = {
+    SMTP_OAUTH_TENANT: TENANT,
+    SMTP_OAUTH_CLIENT_ID: CLIENT_ID,
+    SMTP_OAUTH_CLIENT_SECRET: 'a-secret-value~1',
+    SMTP_OAUTH_USER: 'noreply@contoso.com',
+  };
+  it('sets auth.permissionModel from the environment, and names the variable when it is wrong', async () => {
+    const { configFromEnv } = await import('../src/config/load.js');
+    expect((await configFromEnv({ ...base, SMTP_OAUTH_PERMISSION_MODEL: 'rbac' })).config.auth).toMatchObject(
+      {
+        permissionModel: 'rbac',
+      },
+    );
+    expect((await configFromEnv(base)).config.auth).not.toHaveProperty('permissionModel');
+    await expect(configFromEnv({ ...base, SMTP_OAUTH_PERMISSION_MODEL: 'both' })).rejects.toMatchObject({
+      issues: [
+        { path: 'auth.permissionModel', message: expect.stringContaining('SMTP_OAUTH_PERMISSION_MODEL') },
+      ],
+    });
+  });
+});

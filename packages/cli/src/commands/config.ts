@@ -128,6 +128,12 @@ function createPrompter(io: CliIo): Prompter {
   };
 }
 
+/** `--permission-model`: how Exchange authorizes the app (`auth.permissionModel`). */
+function permissionModelFlag(value: string | undefined): 'mailbox' | 'rbac' | undefined {
+  if (value === undefined || value === 'mailbox' || value === 'rbac') return value;
+  throw new UsageError("--permission-model must be 'mailbox' or 'rbac'");
+}
+
 type Need = (flag: string, question: string, fallback?: string) => Promise<string>;
 
 /**
@@ -246,6 +252,7 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
       presetValues.auth.tokenEndpoint ??
       (await need('token-endpoint', 'Token endpoint URL'));
     const scope = str('scope') ?? presetValues.auth.scope ?? (await need('scope', 'Scope'));
+    const permissionModel = permissionModelFlag(str('permission-model'));
     const clientId = await need('client-id', 'Application (client) ID');
     let kind = str('credential');
     if (!kind)
@@ -271,6 +278,7 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
         clientId,
         scope,
         credential,
+        ...(permissionModel && { permissionModel }),
       },
     };
     const yaml = ['.yaml', '.yml'].includes(extname(outputPath).toLowerCase());
@@ -376,9 +384,7 @@ async function migrate(ctx: CommandContext, v: Record<string, unknown>): Promise
         ? 'Set SMTP_OAUTH_TENANT, SMTP_OAUTH_CLIENT_ID and SMTP_OAUTH_CLIENT_SECRET (or SMTP_OAUTH_CERTIFICATE) and unset SMTP_OAUTH_PASSWORD, or pass --config FILE.'
         : 'Pass --config FILE with the password entry to move.',
     );
-  const permissionModel = str('permission-model');
-  if (permissionModel !== undefined && permissionModel !== 'mailbox' && permissionModel !== 'rbac')
-    throw new UsageError("--permission-model must be 'mailbox' or 'rbac'");
+  const permissionModel = permissionModelFlag(str('permission-model'));
 
   const document = await readConfigDocument(where.path);
   const data = document.data as { servers?: unknown[] } & Record<string, unknown>;
@@ -449,7 +455,7 @@ async function migrate(ctx: CommandContext, v: Record<string, unknown>): Promise
       ...(tokenEndpoint !== undefined && { tokenEndpoint }),
       clientId,
       credential: cred.credential as import('@org/core').MigrationCredential,
-      ...(permissionModel && { permissionModel: permissionModel as 'mailbox' | 'rbac' }),
+      ...(permissionModel && { permissionModel }),
     });
     name = String(migrated.name);
     const write = () => document.serialize(index, migrated);
@@ -586,7 +592,7 @@ export default function config(argv: string[], io: CliIo): Promise<number> {
       );
       const allowed = (k: string) =>
         sub === 'init'
-          ? k in INIT_OPTIONS
+          ? k in INIT_OPTIONS || k === 'permission-model'
           : sub === 'migrate'
             ? MIGRATE_SHARED.has(k) || k in MIGRATE_ONLY_OPTIONS
             : false;
