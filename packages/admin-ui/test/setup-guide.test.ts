@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { DiagnosticStep, EmailServer } from '../src/api/client.js';
-import { fixes, fixValues } from '@org/core/setup';
-import { guideFacts, guideStatus, guideSteps } from '../src/lib/setup-guide.js';
+import { fixes, fixValues, rbacFixes } from '@org/core/setup';
+import {
+  guideFacts,
+  guideStatus,
+  guideSteps,
+  permissionModelOf,
+  permissionModels,
+  rbacCheckCommand,
+} from '../src/lib/setup-guide.js';
 
 const TENANT = '8f0c1f2e-3d4b-4a5c-9e6f-7a8b9c0d1e2f';
 const CLIENT = '11111111-2222-3333-4444-555555555555';
@@ -118,5 +125,54 @@ describe('setup guide', () => {
     expect(guideStatus(byId('mailbox-permission'), run)).toBe('failing');
     expect(guideStatus(byId('smtp-auth'), [step('auth', 'skipped')])).toBe('not-reached');
     expect(guideStatus(byId('register'), undefined)).toBe('unknown');
+  });
+});
+
+describe('setup guide — RBAC for Applications', () => {
+  const rbacEntry = () => {
+    const e = entry();
+    if (e.config.auth.type === 'oauth2') e.config.auth.permissionModel = 'rbac';
+    return e;
+  };
+
+  it("follows the entry's permission model; the classic model stays the default", () => {
+    expect(permissionModelOf(entry())).toBe('mailbox');
+    expect(permissionModelOf(undefined)).toBe('mailbox');
+    expect(permissionModelOf(rbacEntry())).toBe('rbac');
+  });
+
+  it('replaces API permission, consent and FullAccess by the scope and the role assignment, with the same commands as the doctor', () => {
+    const facts = guideFacts(rbacEntry(), { oid: OID });
+    const steps = guideSteps(facts, 'rbac');
+    expect(steps.map((s) => s.id)).toEqual([
+      'register',
+      'no-api-permission',
+      'credential',
+      'service-principal',
+      'rbac-scope',
+      'smtp-auth',
+    ]);
+    const scope = steps.find((s) => s.id === 'rbac-scope');
+    // One home for the text: core's RBAC fix, as the doctor prints it.
+    expect(scope?.commands).toEqual(rbacFixes.roleAssignment(facts).commands);
+    expect(scope?.commands).toContain(
+      `New-ManagementRoleAssignment -Name 'SMTP SendAsApp ${CLIENT}' -Role 'Application SMTP.SendAsApp' -App ${CLIENT} -CustomResourceScope 'SMTP senders'`,
+    );
+    expect(steps.flatMap((s) => s.commands).join('\n')).not.toContain('Add-MailboxPermission');
+    expect(steps.flatMap((s) => s.links).map((l) => l.url)).not.toContain(
+      `https://login.microsoftonline.us/${TENANT}/adminconsent?client_id=${CLIENT}`,
+    );
+    expect(
+      guideStatus(scope as never, [step('auth', 'ok'), step('mail', 'ok'), step('message', 'fail')]),
+    ).toBe('failing');
+    expect(rbacCheckCommand(facts)).toMatch(
+      /^Test-ServicePrincipalAuthorization -Identity 11111111-2222-3333-4444-555555555555 -Resource 'noreply@contoso.com'/,
+    );
+  });
+
+  it('offers a short comparison of both models and which suits what', () => {
+    expect(permissionModels.map((m) => m.model)).toEqual(['mailbox', 'rbac']);
+    for (const m of permissionModels) expect(m.suits.length).toBeGreaterThan(20);
+    expect(permissionModels[1]?.whichMailboxes).toMatch(/management scope/);
   });
 });

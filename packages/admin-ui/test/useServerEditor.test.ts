@@ -321,3 +321,24 @@ describe('files and helpers', () => {
     expect(emptyForm('generic').host).toBe('');
   });
 });
+
+describe('permission model', () => {
+  // Regression: an RBAC entry edited in the WebAdmin lost auth.permissionModel on save.
+  it("keeps an entry's permissionModel through edit and save, and can set it", () => {
+    const stored = secretEntry();
+    if (stored.config.auth.type === 'oauth2') stored.config.auth.permissionModel = 'rbac';
+    const e = useServerEditor(stored);
+    expect(e.form.permissionModel).toBe('rbac');
+    const payload = e.prepareSubmit() as { auth: Record<string, unknown> };
+    expect(e.issues.value).toEqual([]);
+    expect(payload.auth.permissionModel).toBe('rbac');
+
+    const plain = useServerEditor(secretEntry());
+    expect(plain.form.permissionModel).toBe('');
+    expect((plain.prepareSubmit() as { auth: Record<string, unknown> }).auth).not.toHaveProperty(
+      'permissionModel',
+    );
+    plain.form.permissionModel = 'rbac';
+    expect((plain.prepareSubmit() as { auth: Record<string, unknown> }).auth.permissionModel).toBe('rbac');
+  });
+});

@@ -112,30 +112,42 @@ printed with --show-token.
 
 ${GLOBAL_OPTIONS}
 `,
-  config: `Usage: smtp-oauth config <init|validate|show|schema> [options]
+  config: `Usage: smtp-oauth config <init|migrate|validate|show|schema> [options]
 
   init       write a config file (interactive on a terminal; all values can be given as flags)
+  migrate    move a password entry to OAuth2 (keeps host, port, mailbox), then run the doctor
   validate   load and validate the configuration; names each bad field and its fix
   show       print the configuration with secrets redacted
   schema     print the JSON Schema of config files (for editor completion)
 
 config init options:
-  --preset NAME        microsoft365 (default), microsoft365Gcc, microsoft365China, generic
+  --preset NAME        microsoft365 (default), microsoft365Gcc, microsoft365China, microsoft365Hve, generic
   --tenant ID          Directory (tenant) ID or domain, e.g. contoso.onmicrosoft.com
   --client-id ID       Application (client) ID
   --mailbox ADDR       the mailbox that sends (SMTP user)
   --from ADDR          default From address (default: the mailbox)
   --credential KIND    secret (default), certificate or pfx
   --secret-env NAME    variable the client secret is read from (default SMTP_OAUTH_CLIENT_SECRET)
-  --certificate FILE   certificate PEM (credential certificate), stored as a file: reference
+  --certificate FILE   certificate PEM (credential certificate), stored as a file: reference;
+                       the entry names it by its SHA-256 thumbprint (MSAL's x5t#S256)
   --private-key FILE   private key PEM (credential certificate), stored as a file: reference
   --pfx FILE           PKCS#12 file (credential pfx), stored as a file: reference
   --host HOST --port N --token-endpoint URL --scope SCOPE    for the generic preset or to override
+  --permission-model M mailbox (default) or rbac: how Exchange authorizes the app (RBAC for Applications)
   --name NAME          entry name (default "default")
   --output FILE        where to write (default ./smtp-oauth.config.json; .yaml/.yml writes YAML)
   --inline-secrets     write the secret value (from the --secret-env variable) into the file
   --force              overwrite an existing file
   -y, --yes            never prompt; fail when a required value is missing
+
+config migrate options (the entry: --config FILE, and --server NAME when it holds several):
+  --tenant ID --client-id ID    as for init (--token-endpoint URL instead of --tenant)
+  --credential KIND --secret-env NAME --certificate FILE --private-key FILE --pfx FILE
+  --permission-model M mailbox (default: SMTP.SendAsApp + FullAccess) or rbac (RBAC for Applications)
+  --output FILE        write there instead of rewriting the config file
+  --send-test-to ADDR  the doctor also sends a test message
+  --no-doctor          do not run the doctor afterwards
+  -y, --yes            never prompt
 
 Environment variables read when no file is found:
   SMTP_OAUTH_TENANT, SMTP_OAUTH_CLIENT_ID, SMTP_OAUTH_USER, SMTP_OAUTH_FROM, SMTP_OAUTH_HOST,

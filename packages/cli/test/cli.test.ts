@@ -172,11 +172,17 @@ describe('smtp-oauth config', () => {
       kind: 'certificate',
       certificatePem: 'file:./cert.pem',
       privateKeyPem: 'file:./key.pem',
+      // New certificate entries name the certificate by its SHA-256 thumbprint (MSAL's x5t#S256).
+      thumbprint: cert.thumbprintSha256,
     });
     expect(readFileSync(file, 'utf8')).not.toContain('PRIVATE KEY');
     const show = await runCli(['config', 'show', '--json'], { cwd });
     expect(show.code, output(show)).toBe(0);
-    expect(JSON.parse(show.stdout).config.auth.credential).toEqual({ kind: 'certificate', set: true });
+    expect(JSON.parse(show.stdout).config.auth.credential).toEqual({
+      kind: 'certificate',
+      set: true,
+      thumbprint: cert.thumbprintSha256,
+    });
     expect(output(show)).not.toContain('PRIVATE KEY');
   });
 

@@ -23,6 +23,15 @@ export {
   parseConfig,
 } from './config/index.js';
 
+// Config: moving a password entry to OAuth2 (also browser-safe from `@org/core/config`)
+export {
+  cloudOfSmtpHost,
+  type MigrationCredential,
+  migrateToOAuth2,
+  type OAuth2MigrationAnswers,
+  type PasswordEntrySource,
+} from './config/index.js';
+
 // Config: presets and Microsoft specifics
 export {
   applyPreset,
@@ -41,6 +50,7 @@ export {
   microsoft365,
   microsoft365China,
   microsoft365Gcc,
+  microsoft365Hve,
   type PresetValues,
   parseEntraTokenEndpoint,
   tenantProblem,

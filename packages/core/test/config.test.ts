@@ -15,6 +15,7 @@ import {
   microsoft365,
   microsoft365China,
   microsoft365Gcc,
+  microsoft365Hve,
   parseConfig,
   redactConfig,
 } from '../src/config/index.js';
@@ -424,6 +425,20 @@ describe('presets', () => {
       `https://login.partner.microsoftonline.cn/${CLIENT_ID}/oauth2/v2.0/token`,
     );
   });
+  it('High Volume Email: smtp-hve.office365.com, 587, STARTTLS, the global cloud (reference §8)', () => {
+    expect(microsoft365Hve).toMatchObject({
+      host: 'smtp-hve.office365.com',
+      port: 587,
+      security: 'starttls',
+      provider: 'entra',
+      scope: 'https://outlook.office365.com/.default',
+    });
+    expect(microsoft365Hve.note).toMatch(/internal recipients|inside your own tenant/);
+    const p = applyPreset(microsoft365Hve, { tenant: 'contoso.onmicrosoft.com' });
+    expect(p).toMatchObject({ host: 'smtp-hve.office365.com', auth: { tokenEndpoint: ENDPOINT } });
+    // A Microsoft host: the Exchange checks and warnings apply to it.
+    expect(isMicrosoftHost(microsoft365Hve.host as string)).toBe(true);
+  });
   it('applyPreset output plus the user fields is a valid config', () => {
     const p = applyPreset(microsoft365, { tenant: 'contoso.onmicrosoft.com' });
     const cfg = defineConfig({
@@ -453,6 +468,7 @@ describe('presets', () => {
       'microsoft365',
       'microsoft365Gcc',
       'microsoft365China',
+      'microsoft365Hve',
       'generic',
     ]);
   });

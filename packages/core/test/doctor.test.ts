@@ -515,7 +515,10 @@ describe('diagnose — warnings', () => {
     );
     const cfg = step(result, 'config');
     expect(cfg.status).toBe('warn');
-    expect(cfg.causes?.[0]).toMatch(/Password \(basic\) SMTP AUTH is deprecated/);
+    expect(cfg.causes?.[0]).toMatch(
+      /Microsoft disables basic SMTP AUTH by default at the end of December 2026/,
+    );
+    expect(commands(cfg)).toContain('smtp-oauth config migrate --tenant <TENANT_ID> --client-id <CLIENT_ID>');
     expect(cfg.fix?.summary).toMatch(/auth\.type "oauth2"/);
     expect(JSON.stringify(result)).not.toContain('hunter2-canary');
   });

@@ -16,6 +16,7 @@ describe('public exports', () => {
         "addressProblem",
         "applyPreset",
         "catalogEntry",
+        "cloudOfSmtpHost",
         "configEnvVariables",
         "configFromEnv",
         "configJsonSchema",
@@ -57,6 +58,8 @@ describe('public exports', () => {
         "microsoft365",
         "microsoft365China",
         "microsoft365Gcc",
+        "microsoft365Hve",
+        "migrateToOAuth2",
         "normalizeThumbprint",
         "parseConfig",
         "parseEntraTokenEndpoint",
@@ -76,6 +79,7 @@ describe('public exports', () => {
       [
         "ConfigError",
         "applyPreset",
+        "cloudOfSmtpHost",
         "configJsonSchema",
         "configPresets",
         "configWarnings",
@@ -95,6 +99,8 @@ describe('public exports', () => {
         "microsoft365",
         "microsoft365China",
         "microsoft365Gcc",
+        "microsoft365Hve",
+        "migrateToOAuth2",
         "parseConfig",
         "parseEntraTokenEndpoint",
         "redactConfig",
@@ -106,9 +112,14 @@ describe('public exports', () => {
   it('@org/core/setup (browser-safe)', async () => {
     expect(Object.keys(await import('../src/setup/index.js')).sort()).toMatchInlineSnapshot(`
       [
+        "APPLICATION_SMTP_SEND_AS_APP_ROLE",
+        "RBAC_DOC",
         "adminConsentUrl",
         "fixValues",
         "fixes",
+        "permissionModelComparison",
+        "rbacCommands",
+        "rbacFixes",
       ]
     `);
   });

@@ -45,7 +45,12 @@ export async function testToken(ctx: AppContext, record: EmailServerRecord): Pro
         hint: "Set auth.type to 'oauth2'",
       });
     const token = await runtime.tokens.getToken({ forceRefresh: true });
-    const inspection = inspectAccessToken(token.accessToken, { now: () => ctx.now().getTime() });
+    const auth = runtime.config.auth;
+    const inspection = inspectAccessToken(token.accessToken, {
+      now: () => ctx.now().getTime(),
+      // RBAC for Applications: a token without roles is right, not a missing consent.
+      ...(auth.type === 'oauth2' && auth.permissionModel ? { permissionModel: auth.permissionModel } : {}),
+    });
     const failed = inspection.findings.find((f) => !f.ok);
     await recordTest(
       ctx,

@@ -17,8 +17,11 @@ describeDrivers('entry actions and the send API against the testkit', (driver) =
   });
 
   /** A server whose operator allows the testkit's loopback endpoints, with an entry for it. */
-  async function start(options: { limits?: false } = {}) {
-    env = await createTestEnvironment(options.limits === false ? { limits: false } : {});
+  async function start(options: { limits?: false; permissionModel?: 'rbac' } = {}) {
+    env = await createTestEnvironment({
+      ...(options.limits === false ? { limits: false } : {}),
+      ...(options.permissionModel ? { permissionModel: options.permissionModel } : {}),
+    });
     const kit = env;
     h = await startHarness(driver, {
       // One clock for the server and the fake Microsoft: token expiry and claims agree.
@@ -27,7 +30,10 @@ describeDrivers('entry actions and the send API against the testkit', (driver) =
       smtp: { allowedAddresses: ['127.0.0.1'] },
     });
     await h.login();
-    const created = await h.api('/api/email-servers', { body: kit.config });
+    const body = options.permissionModel
+      ? { ...kit.config, auth: { ...kit.config.auth, permissionModel: options.permissionModel } }
+      : kit.config;
+    const created = await h.api('/api/email-servers', { body });
     expect(created.status).toBe(201);
     const id = (await json(created)).emailServer.id as string;
     return { env: kit, h, id };
@@ -54,6 +60,19 @@ describeDrivers('entry actions and the send API against the testkit', (driver) =
     expect(body.findings.every((f: Json) => f.ok)).toBe(true);
     expect(text).not.toMatch(JWT);
     const entry = await json(await h.api(`/api/email-servers/${id}`));
+    expect(entry.emailServer.lastTest).toMatchObject({ ok: true });
+  });
+
+  // Regression: a token without roles was called a failure ("admin consent is missing") in tenants
+  // that authorize the app with RBAC for Applications, where no roles is right (reference §7).
+  it("test-token: an entry with permissionModel 'rbac' passes a token without roles", async () => {
+    const { h, id } = await start({ permissionModel: 'rbac' });
+    const body = await json(await h.api(`/api/email-servers/${id}/test-token`, { method: 'POST' }));
+    expect(body.claims.roles).toBeUndefined();
+    expect(body.ok).toBe(true);
+    expect(body.findings.find((f: Json) => f.check === 'roles')).toMatchObject({ ok: true });
+    const entry = await json(await h.api(`/api/email-servers/${id}`));
+    expect(entry.emailServer.config.auth.permissionModel).toBe('rbac');
     expect(entry.emailServer.lastTest).toMatchObject({ ok: true });
   });
 

@@ -10,6 +10,9 @@ import {
   createDirectory,
   type Directory,
   type ExchangeServicePrincipal,
+  type Group,
+  type ManagementRoleAssignment,
+  type ManagementScope,
 } from './directory/index.js';
 import { createExchangeAuthorizer } from './exchange/index.js';
 import { type ClientCertificate, createCertificateAuthority, createClientCertificate } from './pki/index.js';
@@ -60,6 +63,22 @@ export interface TestEnvironmentOptions {
    * 10 minutes get `501 5.5.127`, unknown XOAUTH2 users `501 5.5.124`. @default false
    */
   highVolumeEmail?: boolean;
+  /**
+   * How the tenant authorizes the app (reference §7). `mailbox`: the classic model — SMTP.SendAsApp
+   * with admin consent (the token carries `roles`) and FullAccess on the mailbox. `rbac`: RBAC for
+   * Applications — no API permission, a group holding the mailbox, a management scope on that
+   * group (`MemberOfGroup -eq '<DN>'`) and an `Application SMTP.SendAsApp` role assignment scoped to
+   * it (the token carries no `roles`).
+   * @default 'mailbox'
+   */
+  permissionModel?: 'mailbox' | 'rbac';
+}
+
+/** The RBAC for Applications objects `permissionModel: 'rbac'` sets up. */
+export interface EnvironmentRbac {
+  group: Group;
+  scope: ManagementScope;
+  assignment: ManagementRoleAssignment;
 }
 
 /**
@@ -121,6 +140,10 @@ export interface TestEnvironment {
   /** The same entry using the certificate (PEM pair, SHA-256 thumbprint). */
   readonly certificateConfig: EnvironmentEmailServerConfig;
   readonly faults: { token: TokenFaults; smtp: SmtpFaults };
+  /** The permission model the tenant was set up with. */
+  readonly permissionModel: 'mailbox' | 'rbac';
+  /** The group, management scope and role assignment, when `permissionModel` is `rbac`. */
+  readonly rbac?: EnvironmentRbac;
   messages(): StoredMessage[];
   waitForMessage(
     predicate?: (message: ParsedStoredMessage) => boolean,
@@ -167,9 +190,11 @@ export async function createTestEnvironment(options: TestEnvironmentOptions = {}
   const directory = createDirectory({ now: clock.now });
 
   // The setup steps of the admin guide, in order.
+  const permissionModel = options.permissionModel ?? 'mailbox';
   const tenant = directory.addTenant({ domains: [tenantDomain] });
   const app = directory.registerApp(tenant.id, { displayName: 'SMTP OAuth sender' });
-  directory.addPermission(app.clientId, { adminConsent: true });
+  // RBAC for Applications: Microsoft says not to add SMTP.SendAsApp (reference §7).
+  if (permissionModel === 'mailbox') directory.addPermission(app.clientId, { adminConsent: true });
   const secret = directory.addSecret(app.clientId);
   const certificate = createClientCertificate({ now: new Date(clock.now()) });
   directory.addCertificate(app.clientId, certificate.certificatePem);
@@ -178,7 +203,21 @@ export async function createTestEnvironment(options: TestEnvironmentOptions = {}
     objectId: app.servicePrincipalObjectId,
   });
   directory.addMailbox(tenant.id, mailbox);
-  directory.addMailboxPermission(mailbox, servicePrincipal.identity);
+  let rbac: EnvironmentRbac | undefined;
+  if (permissionModel === 'mailbox') directory.addMailboxPermission(mailbox, servicePrincipal.identity);
+  else {
+    const group = directory.addGroup(tenant.id, { name: 'SMTP senders', members: [mailbox] });
+    const scope = directory.newManagementScope(tenant.id, {
+      name: 'SMTP senders',
+      recipientRestrictionFilter: `MemberOfGroup -eq '${group.distinguishedName}'`,
+    });
+    const assignment = directory.newManagementRoleAssignment(tenant.id, {
+      name: 'SMTP senders SendAsApp',
+      app: servicePrincipal.identity,
+      customResourceScope: scope.name,
+    });
+    rbac = { group, scope, assignment };
+  }
 
   const tokenServer = await createTokenServer({
     directory,
@@ -267,6 +306,8 @@ export async function createTestEnvironment(options: TestEnvironmentOptions = {}
       },
     },
     faults: { token: tokenServer.faults, smtp: smtpServer.faults },
+    permissionModel,
+    ...(rbac && { rbac }),
     messages: () => smtpServer.messages(),
     waitForMessage: (predicate, opts) => smtpServer.waitForMessage(predicate, opts),
     authAttempts: () => smtpServer.authAttempts(),

@@ -5,7 +5,12 @@
 
 // One ready environment (both servers, one clock, one CA, a set-up tenant)
 export { createTestEnvironment, EXCHANGE_SCOPE } from './environment.js';
-export type { EnvironmentEmailServerConfig, TestEnvironment, TestEnvironmentOptions } from './environment.js';
+export type {
+  EnvironmentEmailServerConfig,
+  EnvironmentRbac,
+  TestEnvironment,
+  TestEnvironmentOptions,
+} from './environment.js';
 
 // The standalone sandbox and its inspection API
 export { startSandbox } from './sandbox.js';
@@ -19,11 +24,13 @@ export type { Clock, ClockOptions } from './clock.js';
 export { createCertificateAuthority, createClientCertificate, thumbprints } from './pki/index.js';
 export type { CertificateAndKey, CertificateAuthority, ClientCertificate } from './pki/index.js';
 export {
+  APPLICATION_SMTP_SEND_AS_APP,
   createDirectory,
   DirectoryError,
   EXCHANGE_RESOURCES,
   hasFullAccess,
   maySendAs,
+  parseRecipientFilter,
   SMTP_SEND_AS_APP,
   smtpAuthEnabledFor,
 } from './directory/index.js';
@@ -34,8 +41,12 @@ export type {
   Directory,
   DirectorySnapshot,
   ExchangeServicePrincipal,
+  Group,
   Mailbox,
+  ManagementRoleAssignment,
+  ManagementScope,
   RegisteredCertificate,
+  ServicePrincipalAuthorizationRow,
   Tenant,
 } from './directory/index.js';
 export {
@@ -43,7 +54,7 @@ export {
   createRemoteKeyGetter,
   DEFAULT_EXCHANGE_AUDIENCES,
 } from './exchange/index.js';
-export type { ExchangeAuthorizerOptions } from './exchange/index.js';
+export type { ExchangeAuthorizerOptions, PermissionModel } from './exchange/index.js';
 export { createCaTrustingNetworkClient, createTokenServer } from './token/index.js';
 export type {
   CaTrustingNetworkClient,

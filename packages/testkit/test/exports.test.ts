@@ -4,6 +4,7 @@ import { expect, it } from 'vitest';
 it('@org/testkit exports', async () => {
   expect(Object.keys(await import('../src/index.js')).sort()).toMatchInlineSnapshot(`
     [
+      "APPLICATION_SMTP_SEND_AS_APP",
       "DEFAULT_EXCHANGE_AUDIENCES",
       "DirectoryError",
       "EXCHANGE_FAULT_REPLIES",
@@ -25,6 +26,7 @@ it('@org/testkit exports', async () => {
       "epochSeconds",
       "hasFullAccess",
       "maySendAs",
+      "parseRecipientFilter",
       "smtpAuthEnabledFor",
       "startSandbox",
       "thumbprints",

@@ -39,6 +39,8 @@ export interface EditorForm {
   clientId: string;
   scope: string;
   clientAuthMethod: ClientAuthMethod;
+  /** How Exchange authorizes the app (`auth.permissionModel`); '' = not stated (the classic model). */
+  permissionModel: '' | 'mailbox' | 'rbac';
   credentialKind: CredentialKind;
   /** A new client secret; empty while the stored one is kept. Never filled from the server. */
   secret: string;
@@ -94,6 +96,7 @@ export const fieldLabels: Record<string, string> = {
   'auth.clientId': 'Client ID',
   'auth.scope': 'Scope',
   'auth.clientAuthMethod': 'Client authentication',
+  'auth.permissionModel': 'Permission model',
   'auth.credential': 'Credential',
   'auth.credential.secret': 'Client secret',
   'auth.credential.certificatePem': 'Certificate',
@@ -139,6 +142,7 @@ export function emptyForm(preset: PresetId = 'microsoft365'): EditorForm {
     clientId: '',
     scope: p.scope ?? '',
     clientAuthMethod: '',
+    permissionModel: '',
     credentialKind: 'secret',
     secret: '',
     certificatePem: '',
@@ -197,6 +201,7 @@ export function formFromServer(server: EmailServer): EditorForm {
       clientId: c.auth.clientId,
       scope: c.auth.scope,
       clientAuthMethod: c.auth.clientAuthMethod ?? '',
+      permissionModel: c.auth.permissionModel ?? '',
       credentialKind: c.auth.credential.kind,
       thumbprint: c.auth.credential.kind !== 'secret' ? (c.auth.credential.thumbprint ?? '') : '',
     } satisfies Partial<EditorForm>);
@@ -298,6 +303,7 @@ function toConfigInput(
       credential,
     };
     if (form.clientAuthMethod) auth.clientAuthMethod = form.clientAuthMethod;
+    if (form.permissionModel) auth.permissionModel = form.permissionModel;
     out.auth = auth;
   } else if (form.authType === 'password') {
     out.auth = { type: 'password', ...kept('password', form.password, keep.password) };

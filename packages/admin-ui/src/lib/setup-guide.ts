@@ -6,7 +6,17 @@
  * doctor attaches to a failing step: the guide and diagnostics always show the same text. This file
  * only arranges them into steps and adds the portal walk-through.
  */
-import { adminConsentUrl, type DiagnosticFix, type FixValues, fixes, fixValues } from '@org/core/setup';
+import {
+  adminConsentUrl,
+  type DiagnosticFix,
+  type FixValues,
+  fixes,
+  fixValues,
+  type PermissionModel,
+  permissionModelComparison,
+  rbacCommands,
+  rbacFixes,
+} from '@org/core/setup';
 import type { DiagnosticStep, EmailServer, StepStatus } from '../api/client.js';
 
 /** The values the guide's commands and links are written with: core's `FixValues`. */
@@ -45,7 +55,79 @@ export function guideFacts(server: EmailServer | undefined, claims?: Record<stri
 const commandsOf = (...fixList: DiagnosticFix[]) => [...new Set(fixList.flatMap((f) => f.commands ?? []))];
 const linksOf = (fix: DiagnosticFix, except?: string) => (fix.links ?? []).filter((l) => l.url !== except);
 
-export function guideSteps(facts: GuideFacts): GuideStep[] {
+export type { PermissionModel } from '@org/core/setup';
+
+/** The two ways Exchange authorizes the app, side by side (core's comparison, for the guide page). */
+export const permissionModels = permissionModelComparison;
+
+/** The permission model an entry declares (`auth.permissionModel`); the classic model otherwise. */
+export function permissionModelOf(server: EmailServer | undefined): PermissionModel {
+  const auth = server?.config.auth;
+  return auth?.type === 'oauth2' && auth.permissionModel === 'rbac' ? 'rbac' : 'mailbox';
+}
+
+/**
+ * The setup steps for the entry's permission model. `mailbox` (classic): SMTP.SendAsApp with admin
+ * consent, then FullAccess per mailbox. `rbac` (RBAC for Applications): no API permission, and a
+ * management scope with an `Application SMTP.SendAsApp` role assignment instead of FullAccess.
+ */
+export function guideSteps(facts: GuideFacts, model: PermissionModel = 'mailbox'): GuideStep[] {
+  const steps = classicSteps(facts);
+  if (model === 'mailbox') return steps;
+  const rbac = rbacFixes.roleAssignment(facts);
+  const sendsAsAnother = facts.from.toLowerCase() !== facts.mailbox.toLowerCase();
+  const replaced: Record<string, GuideStep | undefined> = {
+    permission: {
+      id: 'no-api-permission',
+      title: 'Do not add the SMTP.SendAsApp API permission',
+      instructions: [
+        'Under RBAC for Applications the app has no Office 365 Exchange Online permission in Entra: Exchange decides which mailboxes it may use from a management role assignment.',
+        'If SMTP.SendAsApp is listed under API permissions, remove it (and its admin consent): a token that carries it makes Exchange check FullAccess on the mailbox instead of the role assignment.',
+      ],
+      copy: [],
+      commands: [],
+      links: linksOf(rbacFixes.removeApiPermission(facts)),
+      confirmedBy: {
+        steps: ['claims'],
+        how: 'The claims step finds no roles in the token — right for this model (with SMTP.SendAsApp it warns).',
+      },
+    },
+    consent: undefined,
+    'mailbox-permission': {
+      id: 'rbac-scope',
+      title: 'Scope the app to its mailboxes with a role assignment',
+      instructions: [
+        'Put the mailbox into a mail-enabled security group; a management scope filters on membership of that group.',
+        "Assign the management role 'Application SMTP.SendAsApp' to the app, limited to that scope (the service principal from the previous step must exist).",
+        'Check it: Test-ServicePrincipalAuthorization lists the assignment with InScope True for the mailbox.',
+        'To let the app send as more mailboxes later, add them to the group — no new command per mailbox.',
+        ...(sendsAsAnother
+          ? ['The entry sends From another address: grant SendAs on it too (last command).']
+          : []),
+      ],
+      copy: [
+        { label: 'Mailbox', value: facts.mailbox },
+        { label: 'Application ID', value: facts.clientId },
+      ],
+      commands: commandsOf(rbac, ...(sendsAsAnother ? [fixes.sendAs(facts)] : [])),
+      links: linksOf(rbac),
+      confirmedBy: {
+        steps: ['auth', 'mail', 'message'],
+        how: 'AUTH gets 235 (else 535 5.7.3: no role assignment) and the message step, run with a test recipient, passes (else 430 4.2.0: the mailbox is outside the scope).',
+      },
+    },
+  };
+  return steps.flatMap((step) =>
+    step.id in replaced ? (replaced[step.id] ? [replaced[step.id] as GuideStep] : []) : [step],
+  );
+}
+
+/** Lines that check an RBAC assignment for the mailbox (shown next to the comparison). */
+export function rbacCheckCommand(facts: GuideFacts): string {
+  return rbacCommands.test(facts);
+}
+
+function classicSteps(facts: GuideFacts): GuideStep[] {
   const consentUrl = adminConsentUrl(facts);
   const sendsAsAnother = facts.from.toLowerCase() !== facts.mailbox.toLowerCase();
   const mailboxFixes = [fixes.mailboxPermission(facts), ...(sendsAsAnother ? [fixes.sendAs(facts)] : [])];

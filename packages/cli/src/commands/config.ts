@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type CommandContext, discoverConfig, loadCore, loadEntry, UsageError } from '../context.js';
-import { ExitCode } from '../exit-codes.js';
+import { type CommandContext, discoverConfig, loadCore, loadEntry, readCa, UsageError } from '../context.js';
+import { ExitCode, exitCodeForStep } from '../exit-codes.js';
+import { renderStep } from './doctor.js';
 import { withContext } from '../main.js';
 import type { CliIo } from '../output.js';
 
@@ -28,6 +29,29 @@ const INIT_OPTIONS = {
   force: { type: 'boolean', default: false },
   yes: { type: 'boolean', short: 'y', default: false },
 } as const;
+
+/** Options of `config migrate` that `init` does not have. */
+const MIGRATE_ONLY_OPTIONS = {
+  'permission-model': { type: 'string' },
+  'send-test-to': { type: 'string' },
+  'no-doctor': { type: 'boolean', default: false },
+} as const;
+
+/** Init options `config migrate` shares: it asks only for tenant, client ID and credential. */
+const MIGRATE_SHARED = new Set([
+  'tenant',
+  'client-id',
+  'credential',
+  'secret-env',
+  'certificate',
+  'private-key',
+  'pfx',
+  'token-endpoint',
+  'output',
+  'yes',
+]);
+
+const CONFIG_OPTIONS = { ...INIT_OPTIONS, ...MIGRATE_ONLY_OPTIONS } as const;
 
 const DEFAULT_SECRET_ENV = 'SMTP_OAUTH_CLIENT_SECRET';
 const DEFAULT_PASSPHRASE_ENV = 'SMTP_OAUTH_PFX_PASSPHRASE';
@@ -124,6 +148,88 @@ function createPrompter(io: CliIo): Prompter {
   };
 }
 
+/** `--permission-model`: how Exchange authorizes the app (`auth.permissionModel`). */
+function permissionModelFlag(value: string | undefined): 'mailbox' | 'rbac' | undefined {
+  if (value === undefined || value === 'mailbox' || value === 'rbac') return value;
+  throw new UsageError("--permission-model must be 'mailbox' or 'rbac'");
+}
+
+type Need = (flag: string, question: string, fallback?: string, check?: AnswerCheck) => Promise<string>;
+
+/**
+ * The credential part of an entry, as references: a secret from an environment variable, PEM or
+ * PFX files relative to the config file. Shared by `init` and `migrate`.
+ */
+async function askCredential(
+  ctx: CommandContext,
+  v: Record<string, unknown>,
+  kind: string,
+  need: Need,
+  outputPath: string,
+): Promise<{
+  credential: Record<string, string>;
+  envForCheck: Record<string, string | undefined>;
+  unsetVariables: string[];
+}> {
+  const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const fileRef = (path: string) => {
+    const rel = relative(dirname(outputPath), resolve(ctx.io.cwd, path));
+    return `file:${rel.startsWith('.') ? rel : `./${rel}`}`;
+  };
+  const fileExists = (path: string) =>
+    existsSync(resolve(ctx.io.cwd, path)) ? undefined : `${resolve(ctx.io.cwd, path)} does not exist`;
+  const secretEnv = str('secret-env') ?? DEFAULT_SECRET_ENV;
+  const envForCheck: Record<string, string | undefined> = { ...ctx.io.env };
+  const unsetVariables: string[] = [];
+  const envRef = (name: string) => {
+    if (!ctx.io.env[name]) {
+      unsetVariables.push(name);
+      envForCheck[name] = UNSET_PLACEHOLDER;
+    }
+    return `env:${name}`;
+  };
+  let credential: Record<string, string>;
+  if (kind === 'secret') {
+    if (v['inline-secrets']) {
+      const value = ctx.io.env[secretEnv];
+      if (!value)
+        throw new UsageError(`--inline-secrets reads the secret from ${secretEnv}, which is not set`);
+      credential = { kind: 'secret', secret: value };
+    } else credential = { kind: 'secret', secret: envRef(secretEnv) };
+  } else if (kind === 'certificate') {
+    const cert = await need('certificate', 'Certificate PEM file', undefined, fileExists);
+    const key = await need('private-key', 'Private key PEM file', undefined, fileExists);
+    credential = { kind: 'certificate', certificatePem: fileRef(cert), privateKeyPem: fileRef(key) };
+  } else if (kind === 'pfx') {
+    const pfx = await need('pfx', 'PFX file', undefined, fileExists);
+    credential = { kind: 'pfx', pfxBase64: fileRef(pfx), passphrase: envRef(DEFAULT_PASSPHRASE_ENV) };
+  } else throw new UsageError('--credential must be secret, certificate or pfx');
+  return { credential, envForCheck, unsetVariables };
+}
+
+const CREDENTIAL_CHOICES = [
+  { id: 'secret', label: 'Client secret (read from an environment variable)' },
+  { id: 'certificate', label: 'Certificate + private key (PEM files) — recommended' },
+  { id: 'pfx', label: 'PKCS#12 / PFX file' },
+] as const;
+
+/**
+ * The SHA-256 thumbprint of a loaded entry's certificate, the thumbprint MSAL recommends (it signs
+ * assertions PS256 with `x5t#S256`; SHA-1 `x5t` is deprecated). Undefined for a secret, and for a
+ * PFX whose passphrase is not available yet.
+ */
+function sha256Thumbprint(
+  core: typeof import('@org/core'),
+  entry: import('@org/core').EmailServerConfig | undefined,
+): string | undefined {
+  if (entry?.auth.type !== 'oauth2' || entry.auth.credential.kind === 'secret') return undefined;
+  try {
+    return core.loadCertificateCredential(entry.auth.credential).thumbprintSha256;
+  } catch {
+    return undefined;
+  }
+}
+
 async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<number> {
   const core = await loadCore(ctx);
   const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
@@ -178,6 +284,7 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
       presetValues.auth.tokenEndpoint ??
       (await need('token-endpoint', 'Token endpoint URL'));
     const scope = str('scope') ?? presetValues.auth.scope ?? (await need('scope', 'Scope'));
+    const permissionModel = permissionModelFlag(str('permission-model'));
     const clientId = await need('client-id', 'Application (client) ID', undefined, (id) =>
       preset.cloud && !core.isGuid(id)
         ? 'must be the Application (client) ID, a GUID like 11111111-2222-3333-4444-555555555555'
@@ -185,50 +292,10 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
     );
     let kind = str('credential');
     if (!kind)
-      kind = prompter
-        ? await prompter.choose(
-            'Credential?',
-            [
-              { id: 'secret', label: 'Client secret (read from an environment variable)' },
-              { id: 'certificate', label: 'Certificate + private key (PEM files) — recommended' },
-              { id: 'pfx', label: 'PKCS#12 / PFX file' },
-            ],
-            'secret',
-          )
-        : 'secret';
+      kind = prompter ? await prompter.choose('Credential?', CREDENTIAL_CHOICES, 'secret') : 'secret';
     const outputPath = resolve(ctx.io.cwd, str('output') ?? 'smtp-oauth.config.json');
-    const fileRef = (path: string) => {
-      const rel = relative(dirname(outputPath), resolve(ctx.io.cwd, path));
-      return `file:${rel.startsWith('.') ? rel : `./${rel}`}`;
-    };
-    const fileExists = (path: string) =>
-      existsSync(resolve(ctx.io.cwd, path)) ? undefined : `${resolve(ctx.io.cwd, path)} does not exist`;
-    const secretEnv = str('secret-env') ?? DEFAULT_SECRET_ENV;
-    const envForCheck: Record<string, string | undefined> = { ...ctx.io.env };
-    const unsetVariables: string[] = [];
-    const envRef = (name: string) => {
-      if (!ctx.io.env[name]) {
-        unsetVariables.push(name);
-        envForCheck[name] = UNSET_PLACEHOLDER;
-      }
-      return `env:${name}`;
-    };
-    let credential: Record<string, string>;
-    if (kind === 'secret') {
-      if (v['inline-secrets']) {
-        const value = ctx.io.env[secretEnv];
-        if (!value)
-          throw new UsageError(`--inline-secrets reads the secret from ${secretEnv}, which is not set`);
-        credential = { kind: 'secret', secret: value };
-      } else credential = { kind: 'secret', secret: envRef(secretEnv) };
-    } else if (kind === 'certificate') {
-      const cert = await need('certificate', 'Certificate PEM file', undefined, fileExists);
-      const key = await need('private-key', 'Private key PEM file', undefined, fileExists);
-      credential = { kind: 'certificate', certificatePem: fileRef(cert), privateKeyPem: fileRef(key) };
-    } else if (kind === 'pfx') {
-      const pfx = await need('pfx', 'PFX file', undefined, fileExists);
-      credential = { kind: 'pfx', pfxBase64: fileRef(pfx), passphrase: envRef(DEFAULT_PASSPHRASE_ENV) };
-    } else throw new UsageError('--credential must be secret, certificate or pfx');
+    const cred = await askCredential(ctx, v, kind, need, outputPath);
+    const { credential, envForCheck, unsetVariables } = cred;
 
     const address = (a: string) => {
       const problem = core.addressProblem(a);
@@ -257,16 +324,21 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
         clientId,
         scope,
         credential,
+        ...(permissionModel && { permissionModel }),
       },
     };
     const yaml = ['.yaml', '.yml'].includes(extname(outputPath).toLowerCase());
     const text = yaml ? toYaml(entry) : `${JSON.stringify(entry, null, 2)}\n`;
 
     // Core validates the entry exactly as it will be loaded later (references and files included).
-    await core.loadConfigFile(outputPath, {
+    const loaded = await core.loadConfigFile(outputPath, {
       env: envForCheck,
       readFile: async (path) => (path === outputPath ? new TextEncoder().encode(text) : readFile(path)),
     });
+    // New certificate entries name the certificate by its SHA-256 thumbprint (MSAL's x5t#S256).
+    const thumbprint = sha256Thumbprint(core, loaded.servers[0]);
+    if (thumbprint) (credential as Record<string, string>).thumbprint = thumbprint;
+    const finalText = yaml ? toYaml(entry) : `${JSON.stringify(entry, null, 2)}\n`;
 
     if (existsSync(outputPath) && !v.force) {
       const overwrite = prompter
@@ -275,7 +347,7 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
       if (!overwrite.startsWith('y'))
         throw new UsageError(`${outputPath} exists; pass --force to overwrite it`);
     }
-    await writeFile(outputPath, text, { mode: v['inline-secrets'] ? 0o600 : 0o644 });
+    await writeFile(outputPath, finalText, { mode: v['inline-secrets'] ? 0o600 : 0o644 });
 
     if (ctx.globals.json) {
       ctx.out.json({
@@ -296,6 +368,214 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
   } finally {
     prompter?.close();
   }
+}
+
+/** Reads a config file as written (references unresolved), keeping YAML comments for the rewrite. */
+async function readConfigDocument(path: string): Promise<{
+  yaml: boolean;
+  data: unknown;
+  /** The document with entry `index` (of `servers`, or the single entry) replaced by `entry`. */
+  serialize(index: number, entry: unknown): string;
+}> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`Cannot read ${path} (${(err as { code?: string }).code ?? 'error'})`);
+  }
+  if (['.yaml', '.yml'].includes(extname(path).toLowerCase())) {
+    const { parseDocument } = await import('yaml');
+    const doc = parseDocument(text);
+    if (doc.errors.length) throw new UsageError(`${path} is not valid YAML: ${doc.errors[0]?.message}`);
+    return {
+      yaml: true,
+      data: doc.toJS(),
+      serialize(index, entry) {
+        // Replace only the entry that changed, so comments and the other entries stay as written.
+        if (doc.has('servers')) doc.setIn(['servers', index], doc.createNode(entry));
+        else doc.contents = doc.createNode(entry) as typeof doc.contents;
+        return doc.toString();
+      },
+    };
+  }
+  try {
+    const data = JSON.parse(text) as { servers?: unknown[] };
+    return {
+      yaml: false,
+      data,
+      serialize: (index, entry) => {
+        const next = Array.isArray(data?.servers)
+          ? { ...data, servers: data.servers.map((e, k) => (k === index ? entry : e)) }
+          : entry;
+        return `${JSON.stringify(next, null, 2)}\n`;
+      },
+    };
+  } catch {
+    throw new UsageError(`${path} is not valid JSON`);
+  }
+}
+
+/**
+ * `config migrate`: turns a password entry into an OAuth2 entry with core's `migrateToOAuth2`
+ * (host, port and mailbox kept; asks only for tenant, client ID and credential), validates the file
+ * as it will be loaded, writes it, then runs the doctor on the new entry.
+ */
+async function migrate(ctx: CommandContext, v: Record<string, unknown>): Promise<number> {
+  const core = await loadCore(ctx);
+  const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const where = discoverConfig(ctx);
+  if (where?.kind !== 'file')
+    throw new UsageError(
+      where
+        ? 'config migrate rewrites a config file; the entry comes from SMTP_OAUTH_* variables.'
+        : 'No configuration found.',
+      where
+        ? 'Set SMTP_OAUTH_TENANT, SMTP_OAUTH_CLIENT_ID and SMTP_OAUTH_CLIENT_SECRET (or SMTP_OAUTH_CERTIFICATE) and unset SMTP_OAUTH_PASSWORD, or pass --config FILE.'
+        : 'Pass --config FILE with the password entry to move.',
+    );
+  const permissionModel = permissionModelFlag(str('permission-model'));
+
+  const document = await readConfigDocument(where.path);
+  const data = document.data as { servers?: unknown[] } & Record<string, unknown>;
+  const entries = (Array.isArray(data?.servers) ? data.servers : [data]) as Array<Record<string, unknown>>;
+  const isPassword = (e: Record<string, unknown>) =>
+    (e?.auth as { type?: unknown } | undefined)?.type === 'password';
+  const wanted = ctx.globals.server;
+  let index: number;
+  if (wanted) {
+    index = entries.findIndex((e) => e?.name === wanted);
+    if (index < 0)
+      throw new UsageError(
+        `No entry named "${wanted}" in ${where.path}; entries: ${entries.map((e) => String(e?.name)).join(', ')}`,
+      );
+  } else {
+    const candidates = entries.flatMap((e, i) => (isPassword(e) ? [i] : []));
+    if (candidates.length === 0)
+      throw new UsageError(`${where.path} holds no password entry; nothing to move to OAuth2`);
+    if (candidates.length > 1)
+      throw new UsageError(
+        `${where.path} holds ${candidates.length} password entries; choose one with --server (${candidates.map((i) => String(entries[i]?.name)).join(', ')})`,
+      );
+    index = candidates[0] as number;
+  }
+  const source = entries[index] as Record<string, unknown>;
+  if (!isPassword(source))
+    throw new UsageError(
+      `Entry "${String(source.name)}" does not use a password (auth.type is ${JSON.stringify((source.auth as { type?: unknown })?.type)}); nothing to move`,
+    );
+
+  const interactive = !v.yes && ctx.io.stdin.isTTY === true && !ctx.globals.json;
+  const prompter = interactive ? createPrompter(ctx.io) : undefined;
+  const need: Need = async (flag, question, fallback, check) => {
+    const given = str(flag);
+    if (given !== undefined) return given;
+    if (prompter) {
+      const answer = await prompter.ask(question, fallback, check);
+      if (answer) return answer;
+    } else if (fallback !== undefined) return fallback;
+    throw new UsageError(
+      `--${flag} is required`,
+      'Run `smtp-oauth config migrate` on a terminal to be asked, or pass --tenant, --client-id and the credential as flags.',
+    );
+  };
+
+  let outputPath: string;
+  let text: string;
+  let unsetVariables: string[];
+  let name: string;
+  try {
+    if (!ctx.globals.json)
+      ctx.out.line(
+        `Moving "${String(source.name)}" (${String(source.host)}, mailbox ${String(source.user)}) from password to OAuth2.`,
+      );
+    const tokenEndpoint = str('token-endpoint');
+    const tenant = tokenEndpoint
+      ? undefined
+      : await need('tenant', 'Directory (tenant) ID or domain, e.g. contoso.onmicrosoft.com');
+    const clientId = await need('client-id', 'Application (client) ID');
+    let kind = str('credential');
+    if (!kind)
+      kind = prompter ? await prompter.choose('Credential?', CREDENTIAL_CHOICES, 'secret') : 'secret';
+    outputPath = resolve(ctx.io.cwd, str('output') ?? where.path);
+    const cred = await askCredential(ctx, v, kind, need, outputPath);
+    unsetVariables = cred.unsetVariables;
+    const migrated = core.migrateToOAuth2(source as unknown as import('@org/core').PasswordEntrySource, {
+      ...(tenant !== undefined && { tenant }),
+      ...(tokenEndpoint !== undefined && { tokenEndpoint }),
+      clientId,
+      credential: cred.credential as import('@org/core').MigrationCredential,
+      ...(permissionModel && { permissionModel }),
+    });
+    name = String(migrated.name);
+    const write = () => document.serialize(index, migrated);
+    text = write();
+    const target = outputPath;
+    const loaded = await core.loadConfigFile(target, {
+      env: cred.envForCheck,
+      readFile: async (path) => (path === target ? new TextEncoder().encode(text) : readFile(path)),
+    });
+    const thumbprint = sha256Thumbprint(core, loaded.servers[index]);
+    if (thumbprint) {
+      (cred.credential as Record<string, string>).thumbprint = thumbprint;
+      text = write();
+    }
+  } finally {
+    prompter?.close();
+  }
+  // Keep the file's permissions: it held a password and may still hold other secrets.
+  let mode = 0o644;
+  try {
+    mode = (await stat(outputPath)).mode & 0o777;
+  } catch {
+    // A new --output file.
+  }
+  await writeFile(outputPath, text, { mode });
+
+  const runDoctor = !v['no-doctor'] && unsetVariables.length === 0;
+  if (!ctx.globals.json) {
+    ctx.out.line(
+      `${ctx.out.symbols.ok} moved "${name}" to OAuth2 in ${outputPath}; the password is no longer in it`,
+    );
+    for (const n of unsetVariables) ctx.out.line(`  set ${n} before use, e.g. export ${n}='…'`);
+    if (!runDoctor) {
+      ctx.out.line('  next: smtp-oauth doctor');
+      return ExitCode.Ok;
+    }
+    ctx.out.line();
+    ctx.out.line(ctx.out.style('bold', `smtp-oauth doctor — ${name} (${outputPath})`));
+  }
+  if (!runDoctor) {
+    ctx.out.json({
+      ok: true,
+      path: outputPath,
+      server: name,
+      unsetVariables,
+      doctor: null,
+      exitCode: ExitCode.Ok,
+    });
+    return ExitCode.Ok;
+  }
+  const loaded = await core.loadConfigFile(outputPath, { env: ctx.io.env });
+  const entry = loaded.servers.find((s) => s.name === name) ?? loaded.servers[index];
+  const ca = await readCa(ctx);
+  const result = await core.diagnose(entry, {
+    ...(str('send-test-to') ? { sendTestTo: str('send-test-to') as string } : {}),
+    ...(ca ? { ca } : {}),
+    onStep: (step) => {
+      if (!ctx.globals.json) for (const l of renderStep(ctx, step, false)) ctx.out.line(l);
+    },
+  });
+  const exitCode = exitCodeForStep(result.steps.find((s) => s.status === 'fail')?.id);
+  if (ctx.globals.json) {
+    ctx.out.json({ ok: result.ok, path: outputPath, server: name, unsetVariables, doctor: result, exitCode });
+    return exitCode;
+  }
+  ctx.out.line();
+  const sym = ctx.out.symbols;
+  ctx.out.line(
+    result.ok ? `${sym.ok} ${result.summary}` : `${sym.fail} ${ctx.out.style('bold', result.summary)}`,
+  );
+  return exitCode;
 }
 
 async function validate(ctx: CommandContext): Promise<number> {
@@ -349,22 +629,32 @@ export default function config(argv: string[], io: CliIo): Promise<number> {
   return withContext(
     argv,
     io,
-    INIT_OPTIONS,
+    CONFIG_OPTIONS,
     async (ctx, values, positionals) => {
       const [sub, ...extra] = positionals;
       if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
-      if (sub !== 'init') {
-        const initOnly = Object.keys(INIT_OPTIONS).filter(
-          (k) =>
-            values[k] !== undefined &&
-            values[k] !== false &&
-            argv.some((a) => a === `--${k}` || a.startsWith(`--${k}=`)),
+      const given = Object.keys(CONFIG_OPTIONS).filter(
+        (k) =>
+          values[k] !== undefined &&
+          values[k] !== false &&
+          argv.some((a) => a === `--${k}` || a.startsWith(`--${k}=`)),
+      );
+      const allowed = (k: string) =>
+        sub === 'init'
+          ? k in INIT_OPTIONS || k === 'permission-model'
+          : sub === 'migrate'
+            ? MIGRATE_SHARED.has(k) || k in MIGRATE_ONLY_OPTIONS
+            : false;
+      const misplaced = given.find((k) => !allowed(k));
+      if (misplaced)
+        throw new UsageError(
+          `--${misplaced} is an option of \`config ${misplaced in INIT_OPTIONS ? 'init' : 'migrate'}\``,
         );
-        if (initOnly.length) throw new UsageError(`--${initOnly[0]} is an option of \`config init\``);
-      }
       switch (sub) {
         case 'init':
           return init(ctx, values);
+        case 'migrate':
+          return migrate(ctx, values);
         case 'validate':
           return validate(ctx);
         case 'show':
@@ -374,7 +664,7 @@ export default function config(argv: string[], io: CliIo): Promise<number> {
         default:
           throw new UsageError(
             sub ? `unknown subcommand "config ${sub}"` : 'missing subcommand',
-            'Use: smtp-oauth config init | validate | show | schema',
+            'Use: smtp-oauth config init | migrate | validate | show | schema',
           );
       }
     },

@@ -47,7 +47,11 @@ export default function token(argv: string[], io: CliIo): Promise<number> {
     const provider = core.createTokenProvider(config, ca ? { ca } : {});
     const t = await provider.getToken({ forceRefresh: true });
     const tenant = core.parseEntraTokenEndpoint(config.auth.tokenEndpoint)?.tenant;
-    const inspection = core.inspectAccessToken(t.accessToken, tenant ? { tenant } : {});
+    const inspection = core.inspectAccessToken(t.accessToken, {
+      ...(tenant ? { tenant } : {}),
+      // RBAC for Applications: a token without roles is right there, not a missing consent.
+      ...(config.auth.permissionModel ? { permissionModel: config.auth.permissionModel } : {}),
+    });
     // An opaque token from a generic provider is normal; only Exchange-bound tokens must pass.
     const exchangeBound = config.auth.provider === 'entra' || core.isMicrosoftHost(config.host);
     const ok = inspection.ok || (!exchangeBound && !inspection.claims);
@@ -85,8 +89,8 @@ export default function token(argv: string[], io: CliIo): Promise<number> {
     );
     out.line();
     for (const f of inspection.findings) {
-      out.line(`${f.ok ? s.ok : s.fail} ${f.check}: ${f.message}`);
-      if (!f.ok && f.fix) out.line(`    ${out.style('cyan', 'fix')}: ${f.fix}`);
+      out.line(`${f.ok ? (f.warning ? s.warn : s.ok) : s.fail} ${f.check}: ${f.message}`);
+      if ((!f.ok || f.warning) && f.fix) out.line(`    ${out.style('cyan', 'fix')}: ${f.fix}`);
     }
     if (inspection.claims) {
       out.line();

@@ -26,6 +26,13 @@ export {
   parseConfig,
 } from './parse.js';
 export { configJsonSchema } from './json-schema.js';
+export {
+  cloudOfSmtpHost,
+  type MigrationCredential,
+  migrateToOAuth2,
+  type OAuth2MigrationAnswers,
+  type PasswordEntrySource,
+} from './migrate.js';
 export { ConfigError, type ConfigIssue } from '../errors/smtp-oauth-error.js';
 
 // Presets and Microsoft specifics
@@ -37,6 +44,7 @@ export {
   microsoft365,
   microsoft365China,
   microsoft365Gcc,
+  microsoft365Hve,
   type PresetValues,
 } from './presets.js';
 export {

@@ -282,6 +282,11 @@ const ENV_VARS: readonly [suffix: string, path: string, description: string][] =
     'auth.clientAuthMethod',
     'client_secret_post, client_secret_basic or private_key_jwt.',
   ],
+  [
+    'PERMISSION_MODEL',
+    'auth.permissionModel',
+    '"mailbox" (default: SMTP.SendAsApp + FullAccess) or "rbac" (RBAC for Applications).',
+  ],
   ['CLIENT_SECRET', 'auth.credential.secret', 'Client secret Value (or env:/file: reference).'],
   ['CERTIFICATE', 'auth.credential.certificatePem', 'Certificate PEM (or file:PATH).'],
   ['PRIVATE_KEY', 'auth.credential.privateKeyPem', 'Private key PEM (or file:PATH).'],
@@ -382,6 +387,7 @@ export async function configFromEnv(
       clientId: get('CLIENT_ID'),
       scope: get('SCOPE') ?? (provider === 'entra' ? cloud.scope : undefined),
       clientAuthMethod: get('CLIENT_AUTH_METHOD'),
+      permissionModel: get('PERMISSION_MODEL'),
       credential,
     };
   } else if (authType === 'password') auth = { type: 'password', password: get('PASSWORD') };

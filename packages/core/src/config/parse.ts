@@ -11,7 +11,8 @@ export type ConfigWarningCode =
   | 'NO_AUTH_ON_MICROSOFT_HOST'
   | 'MAX_CONNECTIONS_ABOVE_EXCHANGE_LIMIT'
   | 'RATE_ABOVE_EXCHANGE_LIMIT'
-  | 'CERTIFICATE_EXPIRES_SOON';
+  | 'CERTIFICATE_EXPIRES_SOON'
+  | 'SHA1_THUMBPRINT_DEPRECATED';
 
 /** A non-fatal finding: the entry works but should change. */
 export interface ConfigWarning {
@@ -45,6 +46,18 @@ export function issuesFromZod(error: z.ZodError, prefix: readonly PropertyKey[] 
 }
 
 /**
+ * The basic-auth warning with Microsoft's dates (MC786329, update of 2026-01-27; HVE: MC1243552):
+ * Exchange then answers `535 5.7.139 … basic authentication is disabled` or `550 5.7.30`.
+ */
+function basicAuthRetirement(host: string): string {
+  const hve = /(^|\.)smtp-hve\.office365\.com\.?$/i.test(host.trim());
+  const when = hve
+    ? 'High Volume Email keeps basic SMTP AUTH until September 2028; the other Microsoft endpoints lose it first'
+    : 'Microsoft disables basic SMTP AUTH by default at the end of December 2026 (existing tenants can re-enable it until the final removal, announced for the second half of 2027; tenants created after December 2026 do not have it)';
+  return `${when}. Exchange then refuses the password with 535 5.7.139 or 550 5.7.30. Move this entry to OAuth2: smtp-oauth config migrate, or "Move to OAuth2" in the WebAdmin.`;
+}
+
+/**
  * Warnings for a valid entry: legacy password auth or a client secret on Microsoft hosts, no auth,
  * limits above Exchange Online's per-mailbox limits.
  */
@@ -58,8 +71,7 @@ export function configWarnings(config: EmailServerConfig): ConfigWarning[] {
     warnings.push({
       path: 'auth.type',
       code: 'PASSWORD_AUTH_DEPRECATED',
-      message:
-        'Password (basic) SMTP AUTH is deprecated by Microsoft and refused once basic auth is retired for the tenant (5.7.139). Switch to oauth2.',
+      message: basicAuthRetirement(config.host),
     });
   if (auth.type === 'none')
     warnings.push({
@@ -73,6 +85,18 @@ export function configWarnings(config: EmailServerConfig): ConfigWarning[] {
       code: 'CLIENT_SECRET_NOT_RECOMMENDED',
       message:
         'Microsoft recommends a certificate over a client secret for app-only access; secrets expire (at most 24 months) and are easier to leak.',
+    });
+  if (
+    auth.type === 'oauth2' &&
+    auth.credential.kind !== 'secret' &&
+    auth.credential.thumbprint !== undefined &&
+    auth.credential.thumbprint.replace(/[\s:]/g, '').length === 40
+  )
+    warnings.push({
+      path: 'auth.credential.thumbprint',
+      code: 'SHA1_THUMBPRINT_DEPRECATED',
+      message:
+        'is a SHA-1 thumbprint: still accepted, but MSAL deprecates SHA-1 certificate thumbprints (x5t). Assertions are signed PS256 with the SHA-256 thumbprint (x5t#S256); write the SHA-256 thumbprint here (smtp-oauth config init does).',
     });
   if (config.limits?.maxConnections !== undefined && config.limits.maxConnections > 3)
     warnings.push({

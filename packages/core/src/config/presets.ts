@@ -4,8 +4,10 @@ import { expectObject } from '../internal/guard.js';
 
 /** Known starting points for an entry. */
 export interface ConfigPreset {
-  id: 'microsoft365' | 'microsoft365Gcc' | 'microsoft365China' | 'generic';
+  id: 'microsoft365' | 'microsoft365Gcc' | 'microsoft365China' | 'microsoft365Hve' | 'generic';
   label: string;
+  /** What the preset is for and its limits, for pickers and docs (absent when the label says it all). */
+  note?: string;
   /** Microsoft cloud, absent for generic. */
   cloud?: EntraCloud;
   /** Default SMTP host, absent for generic. */
@@ -62,6 +64,24 @@ export const microsoft365China: ConfigPreset = microsoftPreset(
   'china',
   [],
 );
+/**
+ * Exchange Online High Volume Email (HVE): `smtp-hve.office365.com:587` STARTTLS, same token endpoint
+ * and scope as Microsoft 365. For bulk mail to **internal** recipients only (since June 2025); up to 100
+ * HVE accounts per tenant; generally available since end of March 2026. HVE refuses a token that expires
+ * within about 10 minutes (`501 5.5.127 … Token will expire soon`) and a user it does not know
+ * (`501 5.5.124 … User address provided is not valid`). Sources: petri.com (MC1243552),
+ * tarickb/sasl-xoauth2 README and issue #110.
+ */
+export const microsoft365Hve: ConfigPreset = Object.freeze({
+  ...microsoftPreset(
+    'microsoft365Hve',
+    'Microsoft 365 High Volume Email (internal recipients only)',
+    'global',
+    [],
+  ),
+  host: 'smtp-hve.office365.com',
+  note: 'High Volume Email: bulk mail to recipients inside your own tenant only (since June 2025); the sender is an HVE account (up to 100 per tenant), not a mailbox.',
+});
 /** Any other SMTP server with an OAuth2 client-credentials token endpoint. */
 export const generic: ConfigPreset = Object.freeze({
   id: 'generic',
@@ -77,6 +97,7 @@ export const configPresets: readonly ConfigPreset[] = Object.freeze([
   microsoft365,
   microsoft365Gcc,
   microsoft365China,
+  microsoft365Hve,
   generic,
 ]);
 

@@ -136,6 +136,11 @@ const oauth2Auth = z.strictObject({
     .meta({ description: 'For Exchange Online: https://outlook.office365.com/.default' }),
   clientAuthMethod: z.enum(['client_secret_post', 'client_secret_basic', 'private_key_jwt']).optional(),
   credential: credentialSchema,
+  permissionModel: z.enum(['mailbox', 'rbac'], { error: "must be 'mailbox' or 'rbac'" }).optional().meta({
+    description:
+      "How Exchange Online authorizes the app: 'mailbox' = SMTP.SendAsApp API permission with admin consent plus FullAccess per mailbox; 'rbac' = RBAC for Applications (a management scope and an 'Application SMTP.SendAsApp' role assignment; the token carries no roles)",
+    default: 'mailbox',
+  }),
 });
 const passwordAuth = z.strictObject({
   type: z.literal('password'),

@@ -2,7 +2,12 @@
  * The doctor's view of an access token, built on {@link inspectAccessToken}: the findings plus the
  * few claims the AUTH step and the fixes need. Never holds the token.
  */
-import { inspectAccessToken, type TokenFinding, type TokenInspection } from '../tokens/inspect.js';
+import {
+  inspectAccessToken,
+  SMTP_SEND_AS_APP_ROLE,
+  type TokenFinding,
+  type TokenInspection,
+} from '../tokens/inspect.js';
 
 export interface ClaimsView {
   inspection: TokenInspection;
@@ -11,7 +16,10 @@ export interface ClaimsView {
   audience: string | undefined;
   audienceOk: boolean;
   roles: string[];
+  /** The roles check passed (under RBAC for Applications: also without roles). */
   roleOk: boolean;
+  /** The token carries SMTP.SendAsApp (Exchange then checks the mailbox permission). */
+  hasSendAsApp: boolean;
   tenantId: string | undefined;
   appId: string | undefined;
   /** The Enterprise Application's object id (`oid`): what New-ServicePrincipal needs. */
@@ -22,9 +30,13 @@ export interface ClaimsView {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
-export function readClaims(accessToken: string, options: { tenant?: string; now: () => number }): ClaimsView {
+export function readClaims(
+  accessToken: string,
+  options: { tenant?: string; now: () => number; permissionModel?: 'mailbox' | 'rbac' },
+): ClaimsView {
   const inspection = inspectAccessToken(accessToken, {
     ...(options.tenant ? { tenant: options.tenant } : {}),
+    ...(options.permissionModel ? { permissionModel: options.permissionModel } : {}),
     now: options.now,
   });
   const claims = inspection.claims ?? {};
@@ -37,6 +49,7 @@ export function readClaims(accessToken: string, options: { tenant?: string; now:
     audienceOk: find('audience')?.ok ?? false,
     roles: Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [],
     roleOk: find('roles')?.ok ?? false,
+    hasSendAsApp: Array.isArray(claims.roles) && claims.roles.includes(SMTP_SEND_AS_APP_ROLE),
     tenantId: str(claims.tid),
     appId: str(claims.appid) ?? str(claims.azp),
     objectId: str(claims.oid),

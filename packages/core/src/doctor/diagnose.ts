@@ -9,7 +9,15 @@ import { errorFromNetwork } from '../errors/network-errors.js';
 import { redactSecrets } from '../errors/redact.js';
 import type { SmtpOAuthError } from '../errors/smtp-oauth-error.js';
 import type { ClaimsView } from './claims.js';
-import { authFailure, describeChallenge, inspectClaims, smtpRefusal, tokenFailure } from './findings.js';
+import {
+  authFailure,
+  describeChallenge,
+  inspectClaims,
+  moveToOAuth2Fix,
+  rbacInferred,
+  smtpRefusal,
+  tokenFailure,
+} from './findings.js';
 import { type FixValues, fixes, fixValues } from '../setup/fixes.js';
 import {
   type SmtpDialogue as Dialogue,
@@ -88,6 +96,7 @@ function warningFix(w: ConfigWarning, v: FixValues): DiagnosticFix | undefined {
     case 'CLIENT_SECRET_NOT_RECOMMENDED':
       return fixes.certificateRecommended(v);
     case 'PASSWORD_AUTH_DEPRECATED':
+      return moveToOAuth2Fix(v);
     case 'NO_AUTH_ON_MICROSOFT_HOST':
       return fixes.passwordAuth(v);
     default:
@@ -640,10 +649,21 @@ export async function diagnose(
             causes: ['Password (basic) SMTP AUTH on Microsoft 365 is deprecated and will be refused.'],
             fix: fixes.passwordAuth(v),
           };
+        const inferred = rbacInferred(c, claims);
+        if (inferred) return { status: 'warn', evidence, ...inferred };
         return { status: 'ok', evidence };
       }
       return authFailure(reply, evidence, c, v, claims);
     });
+  }
+  // The claims step judged a token without roles by the classic model; AUTH proved the tenant uses
+  // RBAC for Applications, so that verdict is replaced by what was inferred.
+  const inferred = ok('auth') ? rbacInferred(c, claims) : undefined;
+  const claimsStep = done.get('claims');
+  if (inferred && claimsStep?.status === 'fail') {
+    claimsStep.status = 'warn';
+    claimsStep.causes = inferred.causes;
+    claimsStep.fix = inferred.fix;
   }
   if (!ok('auth') && conn) {
     await conn.close();
@@ -669,7 +689,7 @@ export async function diagnose(
       if (mail.code === 250) rcpt = await d.command(`RCPT TO:<${recipient}>`);
       let evidence = transcriptFrom(d, mark);
       const bad = mail.code !== 250 ? mail : rcpt && rcpt.code >= 300 ? rcpt : undefined;
-      if (bad) return smtpRefusal(bad, evidence, c, v, bad === mail ? 'MAIL FROM' : 'RCPT TO');
+      if (bad) return smtpRefusal(bad, evidence, c, v, bad === mail ? 'MAIL FROM' : 'RCPT TO', claims);
       if (!options.sendTestTo) {
         const rset = await d.command('RSET');
         evidence = transcriptFrom(d, mark);
@@ -702,14 +722,14 @@ export async function diagnose(
       await run('message', async () => {
         const mark = d.transcript.length;
         const data = await d.command('DATA');
-        if (data.code !== 354) return smtpRefusal(data, transcriptFrom(d, mark), c, v, 'DATA');
+        if (data.code !== 354) return smtpRefusal(data, transcriptFrom(d, mark), c, v, 'DATA', claims);
         const lines = testMessage(from, to, c.host, now());
         d.write(lines.join('\r\n'), `<test message, ${lines.length} lines>`);
         const reply = await d.command('.');
         const evidence = transcriptFrom(d, mark);
         if (reply.code === 250)
           return { status: 'ok', evidence: [...evidence, `test message accepted for ${to}`] };
-        return smtpRefusal(reply, evidence, c, v, 'end of DATA');
+        return smtpRefusal(reply, evidence, c, v, 'end of DATA', claims);
       });
     }
   }

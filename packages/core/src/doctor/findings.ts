@@ -10,6 +10,7 @@ import { errorFromSmtpReply } from '../errors/smtp-errors.js';
 import { isSmtpOAuthError, type SmtpOAuthError } from '../errors/smtp-oauth-error.js';
 import { type ClaimsView, readClaims } from './claims.js';
 import { type FixValues, fixes } from '../setup/fixes.js';
+import { type PermissionModel, rbacFixes } from '../setup/rbac.js';
 import type { SmtpReply } from './smtp-dialogue.js';
 import type { DiagnosticFix } from './types.js';
 import {
@@ -22,6 +23,45 @@ import {
   type Outcome,
   SEND_AS_APP,
 } from './util.js';
+
+/** The permission model an entry declares; `undefined` when it does not say (treated as `mailbox`). */
+export function declaredPermissionModel(c: EmailServerConfig): PermissionModel | undefined {
+  return c.auth.type === 'oauth2' ? c.auth.permissionModel : undefined;
+}
+
+/** The classic "use OAuth2" advice plus the one command that converts the entry. */
+export function moveToOAuth2Fix(v: FixValues): DiagnosticFix {
+  const base = fixes.passwordAuth(v);
+  return {
+    ...base,
+    summary: `${base.summary} \`smtp-oauth config migrate\` (or "Move to OAuth2" in the WebAdmin) converts this entry, keeping host, port and mailbox, and asks only for the tenant, the client ID and the credential.`,
+    commands: [
+      ...(base.commands ?? []),
+      'smtp-oauth config migrate --tenant <TENANT_ID> --client-id <CLIENT_ID>',
+    ],
+  };
+}
+
+/**
+ * Exchange accepted a token without SMTP.SendAsApp while the entry does not declare RBAC: the tenant
+ * authorizes the app with RBAC for Applications (reference §7). Returns what the doctor says then.
+ */
+export function rbacInferred(
+  c: EmailServerConfig,
+  claims: ClaimsView | undefined,
+): { causes: string[]; fix: DiagnosticFix } | undefined {
+  if (c.auth.type !== 'oauth2' || !claims || claims.hasSendAsApp || declaredPermissionModel(c) === 'rbac')
+    return undefined;
+  return {
+    causes: [
+      "Exchange accepted a token without the SMTP.SendAsApp role: this tenant authorizes the app with RBAC for Applications (inferred from the AUTH result). A token without roles is right for that model; set auth.permissionModel to 'rbac' so the checks and fixes follow it.",
+    ],
+    fix: {
+      summary: "Declare the tenant's permission model in this entry: auth.permissionModel 'rbac'.",
+      commands: ['"permissionModel": "rbac"'],
+    },
+  };
+}
 
 export function describeChallenge(blob: string): string {
   const text = Buffer.from(blob, 'base64').toString('utf8').trim();
@@ -146,7 +186,12 @@ export function inspectClaims(
   keep: (claims: ClaimsView) => void,
 ): Outcome {
   const exchange = isMicrosoftHost(c.host) || (c.auth.type === 'oauth2' && c.auth.provider === 'entra');
-  const claims = readClaims(token, { ...(GUID.test(v.tenant) ? { tenant: v.tenant } : {}), now });
+  const model = declaredPermissionModel(c);
+  const claims = readClaims(token, {
+    ...(GUID.test(v.tenant) ? { tenant: v.tenant } : {}),
+    ...(model ? { permissionModel: model } : {}),
+    now,
+  });
   if (!claims.decoded)
     return {
       status: exchange ? 'warn' : 'ok',
@@ -170,18 +215,29 @@ export function inspectClaims(
     claims.expiresAt !== undefined
       ? `exp: ${iso(claims.expiresAt)} (in ${inMinutes(claims.expiresAt - now())})`
       : 'exp: (none)',
-    ...claims.inspection.findings.map((f) => `${f.ok ? '✓' : '✗'} ${f.check}: ${f.message}`),
+    ...(model === 'rbac' ? ['permission model: RBAC for Applications (auth.permissionModel rbac)'] : []),
+    ...claims.inspection.findings.map(
+      (f) => `${f.ok ? (f.warning ? '!' : '✓') : '✗'} ${f.check}: ${f.message}`,
+    ),
   ];
   if (!exchange) return { status: 'ok', evidence };
   const causes: string[] = [];
   const stepFixes: DiagnosticFix[] = [];
   let status: Outcome['status'] = 'ok';
   for (const f of claims.inspection.findings) {
+    if (f.ok && f.warning && f.check === 'roles') {
+      // RBAC tenant, token with SMTP.SendAsApp: Exchange will check FullAccess, not the scope.
+      if (status === 'ok') status = 'warn';
+      causes.push(`${f.message}.`);
+      stepFixes.push(rbacFixes.removeApiPermission(v));
+      continue;
+    }
     if (f.ok) continue;
     status = 'fail';
     if (f.check === 'roles') {
       causes.push(
         `${f.message}. Without the ${SEND_AS_APP} application permission and admin consent, Exchange answers 535 5.7.3.`,
+        `If this tenant authorizes the app with RBAC for Applications instead (no API permission, a management role assignment), set auth.permissionModel to 'rbac'.`,
       );
       stepFixes.push(fixes.adminConsent(v));
     } else if (f.check === 'audience') {
@@ -196,7 +252,11 @@ export function inspectClaims(
     status = 'fail';
     causes.push(`The token was issued to app ${claims.appId}, not the configured client id ${v.clientId}.`);
   }
-  if (status === 'ok' && claims.expiresAt !== undefined && claims.expiresAt - now() < MIN_TOKEN_LIFETIME_MS) {
+  if (
+    status !== 'fail' &&
+    claims.expiresAt !== undefined &&
+    claims.expiresAt - now() < MIN_TOKEN_LIFETIME_MS
+  ) {
     status = 'warn';
     causes.push(`The token expires in ${inMinutes(claims.expiresAt - now())}.`);
   }
@@ -244,6 +304,17 @@ export function authFailure(
       const consentCause = `Admin consent for Office 365 Exchange Online > ${SEND_AS_APP} is missing (the token has no roles).`;
       const scopeCause = `The token's audience is ${claims?.audience ?? 'wrong'} (scope ${v.scope}); Exchange needs ${v.expectedScope}.`;
       const mailboxCause = `The mailbox ${c.user} (the XOAUTH2 user) does not exist in the token's tenant.`;
+      if (!wrongAudience && declaredPermissionModel(c) === 'rbac' && !claims?.hasSendAsApp)
+        return {
+          status: 'fail',
+          evidence: withCode,
+          causes: [
+            `The app's service principal has no 'Application SMTP.SendAsApp' management role assignment (RBAC for Applications): the token carries no roles, so Exchange looks for one.`,
+            spCause,
+            mailboxCause,
+          ],
+          fix: rbacFixes.roleAssignment(v),
+        };
       if (wrongAudience)
         return {
           status: 'fail',
@@ -290,7 +361,7 @@ export function authFailure(
         status: 'fail',
         evidence: withCode,
         causes: ['Exchange Online refuses password (basic) authentication.'],
-        fix: fixes.passwordAuth(v),
+        fix: moveToOAuth2Fix(v),
       };
     default:
       return { status: 'fail', evidence: withCode, causes: [e.message], fix: { summary: e.hint } };
@@ -303,6 +374,7 @@ export function smtpRefusal(
   c: EmailServerConfig,
   v: FixValues,
   stage: string,
+  claims?: ClaimsView,
 ): Outcome {
   const e = errorFromSmtpReply(
     { code: reply.code, response: reply.lines.join('\n'), command: stage },
@@ -314,6 +386,24 @@ export function smtpRefusal(
   const withCode = [...evidence, `error code ${e.code}`];
   switch (e.code) {
     case 'SMTP_MAILBOX_LOGON_FAILED':
+      if (declaredPermissionModel(c) === 'rbac')
+        return claims?.hasSendAsApp
+          ? {
+              status: 'fail',
+              evidence: withCode,
+              causes: [
+                `The token carries ${SEND_AS_APP}, so Exchange checks the mailbox permission (FullAccess) on ${c.user} instead of the RBAC role assignment, and the service principal has none.`,
+              ],
+              fix: rbacFixes.removeApiPermission(v),
+            }
+          : {
+              status: 'fail',
+              evidence: withCode,
+              causes: [
+                `The mailbox ${c.user} is outside the management scope of the app's 'Application SMTP.SendAsApp' role assignment (RBAC for Applications).`,
+              ],
+              fix: rbacFixes.mailboxInScope(v),
+            };
       return {
         status: 'fail',
         evidence: withCode,

@@ -11,4 +11,13 @@ export {
   fixes,
   fixValues,
 } from './fixes.js';
+export {
+  APPLICATION_SMTP_SEND_AS_APP_ROLE,
+  type PermissionModel,
+  permissionModelComparison,
+  RBAC_DOC,
+  type RbacNames,
+  rbacCommands,
+  rbacFixes,
+} from './rbac.js';
 export type { DiagnosticFix, DiagnosticLink } from './types.js';

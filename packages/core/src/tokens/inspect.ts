@@ -27,7 +27,10 @@ export type TokenCheck =
 export interface TokenFinding {
   check: TokenCheck;
   ok: boolean;
+  /** A passed check that still deserves attention (e.g. roles present under RBAC for Applications). */
+  warning?: boolean;
   message: string;
+  /** How to fix a failed check, or act on a warning. */
   fix?: string;
 }
 
@@ -52,6 +55,14 @@ export interface InspectAccessTokenOptions {
   now?: () => number;
   /** Tolerated clock skew for `exp`/`nbf`. @default 0 */
   clockSkewMs?: number;
+  /**
+   * How Exchange authorizes the app. Under `rbac` (RBAC for Applications) a token without `roles`
+   * is expected, and one carrying `SMTP.SendAsApp` is a warning: that claim makes Exchange check
+   * the mailbox permission (FullAccess) instead of the role assignment's scope. Source:
+   * Microsoft, "SMTP Onboarding to App RBAC" (2025-10-17).
+   * @default 'mailbox'
+   */
+  permissionModel?: 'mailbox' | 'rbac';
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -132,20 +143,22 @@ export function inspectAccessToken(token: string, options: InspectAccessTokenOpt
     ? claims.roles.filter((r): r is string => typeof r === 'string')
     : [];
   const hasRole = roles.includes(SMTP_SEND_AS_APP_ROLE);
-  findings.push({
-    check: 'roles',
-    ok: hasRole,
-    message: hasRole
-      ? `roles contains ${SMTP_SEND_AS_APP_ROLE}`
-      : roles.length === 0
-        ? `The token has no roles claim: admin consent for ${SMTP_SEND_AS_APP_ROLE} is missing`
-        : `roles (${roles.join(', ')}) does not contain ${SMTP_SEND_AS_APP_ROLE}`,
-    ...(hasRole
-      ? {}
-      : {
-          fix: `Add the application permission Office 365 Exchange Online > ${SMTP_SEND_AS_APP_ROLE} and grant admin consent: ${adminConsentUrl(consentCtx)}`,
-        }),
-  });
+  if (options.permissionModel === 'rbac') findings.push(rbacRolesFinding(hasRole, roles, appId));
+  else
+    findings.push({
+      check: 'roles',
+      ok: hasRole,
+      message: hasRole
+        ? `roles contains ${SMTP_SEND_AS_APP_ROLE}`
+        : roles.length === 0
+          ? `The token has no roles claim: admin consent for ${SMTP_SEND_AS_APP_ROLE} is missing`
+          : `roles (${roles.join(', ')}) does not contain ${SMTP_SEND_AS_APP_ROLE}`,
+      ...(hasRole
+        ? {}
+        : {
+            fix: `Add the application permission Office 365 Exchange Online > ${SMTP_SEND_AS_APP_ROLE} and grant admin consent: ${adminConsentUrl(consentCtx)} — or, if the tenant authorizes the app with RBAC for Applications (no API permission), set auth.permissionModel to 'rbac'.`,
+          }),
+    });
 
   // Tenant
   if (options.tenant) {
@@ -238,4 +251,24 @@ export function inspectAccessToken(token: string, options: InspectAccessTokenOpt
   });
 
   return { ok: findings.every((f) => f.ok), header, claims, findings };
+}
+
+/** The roles check under RBAC for Applications: no roles is right; SMTP.SendAsApp is a warning. */
+function rbacRolesFinding(hasRole: boolean, roles: string[], appId: string | undefined): TokenFinding {
+  if (!hasRole)
+    return {
+      check: 'roles',
+      ok: true,
+      message:
+        roles.length === 0
+          ? "No roles claim, as RBAC for Applications expects: Exchange authorizes the app by its 'Application SMTP.SendAsApp' role assignment"
+          : `roles (${roles.join(', ')}) without ${SMTP_SEND_AS_APP_ROLE}, as RBAC for Applications expects`,
+    };
+  return {
+    check: 'roles',
+    ok: true,
+    warning: true,
+    message: `The token carries ${SMTP_SEND_AS_APP_ROLE} although the tenant uses RBAC for Applications: that claim makes Exchange check the mailbox permission (FullAccess), not the role assignment's scope`,
+    fix: `Remove the application permission Office 365 Exchange Online > ${SMTP_SEND_AS_APP_ROLE}${appId ? ` from app ${appId}` : ''} (and its admin consent), or give the service principal FullAccess on the mailbox (Add-MailboxPermission).`,
+  };
 }

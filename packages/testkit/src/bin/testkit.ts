@@ -21,6 +21,8 @@ Options:
   --persona <name>     exchange (default) or google
   --no-limits          turn Exchange's per-mailbox limits off (bulk tests, benchmarks)
   --implicit-tls       SMTP over implicit TLS (port 465 style) instead of STARTTLS
+  --permission-model <m>  mailbox (default: SMTP.SendAsApp + FullAccess) or rbac (RBAC for
+                       Applications: a management scope on a group holding the mailbox)
   -h, --help           show this help
 `;
 
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
       persona: { type: 'string' },
       'no-limits': { type: 'boolean' },
       'implicit-tls': { type: 'boolean' },
+      'permission-model': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -57,11 +60,19 @@ async function main(): Promise<void> {
     process.stderr.write(`testkit: --persona must be 'exchange' or 'google', got '${persona}'\n`);
     process.exit(2);
   }
+  const permissionModel = values['permission-model'] ?? 'mailbox';
+  if (permissionModel !== 'mailbox' && permissionModel !== 'rbac') {
+    process.stderr.write(
+      `testkit: --permission-model must be 'mailbox' or 'rbac', got '${permissionModel}'\n`,
+    );
+    process.exit(2);
+  }
   const tokenPort = port(values['token-port'], 'token-port');
   const smtpPort = port(values['smtp-port'], 'smtp-port');
   const inspectPort = port(values['inspect-port'], 'inspect-port');
   const sandbox = await startSandbox({
     persona,
+    permissionModel,
     ...(values['no-limits'] && { limits: false as const }),
     ...(values['implicit-tls'] && { smtpMode: 'implicit-tls' as const }),
     ...(tokenPort !== undefined && { tokenPort }),

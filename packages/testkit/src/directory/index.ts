@@ -89,6 +89,50 @@ export interface Mailbox {
   sendAs: string[];
 }
 
+/** A mail-enabled group (distribution or mail-enabled security group) whose members are mailboxes. */
+export interface Group {
+  tenantId: string;
+  name: string;
+  /** The distinguished name a `MemberOfGroup` recipient filter names. */
+  distinguishedName: string;
+  /** Member addresses, lower-cased. */
+  members: string[];
+}
+
+/**
+ * `New-ManagementScope -Name … -RecipientRestrictionFilter …` (RBAC for Applications, reference §7).
+ * The filter supports what the SMTP onboarding guide uses: `MemberOfGroup -eq '<group DN>'`, plus
+ * `PrimarySmtpAddress -eq '<address>'`, joined by `-or` (or all by `-and`).
+ */
+export interface ManagementScope {
+  tenantId: string;
+  name: string;
+  recipientRestrictionFilter: string;
+}
+
+/** The only management role Exchange supports for SMTP AUTH under RBAC for Applications (reference §7). */
+export const APPLICATION_SMTP_SEND_AS_APP = 'Application SMTP.SendAsApp';
+
+/** `New-ManagementRoleAssignment -Name … -Role … -App <sp> -CustomResourceScope <scope>`. */
+export interface ManagementRoleAssignment {
+  tenantId: string;
+  name: string;
+  role: string;
+  /** The Exchange service principal's identity the assignment was made for. */
+  app: string;
+  /** The management scope's name. */
+  customResourceScope: string;
+}
+
+/** One row of `Test-ServicePrincipalAuthorization -Identity <sp> -Resource <mailbox>` (reference §7). */
+export interface ServicePrincipalAuthorizationRow {
+  RoleName: string;
+  GrantedPermissions: string;
+  AllowedResourceScope: string;
+  ScopeType: 'CustomRecipientScope';
+  InScope: boolean;
+}
+
 export interface DirectorySnapshot {
   tenants: Tenant[];
   apps: Array<
@@ -96,6 +140,9 @@ export interface DirectorySnapshot {
   >;
   servicePrincipals: ExchangeServicePrincipal[];
   mailboxes: Mailbox[];
+  groups: Group[];
+  managementScopes: ManagementScope[];
+  managementRoleAssignments: ManagementRoleAssignment[];
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -119,6 +166,36 @@ export function createDirectory(options: { now?: () => number } = {}) {
   const apps = new Map<string, AppRegistration>();
   const servicePrincipals: ExchangeServicePrincipal[] = [];
   const mailboxes = new Map<string, Mailbox>();
+  const groups: Group[] = [];
+  const scopes: ManagementScope[] = [];
+  const assignments: ManagementRoleAssignment[] = [];
+
+  function requireGroup(nameOrDn: string): Group {
+    const key = nameOrDn.toLowerCase();
+    const g = groups.find((x) => x.name.toLowerCase() === key || x.distinguishedName.toLowerCase() === key);
+    if (!g) throw new DirectoryError(`No group '${nameOrDn}'`);
+    return g;
+  }
+  function findScope(tenantId: string, name: string): ManagementScope | undefined {
+    return scopes.find((s) => s.tenantId === tenantId && s.name.toLowerCase() === name.toLowerCase());
+  }
+  /** Exchange's -App accepts the service principal's identity, object id or app id. */
+  function resolveServicePrincipal(tenantId: string, app: string): ExchangeServicePrincipal | undefined {
+    const key = app.toLowerCase();
+    return servicePrincipals.find(
+      (sp) => sp.tenantId === tenantId && (sp.identity === key || sp.objectId === key || sp.appId === key),
+    );
+  }
+  function scopeHolds(scope: ManagementScope, address: string): boolean {
+    const a = address.toLowerCase();
+    return evaluateRecipientFilter(scope.recipientRestrictionFilter, (property, value) => {
+      if (property === 'primarysmtpaddress') return value.toLowerCase() === a;
+      const group = groups.find(
+        (g) => g.tenantId === scope.tenantId && g.distinguishedName.toLowerCase() === value.toLowerCase(),
+      );
+      return group?.members.includes(a) ?? false;
+    });
+  }
 
   function requireTenant(idOrDomain: string): Tenant {
     const t = findTenant(idOrDomain);
@@ -312,6 +389,153 @@ export function createDirectory(options: { now?: () => number } = {}) {
       const m = requireMailbox(address);
       m.sendAs = m.sendAs.filter((x) => x !== trustee.toLowerCase());
     },
+    // ── RBAC for Applications (reference §7) ─────────────────────────────────────────────────
+    /** `New-DistributionGroup -Name <name>` (or a mail-enabled security group); members by address. */
+    addGroup(tenantIdOrDomain: string, input: { name: string; members?: string[] }): Group {
+      const tenant = requireTenant(tenantIdOrDomain);
+      if (groups.some((g) => g.tenantId === tenant.id && g.name.toLowerCase() === input.name.toLowerCase()))
+        throw new DirectoryError(`A group named '${input.name}' already exists`);
+      const domain = tenant.domains[0] ?? `${tenant.id}.onmicrosoft.com`;
+      const group: Group = {
+        tenantId: tenant.id,
+        name: input.name,
+        distinguishedName: `CN=${input.name},OU=${domain},OU=Microsoft Exchange Hosted Organizations,DC=EURPR01A001,DC=PROD,DC=OUTLOOK,DC=COM`,
+        members: [],
+      };
+      const members = (input.members ?? []).map((m) => requireMailbox(m).address);
+      group.members = [...new Set(members)];
+      groups.push(group);
+      return group;
+    },
+    /** `Add-DistributionGroupMember -Identity <group> -Member <mailbox>`. */
+    addGroupMember(group: string, address: string): void {
+      const g = requireGroup(group);
+      const m = requireMailbox(address);
+      if (!g.members.includes(m.address)) g.members.push(m.address);
+    },
+    /** `Remove-DistributionGroupMember -Identity <group> -Member <mailbox>`. */
+    removeGroupMember(group: string, address: string): void {
+      const g = requireGroup(group);
+      g.members = g.members.filter((x) => x !== address.toLowerCase());
+    },
+    /**
+     * `New-ManagementScope -Name <name> -RecipientRestrictionFilter <filter>`. Refuses a filter it
+     * cannot read and a `MemberOfGroup` naming no group, as Exchange refuses an unresolvable filter.
+     */
+    newManagementScope(
+      tenantIdOrDomain: string,
+      input: { name: string; recipientRestrictionFilter: string },
+    ): ManagementScope {
+      const tenant = requireTenant(tenantIdOrDomain);
+      if (findScope(tenant.id, input.name))
+        throw new DirectoryError(`A management scope named '${input.name}' already exists`);
+      for (const [property, value] of parseRecipientFilter(input.recipientRestrictionFilter).clauses) {
+        if (
+          property === 'memberofgroup' &&
+          !groups.some(
+            (g) => g.tenantId === tenant.id && g.distinguishedName.toLowerCase() === value.toLowerCase(),
+          )
+        )
+          throw new DirectoryError(
+            `MemberOfGroup names no group: '${value}' (use the group's DistinguishedName)`,
+          );
+      }
+      const scope: ManagementScope = {
+        tenantId: tenant.id,
+        name: input.name,
+        recipientRestrictionFilter: input.recipientRestrictionFilter,
+      };
+      scopes.push(scope);
+      return scope;
+    },
+    /** `Remove-ManagementScope`; like Exchange it refuses while a role assignment uses the scope. */
+    removeManagementScope(tenantIdOrDomain: string, name: string): void {
+      const tenant = requireTenant(tenantIdOrDomain);
+      const used = assignments.find(
+        (a) => a.tenantId === tenant.id && a.customResourceScope.toLowerCase() === name.toLowerCase(),
+      );
+      if (used)
+        throw new DirectoryError(`Management scope '${name}' is used by role assignment '${used.name}'`);
+      const i = scopes.findIndex(
+        (s) => s.tenantId === tenant.id && s.name.toLowerCase() === name.toLowerCase(),
+      );
+      if (i >= 0) scopes.splice(i, 1);
+    },
+    /**
+     * `New-ManagementRoleAssignment -Name <name> -Role <role> -App <sp> -CustomResourceScope <scope>`.
+     * `-App` takes the Exchange service principal (identity, object id or app id), so
+     * New-ServicePrincipal must come first, as in Exchange.
+     */
+    newManagementRoleAssignment(
+      tenantIdOrDomain: string,
+      input: { name?: string; role?: string; app: string; customResourceScope: string },
+    ): ManagementRoleAssignment {
+      const tenant = requireTenant(tenantIdOrDomain);
+      const sp = resolveServicePrincipal(tenant.id, input.app);
+      if (!sp)
+        throw new DirectoryError(
+          `No service principal '${input.app}': run New-ServicePrincipal before New-ManagementRoleAssignment`,
+        );
+      const scope = findScope(tenant.id, input.customResourceScope);
+      if (!scope) throw new DirectoryError(`No management scope '${input.customResourceScope}'`);
+      const role = input.role ?? APPLICATION_SMTP_SEND_AS_APP;
+      if (!role.startsWith('Application '))
+        throw new DirectoryError(`'${role}' is not an application role (they are named 'Application …')`);
+      const assignment: ManagementRoleAssignment = {
+        tenantId: tenant.id,
+        name: input.name ?? `${role}-${sp.identity.slice(0, 8)}`,
+        role,
+        app: sp.identity,
+        customResourceScope: scope.name,
+      };
+      assignments.push(assignment);
+      return assignment;
+    },
+    /** `Remove-ManagementRoleAssignment -Identity <name>`. */
+    removeManagementRoleAssignment(tenantIdOrDomain: string, name: string): void {
+      const tenant = requireTenant(tenantIdOrDomain);
+      const i = assignments.findIndex(
+        (a) => a.tenantId === tenant.id && a.name.toLowerCase() === name.toLowerCase(),
+      );
+      if (i >= 0) assignments.splice(i, 1);
+    },
+    /**
+     * `Test-ServicePrincipalAuthorization -Identity <sp> -Resource <mailbox>`: one row per role
+     * assignment of the service principal, with InScope telling whether the mailbox is in its scope.
+     */
+    testServicePrincipalAuthorization(
+      identityOrObjectId: string,
+      resource?: string,
+    ): ServicePrincipalAuthorizationRow[] {
+      const key = identityOrObjectId.toLowerCase();
+      const sp = servicePrincipals.find((x) => x.identity === key || x.objectId === key || x.appId === key);
+      if (!sp) throw new DirectoryError(`No service principal '${identityOrObjectId}'`);
+      return assignments
+        .filter((a) => a.tenantId === sp.tenantId && a.app === sp.identity)
+        .map((a) => {
+          const scope = findScope(a.tenantId, a.customResourceScope);
+          return {
+            RoleName: a.role,
+            GrantedPermissions: a.role.replace(/^Application /, ''),
+            AllowedResourceScope: a.customResourceScope,
+            ScopeType: 'CustomRecipientScope' as const,
+            InScope: resource !== undefined && scope !== undefined && scopeHolds(scope, resource),
+          };
+        });
+    },
+    /**
+     * Does an `Application SMTP.SendAsApp` assignment of this service principal hold the mailbox
+     * in its scope? Without `mailbox`: does the service principal have such an assignment at all?
+     */
+    rbacAllowsSmtp(sp: ExchangeServicePrincipal, mailbox?: string): boolean {
+      return assignments.some((a) => {
+        if (a.tenantId !== sp.tenantId || a.app !== sp.identity || a.role !== APPLICATION_SMTP_SEND_AS_APP)
+          return false;
+        if (mailbox === undefined) return true;
+        const scope = findScope(a.tenantId, a.customResourceScope);
+        return scope !== undefined && scopeHolds(scope, mailbox);
+      });
+    },
     /** `Set-TransportConfig -SmtpClientAuthenticationDisabled <!enabled>`. */
     setTenantSmtpAuth(tenantIdOrDomain: string, enabled: boolean): void {
       requireTenant(tenantIdOrDomain).smtpAuthEnabled = enabled;
@@ -340,6 +564,9 @@ export function createDirectory(options: { now?: () => number } = {}) {
           fullAccess: [...m.fullAccess],
           sendAs: [...m.sendAs],
         })),
+        groups: groups.map((g) => ({ ...g, members: [...g.members] })),
+        managementScopes: scopes.map((x) => ({ ...x })),
+        managementRoleAssignments: assignments.map((x) => ({ ...x })),
       };
     },
   };
@@ -361,4 +588,42 @@ export function hasFullAccess(mailbox: Mailbox, sp: ExchangeServicePrincipal): b
 export function maySendAs(mailbox: Mailbox | undefined, sp: ExchangeServicePrincipal): boolean {
   if (!mailbox) return false;
   return mailbox.sendAs.includes(sp.identity) || mailbox.sendAs.includes(sp.objectId);
+}
+
+interface ParsedFilter {
+  join: 'or' | 'and';
+  /** `[property (lower-case), value]` pairs. */
+  clauses: Array<[string, string]>;
+}
+
+const FILTER_CLAUSE = /^\s*(MemberOfGroup|PrimarySmtpAddress)\s+-eq\s+(?:'([^']*)'|"([^"]*)")\s*$/i;
+
+/**
+ * Reads the OPATH recipient filters the SMTP RBAC onboarding uses: `MemberOfGroup -eq '<DN>'` and
+ * `PrimarySmtpAddress -eq '<address>'`, joined all by `-or` or all by `-and` (no parentheses).
+ * @throws DirectoryError naming what it cannot read.
+ */
+export function parseRecipientFilter(filter: string): ParsedFilter {
+  const hasOr = /\s-or\s/i.test(filter);
+  const hasAnd = /\s-and\s/i.test(filter);
+  if (hasOr && hasAnd)
+    throw new DirectoryError(`Recipient filter mixes -and and -or: '${filter}' (the testkit reads one kind)`);
+  const join = hasAnd ? 'and' : 'or';
+  const clauses = filter.split(hasAnd ? /\s-and\s/i : /\s-or\s/i).map((part): [string, string] => {
+    const m = FILTER_CLAUSE.exec(part);
+    if (!m)
+      throw new DirectoryError(
+        `Recipient filter clause not supported: '${part.trim()}' (use MemberOfGroup -eq '<group DN>' or PrimarySmtpAddress -eq '<address>')`,
+      );
+    return [(m[1] as string).toLowerCase(), (m[2] ?? m[3]) as string];
+  });
+  return { join, clauses };
+}
+
+function evaluateRecipientFilter(
+  filter: string,
+  test: (property: string, value: string) => boolean,
+): boolean {
+  const { join, clauses } = parseRecipientFilter(filter);
+  return join === 'and' ? clauses.every(([p, v]) => test(p, v)) : clauses.some(([p, v]) => test(p, v));
 }

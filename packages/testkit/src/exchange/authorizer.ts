@@ -18,6 +18,7 @@ import {
 } from 'jose';
 import { type Clock, createClock } from '../clock.js';
 import {
+  APPLICATION_SMTP_SEND_AS_APP,
   type Directory,
   EXCHANGE_RESOURCES,
   hasFullAccess,
@@ -26,6 +27,13 @@ import {
   smtpAuthEnabledFor,
 } from '../directory/index.js';
 import type { AuthDecision, AuthRequest, SmtpAuthorizer, SmtpIdentity } from '../smtp/authorizer.js';
+
+/**
+ * How Exchange authorized an app-only token (reference §7): `mailbox` — the token's SMTP.SendAsApp
+ * role plus FullAccess on the mailbox; `rbac` — RBAC for Applications, a management role assignment
+ * whose scope holds the mailbox (the token carries no SMTP.SendAsApp).
+ */
+export type PermissionModel = 'mailbox' | 'rbac';
 
 export interface ExchangeAuthorizerOptions {
   directory: Directory;
@@ -117,6 +125,9 @@ export function createExchangeAuthorizer(options: ExchangeAuthorizerOptions): Sm
   const audiences = new Set((options.audiences ?? DEFAULT_EXCHANGE_AUDIENCES).map((a) => a.toLowerCase()));
   const getKey = toKeyGetter(options.keys, options.ca);
 
+  // Which model authorized each accepted identity; the SMTP server hands the same object back.
+  const models = new WeakMap<SmtpIdentity, PermissionModel>();
+
   function findServicePrincipal(identity: SmtpIdentity) {
     return directory.findServicePrincipal(
       identity.tenantId,
@@ -202,15 +213,24 @@ export function createExchangeAuthorizer(options: ExchangeAuthorizerOptions): Sm
       return refuse(`token issuer '${String(claims.iss)}' does not match its tenant ${tenantId}`, claimed);
     }
 
-    // 5. The application permission, granted with admin consent.
+    // 5. How the app is authorized (reference §7). A token carrying SMTP.SendAsApp is judged by the
+    // classic model: the role plus, at submission, the mailbox permission (FullAccess). A token without
+    // it can still be authorized by RBAC for Applications: an 'Application SMTP.SendAsApp' management
+    // role assignment of the service principal (its scope is checked at submission, like FullAccess).
     const roles = Array.isArray(claims.roles) ? (claims.roles as unknown[]) : [];
-    if (!roles.includes(SMTP_SEND_AS_APP)) {
-      return refuse(
-        roles.length === 0
-          ? `token has no roles claim: the app ${appId} lacks the ${SMTP_SEND_AS_APP} application permission with admin consent`
-          : `token roles [${roles.join(', ')}] do not include ${SMTP_SEND_AS_APP}; add it and grant admin consent`,
-        claimed,
-      );
+    const model: PermissionModel = roles.includes(SMTP_SEND_AS_APP) ? 'mailbox' : 'rbac';
+    if (model === 'rbac') {
+      const t = directory.findTenant(tenantId);
+      const candidate = t ? directory.findServicePrincipal(t.id, appId, oid) : undefined;
+      if (!candidate || !directory.rbacAllowsSmtp(candidate)) {
+        const rbac = `, and its service principal has no '${APPLICATION_SMTP_SEND_AS_APP}' management role assignment (RBAC for Applications)`;
+        return refuse(
+          roles.length === 0
+            ? `token has no roles claim: the app ${appId} lacks the ${SMTP_SEND_AS_APP} application permission with admin consent${rbac}`
+            : `token roles [${roles.join(', ')}] do not include ${SMTP_SEND_AS_APP}; add it and grant admin consent${rbac}`,
+          claimed,
+        );
+      }
     }
 
     // 6. Directory: tenant, security defaults, service principal, mailbox, SMTP AUTH switches.
@@ -259,10 +279,15 @@ export function createExchangeAuthorizer(options: ExchangeAuthorizerOptions): Sm
         identity,
       };
     }
+    models.set(identity, model);
     return {
       ok: true,
       identity,
-      reason: `app ${appId} (service principal ${sp.identity}) authenticated for mailbox ${mailbox}`,
+      reason: `app ${appId} (service principal ${sp.identity}) authenticated for mailbox ${mailbox} (${
+        model === 'rbac'
+          ? `RBAC for Applications: '${APPLICATION_SMTP_SEND_AS_APP}' role assignment, no roles in the token`
+          : `${SMTP_SEND_AS_APP} role in the token`
+      })`,
     };
   }
 
@@ -273,10 +298,24 @@ export function createExchangeAuthorizer(options: ExchangeAuthorizerOptions): Sm
       if (!sp) return { ok: false, reason: `service principal for app ${identity.appId} no longer exists` };
       const box = directory.findMailbox(identity.mailbox);
       if (!box) return { ok: false, reason: `mailbox '${identity.mailbox}' no longer exists` };
+      if (models.get(identity) === 'rbac') {
+        if (!directory.rbacAllowsSmtp(sp, box.address))
+          return {
+            ok: false,
+            reason: `mailbox ${box.address} is outside the management scope of every '${APPLICATION_SMTP_SEND_AS_APP}' assignment of service principal ${sp.identity} (Test-ServicePrincipalAuthorization -Identity ${sp.identity} -Resource ${box.address} shows InScope False)`,
+          };
+        return {
+          ok: true,
+          reason: `mailbox ${box.address} is in the management scope of service principal ${sp.identity}'s '${APPLICATION_SMTP_SEND_AS_APP}' assignment`,
+        };
+      }
       if (!hasFullAccess(box, sp)) {
+        const rbacNote = directory.rbacAllowsSmtp(sp, box.address)
+          ? `; its RBAC assignment is not consulted because the token carries ${SMTP_SEND_AS_APP}, which triggers the mailbox-permission check`
+          : '';
         return {
           ok: false,
-          reason: `service principal ${sp.identity} has no FullAccess on ${box.address} (Add-MailboxPermission -Identity ${box.address} -User ${sp.identity} -AccessRights FullAccess)`,
+          reason: `service principal ${sp.identity} has no FullAccess on ${box.address} (Add-MailboxPermission -Identity ${box.address} -User ${sp.identity} -AccessRights FullAccess)${rbacNote}`,
         };
       }
       return { ok: true, reason: `service principal ${sp.identity} has FullAccess on ${box.address}` };

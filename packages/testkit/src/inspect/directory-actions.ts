@@ -17,7 +17,21 @@ export type DirectoryAction =
   | { action: 'addRecipientPermission' | 'removeRecipientPermission'; address: string; trustee?: string }
   | { action: 'setTenantSmtpAuth'; enabled: boolean }
   | { action: 'setMailboxSmtpAuth'; mailbox?: string; enabled: boolean | null }
-  | { action: 'setSecurityDefaults'; enabled: boolean };
+  | { action: 'setSecurityDefaults'; enabled: boolean }
+  | { action: 'addPermission'; clientId?: string; role?: string; adminConsent?: boolean }
+  | { action: 'addGroup'; name: string; members?: string[] }
+  | { action: 'addGroupMember' | 'removeGroupMember'; group: string; member?: string }
+  | { action: 'newManagementScope'; name: string; recipientRestrictionFilter: string }
+  | { action: 'removeManagementScope'; name: string }
+  | {
+      action: 'newManagementRoleAssignment';
+      name?: string;
+      role?: string;
+      app?: string;
+      customResourceScope: string;
+    }
+  | { action: 'removeManagementRoleAssignment'; name: string }
+  | { action: 'testServicePrincipalAuthorization'; identity?: string; resource?: string };
 
 /** Applies one action; ids default to the environment's own app, service principal and mailbox. */
 export function applyDirectoryAction(env: TestEnvironment, a: DirectoryAction): unknown {
@@ -62,6 +76,36 @@ export function applyDirectoryAction(env: TestEnvironment, a: DirectoryAction): 
       return d.setMailboxSmtpAuth(a.mailbox ?? env.mailbox, a.enabled);
     case 'setSecurityDefaults':
       return d.setSecurityDefaults(env.tenantId, a.enabled);
+    case 'addPermission':
+      return d.addPermission(a.clientId ?? env.clientId, {
+        ...(a.role !== undefined && { role: a.role }),
+        ...(a.adminConsent !== undefined && { adminConsent: a.adminConsent }),
+      });
+    case 'addGroup':
+      return d.addGroup(env.tenantId, { name: a.name, ...(a.members && { members: a.members }) });
+    case 'addGroupMember':
+      return d.addGroupMember(a.group, a.member ?? env.mailbox);
+    case 'removeGroupMember':
+      return d.removeGroupMember(a.group, a.member ?? env.mailbox);
+    case 'newManagementScope':
+      return d.newManagementScope(env.tenantId, {
+        name: a.name,
+        recipientRestrictionFilter: a.recipientRestrictionFilter,
+      });
+    case 'removeManagementScope':
+      return d.removeManagementScope(env.tenantId, a.name);
+    case 'newManagementRoleAssignment':
+      return d.newManagementRoleAssignment(env.tenantId, {
+        app: a.app ?? env.clientId,
+        customResourceScope: a.customResourceScope,
+        ...(a.name !== undefined && { name: a.name }),
+        ...(a.role !== undefined && { role: a.role }),
+      });
+    case 'removeManagementRoleAssignment':
+      return d.removeManagementRoleAssignment(env.tenantId, a.name);
+    case 'testServicePrincipalAuthorization':
+      // By app id by default: the service principal may have been re-created under a new identity.
+      return d.testServicePrincipalAuthorization(a.identity ?? env.clientId, a.resource ?? env.mailbox);
     default:
       throw new Error(`unknown directory action '${(a as { action?: unknown }).action}'`);
   }
