@@ -149,6 +149,8 @@ export {
   type TokenInspection,
   type TokenProvider,
   type TokenProviderBaseOptions,
+  type TokenThrottleReason,
+  type TokenThrottleState,
 } from './tokens/index.js';
 
 // Mailer: pooled SMTP with XOAUTH2 (Node only)

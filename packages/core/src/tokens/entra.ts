@@ -27,8 +27,9 @@ import {
   timeoutAsErrno,
 } from '../internal/https-fetch.js';
 import { safeLogger } from '../internal/logger.js';
-import { resolveRetry, withRetry } from '../internal/retry.js';
+import { resolveRetry } from '../internal/retry.js';
 import { checkTokenEndpoint, expiryOf, signerFor, tokenErrorContext } from './shared.js';
+import { createTokenThrottle, requestThrottled, throttlePolicy } from './throttle.js';
 import type { AccessToken, TokenProvider, TokenProviderBaseOptions } from './types.js';
 
 /** Options of {@link createEntraTokenProvider}. */
@@ -139,8 +140,9 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
     ]);
   const now = options.now ?? Date.now;
   const log = safeLogger(options.logger);
-  const policy = resolveRetry(options.retry);
+  const policy = { ...resolveRetry(options.retry), ...throttlePolicy(options.retry) };
   const ctx: ErrorContext = tokenErrorContext(options, now);
+  const throttle = createTokenThrottle({ now, policy, host: ctx.host });
   const timeoutMs = options.timeoutMs ?? 30_000;
   const authority = `${endpoint.origin}/${encodeURIComponent(parsed.tenant)}`;
   // The network exchanges of the token request in flight. Requests of one provider run one at a
@@ -290,12 +292,18 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
   }
 
   return {
-    async getToken() {
+    throttleState: () => throttle.state(),
+    async getToken(opts = {}) {
       try {
-        const token = await withRetry(requestOnce, policy, undefined, ({ attempt, delayMs, error }) =>
-          log.log('warn', `Token request failed (attempt ${attempt}); retrying in ${delayMs} ms`, {
-            code: isSmtpOAuthError(error) ? error.code : undefined,
-          }),
+        const token = await requestThrottled(
+          throttle,
+          requestOnce,
+          policy,
+          opts.retry !== false,
+          ({ attempt, delayMs, error }) =>
+            log.log('warn', `Token request failed (attempt ${attempt}); retrying in ${delayMs} ms`, {
+              code: isSmtpOAuthError(error) ? error.code : undefined,
+            }),
         );
         log.log('debug', 'Obtained access token', { provider: 'entra', expiresAt: token.expiresAt });
         return token;

@@ -15,6 +15,7 @@ export {
   createOAuth2TokenProvider,
   type OAuth2TokenProviderOptions,
 } from './oauth2.js';
+export type { TokenThrottleReason, TokenThrottleState } from './throttle.js';
 export type {
   AccessToken,
   ClientCredential,

@@ -12,8 +12,9 @@ import {
   timeoutAsErrno,
 } from '../internal/https-fetch.js';
 import { safeLogger } from '../internal/logger.js';
-import { resolveRetry, withRetry } from '../internal/retry.js';
+import { resolveRetry } from '../internal/retry.js';
 import { checkTokenEndpoint, expiryOf, signerFor, tokenErrorContext } from './shared.js';
+import { createTokenThrottle, requestThrottled, throttlePolicy } from './throttle.js';
 import type { AccessToken, TokenProvider, TokenProviderBaseOptions } from './types.js';
 
 /** How the client authenticates to the token endpoint (RFC 6749 §2.3, RFC 7523). */
@@ -55,8 +56,9 @@ export function createOAuth2TokenProvider(options: OAuth2TokenProviderOptions): 
   const endpoint = checkTokenEndpoint(options.tokenEndpoint).toString();
   const now = options.now ?? Date.now;
   const log = safeLogger(options.logger);
-  const policy = resolveRetry(options.retry);
+  const policy = { ...resolveRetry(options.retry), ...throttlePolicy(options.retry) };
   const ctx = tokenErrorContext(options, now);
+  const throttle = createTokenThrottle({ now, policy, host: ctx.host });
   const { credential } = options;
   const method: ClientAuthMethod =
     options.clientAuthMethod ?? (credential.kind === 'secret' ? 'client_secret_post' : 'private_key_jwt');
@@ -134,12 +136,18 @@ export function createOAuth2TokenProvider(options: OAuth2TokenProviderOptions): 
   }
 
   return {
-    async getToken() {
+    throttleState: () => throttle.state(),
+    async getToken(opts = {}) {
       try {
-        const token = await withRetry(requestOnce, policy, undefined, ({ attempt, delayMs, error }) =>
-          log.log('warn', `Token request failed (attempt ${attempt}); retrying in ${delayMs} ms`, {
-            code: isSmtpOAuthError(error) ? error.code : undefined,
-          }),
+        const token = await requestThrottled(
+          throttle,
+          requestOnce,
+          policy,
+          opts.retry !== false,
+          ({ attempt, delayMs, error }) =>
+            log.log('warn', `Token request failed (attempt ${attempt}); retrying in ${delayMs} ms`, {
+              code: isSmtpOAuthError(error) ? error.code : undefined,
+            }),
         );
         log.log('debug', 'Obtained access token', { provider: 'oauth2', method, expiresAt: token.expiresAt });
         return token;
