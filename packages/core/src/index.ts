@@ -46,6 +46,18 @@ export {
   tenantProblem,
 } from './config/index.js';
 
+// Config: the national-cloud model of an entry (token host, scope, SMTP host)
+export {
+  type CloudConflict,
+  type CloudFields,
+  cloudIssues,
+  cloudOfScope,
+  cloudOfSmtpHost,
+  cloudOfTokenEndpoint,
+  type EntryCloud,
+  entryCloud,
+} from './config/index.js';
+
 // Config: redaction for display
 export {
   type PublicAuthConfig,

@@ -16,6 +16,10 @@ describe('public exports', () => {
         "addressProblem",
         "applyPreset",
         "catalogEntry",
+        "cloudIssues",
+        "cloudOfScope",
+        "cloudOfSmtpHost",
+        "cloudOfTokenEndpoint",
         "configEnvVariables",
         "configFromEnv",
         "configJsonSchema",
@@ -34,6 +38,7 @@ describe('public exports', () => {
         "emailServersFileSchema",
         "entraClouds",
         "entraTokenEndpoint",
+        "entryCloud",
         "errorCatalog",
         "errorCodes",
         "errorFromNetwork",
@@ -75,6 +80,10 @@ describe('public exports', () => {
       [
         "ConfigError",
         "applyPreset",
+        "cloudIssues",
+        "cloudOfScope",
+        "cloudOfSmtpHost",
+        "cloudOfTokenEndpoint",
         "configJsonSchema",
         "configPresets",
         "configWarnings",
@@ -83,6 +92,7 @@ describe('public exports', () => {
         "emailServersFileSchema",
         "entraClouds",
         "entraTokenEndpoint",
+        "entryCloud",
         "formatPath",
         "generic",
         "isEntraLoginHost",
@@ -106,8 +116,14 @@ describe('public exports', () => {
     expect(Object.keys(await import('../src/setup/index.js')).sort()).toMatchInlineSnapshot(`
       [
         "adminConsentUrl",
+        "cloudSummary",
+        "consentUrl",
         "fixValues",
         "fixes",
+        "powershell",
+        "smtpScope",
+        "smtpScopesOfAllClouds",
+        "tokenEndpointUrl",
       ]
     `);
   });

@@ -53,6 +53,17 @@ export {
   tenantProblem,
 } from './microsoft.js';
 
+export {
+  type CloudConflict,
+  type CloudFields,
+  cloudIssues,
+  cloudOfScope,
+  cloudOfSmtpHost,
+  cloudOfTokenEndpoint,
+  type EntryCloud,
+  entryCloud,
+} from './cloud.js';
+
 // Redaction for display
 export {
   type PublicAuthConfig,

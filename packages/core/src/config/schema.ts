@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { addressProblem } from '../message/address.js';
+import { cloudIssues, entryCloud } from './cloud.js';
 import {
-  cloudOfLoginHost,
   entraClouds,
   isEntraLoginHost,
   isGraphScope,
@@ -174,14 +174,9 @@ function effectiveSecurity(v: Pick<BaseInput, 'port' | 'security'>): 'starttls' 
   return v.security ?? (v.port === 465 ? 'tls' : 'starttls');
 }
 
-const example = (endpoint: string): string => {
-  try {
-    const cloud = cloudOfLoginHost(new URL(endpoint).hostname);
-    return entraClouds[cloud ?? 'global'].scope;
-  } catch {
-    return entraClouds.global.scope;
-  }
-};
+// The scope of the entry's cloud, read from its token endpoint and SMTP host.
+const example = (endpoint: string, host: string): string =>
+  entraClouds[entryCloud({ tokenEndpoint: endpoint, host }).cloud ?? 'global'].scope;
 
 function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) =>
@@ -229,7 +224,7 @@ function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
       "must be the Application (client) ID, a GUID like 11111111-2222-3333-4444-555555555555, from the app registration's Overview page",
     );
 
-  const scopeExample = example(a.tokenEndpoint);
+  const scopeExample = example(a.tokenEndpoint, v.host);
   if (entraLike && !hasCtl(a.scope)) {
     const scope = a.scope.trim();
     if (/\s/.test(scope))
@@ -245,6 +240,10 @@ function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
       ['auth', 'scope'],
       `is a Microsoft Graph scope: the token's audience would be Graph, and Exchange refuses it with 535 5.7.3. Use ${scopeExample}`,
     );
+  else if (!hasCtl(a.scope) && !hasCtl(a.tokenEndpoint))
+    // A mix of national clouds: each disagreeing field named with its consistent value.
+    for (const i of cloudIssues({ host: v.host, tokenEndpoint: a.tokenEndpoint, scope: a.scope }))
+      issue(i.path, i.message);
 
   const kind = a.credential.kind;
   if (a.provider === 'entra' && a.clientAuthMethod !== undefined)

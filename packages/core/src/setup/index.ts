@@ -11,4 +11,13 @@ export {
   fixes,
   fixValues,
 } from './fixes.js';
+export {
+  cloudSummary,
+  consentUrl,
+  powershell,
+  type SetupTarget,
+  smtpScope,
+  smtpScopesOfAllClouds,
+  tokenEndpointUrl,
+} from './builders.js';
 export type { DiagnosticFix, DiagnosticLink } from './types.js';

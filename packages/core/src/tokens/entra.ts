@@ -9,7 +9,7 @@ import {
   type NetworkResponse,
   ServerError,
 } from '@azure/msal-node';
-import { isEntraLoginHost, parseEntraTokenEndpoint } from '../config/microsoft.js';
+import { isEntraLoginHost } from '../config/microsoft.js';
 import {
   ConfigError,
   type ErrorContext,
@@ -129,9 +129,9 @@ function recordingNetworkModule(
  * (`skipCache`) — caching is {@link createTokenCache}'s job — and MSAL's PII logging stays off.
  */
 export function createEntraTokenProvider(options: EntraTokenProviderOptions): TokenProvider {
-  const endpoint = checkTokenEndpoint(options.tokenEndpoint);
-  const parsed = parseEntraTokenEndpoint(options.tokenEndpoint);
-  if (!parsed)
+  const parsed = checkTokenEndpoint(options.tokenEndpoint);
+  const endpoint = parsed.url;
+  if (!parsed.tenant)
     throw new ConfigError([
       {
         path: 'auth.tokenEndpoint',
@@ -141,7 +141,7 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
   const now = options.now ?? Date.now;
   const log = safeLogger(options.logger);
   const policy = { ...resolveRetry(options.retry), ...throttlePolicy(options.retry) };
-  const ctx: ErrorContext = tokenErrorContext(options, now);
+  const ctx: ErrorContext = tokenErrorContext(options, parsed, now);
   const throttle = createTokenThrottle({ now, policy, host: ctx.host });
   const timeoutMs = options.timeoutMs ?? 30_000;
   const authority = `${endpoint.origin}/${encodeURIComponent(parsed.tenant)}`;

@@ -53,11 +53,12 @@ const formEncode = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
  * });
  */
 export function createOAuth2TokenProvider(options: OAuth2TokenProviderOptions): TokenProvider {
-  const endpoint = checkTokenEndpoint(options.tokenEndpoint).toString();
+  const parsedEndpoint = checkTokenEndpoint(options.tokenEndpoint);
+  const endpoint = parsedEndpoint.href;
   const now = options.now ?? Date.now;
   const log = safeLogger(options.logger);
   const policy = { ...resolveRetry(options.retry), ...throttlePolicy(options.retry) };
-  const ctx = tokenErrorContext(options, now);
+  const ctx = tokenErrorContext(options, parsedEndpoint, now);
   const throttle = createTokenThrottle({ now, policy, host: ctx.host });
   const { credential } = options;
   const method: ClientAuthMethod =
