@@ -19,6 +19,7 @@ import { assertionAlgorithm, JWT_BEARER, verifyClientAssertion } from './asserti
 import { aadsts, type EntraError, EntraRequestError, errorBody } from './errors.js';
 import { createFaultRegistry, describeFault, type TokenFault, type TokenFaults } from './faults.js';
 import { createIssuerKeys, type IssuerKeys } from './keys.js';
+import { createMultiTenantApps, type MultiTenantApps } from './multi-tenant.js';
 
 /** How the client authenticated, as the request log records it (never the credential itself). */
 export type TokenAuthMethod = 'secret-body' | 'secret-basic' | 'assertion-rs256' | 'assertion-ps256' | 'none';
@@ -78,6 +79,11 @@ export interface TokenServer {
   readonly keys: IssuerKeys;
   /** Scripted faults. */
   readonly faults: TokenFaults;
+  /**
+   * Multi-tenant apps and their service principals in other tenants: a token request in a tenant
+   * without one is refused with AADSTS7000229 (reference §8).
+   */
+  readonly multiTenantApps: MultiTenantApps;
   /** `{url}/{tenant}/oauth2/v2.0/token`. */
   tokenEndpoint(tenant: string): string;
   /** `{url}/{tenant}`: what MSAL takes as `authority`. */
@@ -171,6 +177,7 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
   const ca = useTls ? (options.ca ?? createCertificateAuthority()) : undefined;
   const keys = await createIssuerKeys();
   const faults = createFaultRegistry();
+  const multiTenantApps = createMultiTenantApps();
   const log: TokenRequestRecord[] = [];
   const seenJtis = new Map<string, number>();
   let base = '';
@@ -363,8 +370,10 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
       const scope = params.get('scope');
       if (!scope) throw new EntraRequestError(aadsts.missingParameter('scope'));
       const app = directory.findApp(clientId);
-      if (!app || app.tenantId !== tenant.id)
+      if (!app || (app.tenantId !== tenant.id && !multiTenantApps.isMultiTenant(app.clientId)))
         throw new EntraRequestError(aadsts.appNotFound(clientId, segment));
+      if (app.tenantId !== tenant.id && !multiTenantApps.hasServicePrincipal(app.clientId, tenant.id))
+        throw new EntraRequestError(aadsts.missingServicePrincipal(app.clientId, tenant.id));
       const { resource } = checkScope(scope, segment);
 
       let acr: '1' | '2';
@@ -562,6 +571,7 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
     ca,
     keys,
     faults,
+    multiTenantApps,
     tokenEndpoint: (tenant) => `${base}/${tenant}/oauth2/v2.0/token`,
     authority: (tenant) => `${base}/${tenant}`,
     requests: () => log.map((r) => ({ ...r, outcome: r.outcome === 'issued' ? 'issued' : { ...r.outcome } })),
