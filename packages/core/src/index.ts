@@ -152,6 +152,7 @@ export {
   type Logger,
   type LogLevel,
   type OAuth2TokenProviderOptions,
+  type ProxySetting,
   type RetryOptions,
   SMTP_SEND_AS_APP_ROLE,
   type TokenCache,

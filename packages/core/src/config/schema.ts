@@ -127,6 +127,36 @@ const oauth2Auth = z.strictObject({
   clientAuthMethod: z.enum(['client_secret_post', 'client_secret_basic', 'private_key_jwt']).optional(),
   credential: credentialSchema,
 });
+/** An HTTP CONNECT proxy URL: http(s), a host, no credentials (they would be stored and shown). */
+const proxyUrlSchema = line().superRefine((value, ctx) => {
+  if (hasCtl(value)) return;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return ctx.addIssue({
+      code: 'custom',
+      message: 'must be a proxy URL such as http://proxy.corp.example:3128',
+    });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return ctx.addIssue({
+      code: 'custom',
+      message: `must be an http:// or https:// proxy URL (HTTP CONNECT), not ${url.protocol}//`,
+    });
+  if (url.username || url.password)
+    return ctx.addIssue({
+      code: 'custom',
+      message:
+        'must not contain credentials (they would be stored and shown in clear); set HTTPS_PROXY in the environment of the CLI or server instead',
+    });
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash)
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be scheme, host and port only, e.g. http://proxy.corp.example:3128',
+    });
+});
+
 const passwordAuth = z.strictObject({
   type: z.literal('password'),
   password: line().min(1, { error: 'is required' }),
@@ -157,6 +187,15 @@ const baseSchema = z.strictObject({
   tls: z
     .strictObject({ ca: pem(/-----BEGIN CERTIFICATE-----/, '-----BEGIN CERTIFICATE-----').optional() })
     .optional(),
+  proxy: z
+    .strictObject({
+      url: proxyUrlSchema.meta({ description: 'e.g. http://proxy.corp.example:3128' }),
+    })
+    .optional()
+    .meta({
+      description:
+        "HTTP CONNECT proxy for this entry's token endpoint (HTTPS). Overrides HTTPS_PROXY/NO_PROXY of the CLI or server; SMTP connects directly on the entry's port.",
+    }),
   limits: z
     .strictObject({
       maxConnections: z.number().int().min(1).max(100).optional(),

@@ -23,7 +23,14 @@ export interface ErrorContext {
   cloud?: EntraCloud;
   /** The token endpoint's cloud, when it is a Microsoft login host (cross-cloud errors). */
   tokenCloud?: EntraCloud;
-  /** The proxy the failing leg went through, if any (never with credentials). */
+  /**
+   * Which leg of a send failed: the token endpoint over HTTPS, or SMTP on the entry's port. Network
+   * errors name it, so nobody opens port 587 for a token request that needs a proxy.
+   */
+  leg?: 'token' | 'smtp';
+  /** The SMTP port (the `smtp` leg). */
+  port?: number;
+  /** The proxy the failing leg went through, if any (scheme, host and port; never credentials). */
   proxy?: string;
   /** Clock for Retry-After HTTP dates. @default Date.now */
   now?: () => number;

@@ -36,7 +36,7 @@ import type { AccessToken, TokenProvider, TokenProviderBaseOptions } from './typ
 export interface EntraTokenProviderOptions extends TokenProviderBaseOptions {
   /**
    * MSAL's HTTP client. @default an https client over node:https that trusts `ca` in addition to
-   * the system roots
+   * the system roots and goes through `proxy` (so MSAL's discovery and token requests both do)
    */
   networkClient?: INetworkModule;
 }
@@ -142,7 +142,7 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
   const log = safeLogger(options.logger);
   const policy = { ...resolveRetry(options.retry), ...throttlePolicy(options.retry) };
   const ctx: ErrorContext = tokenErrorContext(options, parsed, now);
-  const throttle = createTokenThrottle({ now, policy, host: ctx.host });
+  const throttle = createTokenThrottle({ now, policy, host: ctx.host, proxy: ctx.proxy });
   const timeoutMs = options.timeoutMs ?? 30_000;
   const authority = `${endpoint.origin}/${encodeURIComponent(parsed.tenant)}`;
   // The network exchanges of the token request in flight. Requests of one provider run one at a
@@ -153,7 +153,11 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
   const ownModule = options.networkClient
     ? undefined
     : fetchNetworkModule(
-        createHttpsFetch({ ...(options.ca ? { ca: options.ca } : {}), timeoutMs }),
+        createHttpsFetch({
+          ...(options.ca ? { ca: options.ca } : {}),
+          ...(options.proxy ? { proxy: options.proxy } : {}),
+          timeoutMs,
+        }),
         timeoutMs,
       );
   const networkClient = recordingNetworkModule(

@@ -59,7 +59,7 @@ export function createOAuth2TokenProvider(options: OAuth2TokenProviderOptions): 
   const log = safeLogger(options.logger);
   const policy = { ...resolveRetry(options.retry), ...throttlePolicy(options.retry) };
   const ctx = tokenErrorContext(options, parsedEndpoint, now);
-  const throttle = createTokenThrottle({ now, policy, host: ctx.host });
+  const throttle = createTokenThrottle({ now, policy, host: ctx.host, proxy: ctx.proxy });
   const { credential } = options;
   const method: ClientAuthMethod =
     options.clientAuthMethod ?? (credential.kind === 'secret' ? 'client_secret_post' : 'private_key_jwt');
@@ -75,8 +75,12 @@ export function createOAuth2TokenProvider(options: OAuth2TokenProviderOptions): 
   const timeoutMs = options.timeoutMs ?? 30_000;
   const doFetch: FetchLike =
     options.fetch ??
-    (options.ca
-      ? createHttpsFetch({ ca: options.ca, timeoutMs })
+    (options.ca || options.proxy
+      ? createHttpsFetch({
+          ...(options.ca ? { ca: options.ca } : {}),
+          ...(options.proxy ? { proxy: options.proxy } : {}),
+          timeoutMs,
+        })
       : (globalThis.fetch as unknown as FetchLike));
 
   async function requestOnce(): Promise<AccessToken> {

@@ -1,5 +1,6 @@
 import { entryCloud } from '../config/cloud.js';
 import { cloudOfLoginHost, type EntraCloud, parseEntraTokenEndpoint } from '../config/microsoft.js';
+import { proxyFor, proxyLabel } from '../internal/https-fetch.js';
 import { ConfigError, type ErrorContext, SmtpOAuthError } from '../errors/index.js';
 import { type AssertionSigner, createAssertionSigner, decodeJwt } from '../internal/jwt.js';
 import type { ClientCredential, TokenProviderBaseOptions } from './types.js';
@@ -19,7 +20,7 @@ export interface TokenEndpoint {
 
 /** The user's values for hints: tenant (from the endpoint path), client id, scope, host, cloud. */
 export function tokenErrorContext(
-  options: Pick<TokenProviderBaseOptions, 'clientId' | 'scope'>,
+  options: Pick<TokenProviderBaseOptions, 'clientId' | 'scope' | 'proxy'>,
   endpoint: TokenEndpoint,
   now: () => number,
 ): ErrorContext {
@@ -28,7 +29,10 @@ export function tokenErrorContext(
     scope: options.scope,
     now,
     host: endpoint.hostname,
+    leg: 'token',
   };
+  const proxy = proxyFor(options.proxy, endpoint.href);
+  if (proxy) ctx.proxy = proxyLabel(proxy);
   if (endpoint.tenant) ctx.tenant = endpoint.tenant;
   if (endpoint.cloud) ctx.tokenCloud = endpoint.cloud;
   const cloud = entryCloud({ tokenEndpoint: endpoint.url, scope: options.scope }).cloud;

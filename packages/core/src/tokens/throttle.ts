@@ -140,15 +140,33 @@ export function createTokenThrottle(options: TokenThrottleOptions): TokenThrottl
  * 60 s cap — a 2-minute outage then costs at most 9 requests even with the shortest jitter.
  */
 export function throttlePolicy(
-  retry: { baseDelayMs?: number; maxDelayMs?: number; random?: () => number } | false | undefined,
-): Pick<ResolvedRetry, 'baseDelayMs' | 'maxDelayMs' | 'random'> {
+  retry:
+    | {
+        baseDelayMs?: number;
+        maxDelayMs?: number;
+        random?: () => number;
+        sleep?: (ms: number) => Promise<void>;
+      }
+    | false
+    | undefined,
+): Pick<ResolvedRetry, 'baseDelayMs' | 'maxDelayMs' | 'random' | 'sleep'> {
   const o = retry === false || retry === undefined ? {} : retry;
   return {
     baseDelayMs: o.baseDelayMs ?? TOKEN_BACKOFF_BASE_MS,
     maxDelayMs: o.maxDelayMs ?? TOKEN_BACKOFF_MAX_MS,
     random: o.random ?? Math.random,
+    sleep: o.sleep ?? keepAliveSleep,
   };
 }
+
+/**
+ * The wait between token attempts. Unlike an unref'd timer it keeps Node running: a caller awaiting
+ * a token (a CLI run, a script) must see it settle, not watch the process exit mid-retry.
+ */
+const keepAliveSleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, Math.max(0, ms));
+  });
 
 /**
  * Runs one token request under the throttle: admitted or refused fast, its outcome recorded; with

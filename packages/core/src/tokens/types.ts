@@ -1,3 +1,4 @@
+import type { ProxySetting } from '../internal/https-fetch.js';
 import type { Logger } from '../internal/logger.js';
 import type { RetryOptions } from '../internal/retry.js';
 import type { TokenThrottleState } from './throttle.js';
@@ -76,6 +77,13 @@ export interface TokenProviderBaseOptions {
    * a TLS-inspecting corporate proxy or a private identity provider.
    */
   ca?: string | string[];
+  /**
+   * HTTP CONNECT proxy for the token endpoint: a URL (`http://proxy.corp:3128`), or a function that
+   * picks one per target URL. Used by this package's own HTTP client (and MSAL through it); a
+   * custom `fetch` or `networkClient` brings its own. Never read from the environment here: the
+   * CLI and the server pass `HTTPS_PROXY`/`NO_PROXY` in. @default direct
+   */
+  proxy?: ProxySetting;
   /** Clock, ms since the epoch: token expiry and assertion times. @default Date.now */
   now?: () => number;
   /** Diagnostics; never receives secrets or tokens. */

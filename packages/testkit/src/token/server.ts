@@ -18,7 +18,7 @@ import { type CertificateAuthority, createCertificateAuthority } from '../pki/in
 import { assertionAlgorithm, JWT_BEARER, verifyClientAssertion } from './assertion.js';
 import { aadsts, type EntraError, EntraRequestError, errorBody } from './errors.js';
 import { createFaultRegistry, describeFault, type TokenFault, type TokenFaults } from './faults.js';
-import { createIssuerKeys, type IssuerKeys } from './keys.js';
+import { createIssuerKeys, type IssuerKeyStore, type IssuerKeys } from './keys.js';
 import { createMultiTenantApps, type MultiTenantApps } from './multi-tenant.js';
 
 /** How the client authenticated, as the request log records it (never the credential itself). */
@@ -64,6 +64,18 @@ export interface TokenServerOptions {
   tls?: boolean;
   /** CA that issues the server certificate. @default a new CA from `createCertificateAuthority()` */
   ca?: CertificateAuthority;
+  /**
+   * Sign tokens with another token server's keys, so an SMTP server that trusts that one accepts
+   * these tokens too — e.g. a second endpoint of the same directory reachable only through a proxy.
+   * @default new keys
+   */
+  shareKeysWith?: TokenServer;
+  /**
+   * Accept connections only from these source addresses and reset the rest: a network where the
+   * identity provider is reachable only through a proxy (bind the proxy's `localAddress` to one).
+   * @default any
+   */
+  acceptFrom?: string[];
 }
 
 export interface TokenServer {
@@ -162,6 +174,9 @@ function checkScope(scope: string, tenantSegment: string): ScopeResult {
   return { resource };
 }
 
+// The private signing keys of each server, for shareKeysWith (never part of the public interface).
+const keyStores = new WeakMap<TokenServer, IssuerKeyStore>();
+
 /** Starts a fake Entra v2 token server. */
 export async function createTokenServer(options: TokenServerOptions): Promise<TokenServer> {
   const { directory } = options;
@@ -175,7 +190,10 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
   const host = options.host ?? '127.0.0.1';
   const useTls = options.tls ?? true;
   const ca = useTls ? (options.ca ?? createCertificateAuthority()) : undefined;
-  const keys = await createIssuerKeys();
+  const shared = options.shareKeysWith ? keyStores.get(options.shareKeysWith) : undefined;
+  if (options.shareKeysWith && !shared)
+    throw new TypeError('shareKeysWith must be a server from createTokenServer');
+  const keys = shared ?? (await createIssuerKeys());
   const faults = createFaultRegistry();
   const multiTenantApps = createMultiTenantApps();
   const log: TokenRequestRecord[] = [];
@@ -551,6 +569,12 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
   } else {
     server = createHttpServer(listener);
   }
+  const acceptFrom = options.acceptFrom ? new Set(options.acceptFrom) : undefined;
+  if (acceptFrom)
+    server.on('connection', (socket) => {
+      const from = socket.remoteAddress?.replace(/^::ffff:/, '');
+      if (!from || !acceptFrom.has(from)) socket.destroy();
+    });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
@@ -563,7 +587,7 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
   hostAndPort = `${urlHost}:${port}`.toLowerCase();
   base = `${ca ? 'https' : 'http'}://${hostAndPort}`;
 
-  return {
+  const tokenServer: TokenServer = {
     url: base,
     host,
     port,
@@ -584,4 +608,6 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
         server.closeAllConnections();
       }),
   };
+  keyStores.set(tokenServer, keys);
+  return tokenServer;
 }
