@@ -10,6 +10,7 @@ import { createTestEnvironment, type TestEnvironment } from '@org/testkit';
 import { createTokenServer, type TokenServer } from '@org/testkit/token';
 import { createProxy, type ProxyServer } from 'proxy';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { configJsonSchema } from '../src/config/json-schema.js';
 import { parseConfig } from '../src/config/parse.js';
 import { diagnose } from '../src/doctor/index.js';
 import type { SmtpOAuthError } from '../src/errors/index.js';
@@ -145,6 +146,15 @@ describe('an entry that names its own proxy', () => {
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
     return parsed.config;
   };
+
+  it('proxy.url is in the JSON schema for editors', () => {
+    const schema = configJsonSchema() as { anyOf: Array<{ properties?: Record<string, unknown> }> };
+    expect(schema.anyOf[0]?.properties?.proxy).toMatchObject({
+      type: 'object',
+      properties: { url: { type: 'string' } },
+      required: ['url'],
+    });
+  });
 
   it('proxy.url is validated: http(s) only, no credentials', () => {
     const { tls: _t, ...rest } = env.config;

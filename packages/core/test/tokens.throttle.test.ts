@@ -177,6 +177,22 @@ describe.each(['oauth2', 'entra'] as const)('token throttle (%s provider)', (kin
     await expect.poll(() => env.tokenRequests().length, { timeout: 10_000 }).toBe(3);
   });
 
+  it('S9: the backoff doubles per failure from 1 s and is capped at 60 s (equal jitter)', async () => {
+    env.faults.token.add({ action: { type: 'status', status: 503 }, times: 'always' });
+    const bare = provider(() => 0.5);
+    const waits: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      await bare.getToken({ retry: false }).catch(() => undefined);
+      const wait = (bare.throttleState?.()?.retryAt ?? 0) - env.clock.now();
+      waits.push(wait);
+      env.clock.advance(wait);
+    }
+    expect(env.tokenRequests()).toHaveLength(9);
+    // Equal jitter with random 0.5: three quarters of min(60 s, 1 s · 2ⁿ).
+    const expected = [1, 2, 4, 8, 16, 32, 60, 60, 60].map((s) => s * 750);
+    expect(waits).toEqual(expected);
+  });
+
   it('S10: once the cached token has expired, callers fail fast with when to retry', async () => {
     const cache = createTokenCache(provider(), { now: env.clock.now });
     const first = await cache.getToken();
