@@ -163,7 +163,13 @@ describe('token error hints use the entry cloud', () => {
     expect(fixes.servicePrincipal(values).commands?.[0]).toContain(
       '-ExchangeEnvironmentName O365USGovGCCHigh',
     );
-    expect(fixes.scope(values).commands).toEqual([`"scope": "${entraClouds.usGovernment.scope}"`]);
+    // Regression: the doctor's scope fix never advises the scope already configured.
+    const same = fixes.scope(values);
+    expect(same.commands).toBeUndefined();
+    expect(same.summary).toContain('already https://outlook.office365.us/.default');
+    expect(fixes.scope({ ...values, scope: entraClouds.global.scope }).commands).toEqual([
+      `"scope": "${entraClouds.usGovernment.scope}"`,
+    ]);
     // The SMTP host alone names the cloud when the token endpoint is not a Microsoft one.
     const byHost = fixValues(
       {

@@ -15,6 +15,7 @@ import {
   powershell,
   SERVICE_PRINCIPAL_PLACEHOLDER as SP_PLACEHOLDER,
   type SetupTarget,
+  tokenEndpointUrl,
 } from './builders.js';
 import type { DiagnosticFix, DiagnosticLink } from './types.js';
 
@@ -174,6 +175,14 @@ export const fixes = {
   },
 
   scope(v: FixValues): DiagnosticFix {
+    // Regression: never advise the value already configured (a GCC High entry refused with
+    // AADSTS500011 was told to "set" the scope it had).
+    if (v.scope !== undefined && v.scope.trim().toLowerCase() === v.expectedScope.toLowerCase()) {
+      const t = target(v);
+      return {
+        summary: `The scope is already ${v.expectedScope}, the SMTP scope of the ${entraClouds[t.cloud ?? 'global'].label} cloud, yet tenant ${v.tenant} does not know that resource: check the tenant has Exchange Online in this cloud and that the token endpoint names this tenant (${tokenEndpointUrl(t)}).`,
+      };
+    }
     return {
       summary: `Set auth.scope to ${v.expectedScope}${v.scope ? ` (it is ${v.scope})` : ''}: client credentials need exactly one resource with /.default, and SMTP needs the Exchange resource — a Graph scope yields a token whose audience Exchange refuses.`,
       commands: [`"scope": "${v.expectedScope}"`],
