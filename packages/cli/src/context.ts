@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { getProxyForUrl } from 'proxy-from-env';
 import { Output, type CliIo } from './output.js';
 
 /** A wrong invocation: exit code 2, message for the human. */
@@ -106,6 +107,18 @@ export function withConfigCa(
   const configured = config.tls?.ca;
   if (!cliCa) return configured;
   return configured ? `${configured.trimEnd()}\n${cliCa}` : cliCa;
+}
+
+/**
+ * The proxy of the environment for core's token requests: `HTTPS_PROXY` / `https_proxy` (or
+ * `ALL_PROXY`) unless `NO_PROXY` exempts the token host — read by proxy-from-env, per target URL. An
+ * entry's own `proxy.url` wins (core applies it). `undefined` when no proxy variable is set.
+ */
+export function environmentProxy(ctx: CommandContext): ((url: string) => string | undefined) | undefined {
+  const env = ctx.io.env;
+  const set = ['HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy'].some((k) => env[k]);
+  if (!set) return undefined;
+  return (url) => getProxyForUrl(url) || undefined;
 }
 
 const CONFIG_FILES = ['smtp-oauth.config.json', 'smtp-oauth.config.yaml', 'smtp-oauth.config.yml'];

@@ -25,7 +25,6 @@ export {
 
 // Config: moving a password entry to OAuth2 (also browser-safe from `@org/core/config`)
 export {
-  cloudOfSmtpHost,
   type MigrationCredential,
   migrateToOAuth2,
   type OAuth2MigrationAnswers,
@@ -54,6 +53,18 @@ export {
   type PresetValues,
   parseEntraTokenEndpoint,
   tenantProblem,
+} from './config/index.js';
+
+// Config: the national-cloud model of an entry (token host, scope, SMTP host)
+export {
+  type CloudConflict,
+  type CloudFields,
+  cloudIssues,
+  cloudOfScope,
+  cloudOfSmtpHost,
+  cloudOfTokenEndpoint,
+  type EntryCloud,
+  entryCloud,
 } from './config/index.js';
 
 // Config: redaction for display
@@ -155,6 +166,7 @@ export {
   type Logger,
   type LogLevel,
   type OAuth2TokenProviderOptions,
+  type ProxySetting,
   type RetryOptions,
   SMTP_SEND_AS_APP_ROLE,
   type TokenCache,
@@ -164,6 +176,8 @@ export {
   type TokenInspection,
   type TokenProvider,
   type TokenProviderBaseOptions,
+  type TokenThrottleReason,
+  type TokenThrottleState,
 } from './tokens/index.js';
 
 // Mailer: pooled SMTP with XOAUTH2 (Node only)

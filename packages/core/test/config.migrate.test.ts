@@ -3,7 +3,8 @@
 import { createTestEnvironment } from '@org/testkit';
 import { describe, expect, it } from 'vitest';
 import { configJsonSchema } from '../src/config/json-schema.js';
-import { cloudOfSmtpHost, migrateToOAuth2 } from '../src/config/migrate.js';
+import { cloudOfSmtpHost } from '../src/config/cloud.js';
+import { migrateToOAuth2 } from '../src/config/migrate.js';
 import { parseConfig } from '../src/config/parse.js';
 import { redactConfig } from '../src/config/redact.js';
 import { diagnose } from '../src/doctor/index.js';

@@ -109,7 +109,14 @@ describe('createTokenCache', () => {
     const sleeps: number[] = [];
     const cache = createTokenCache(entra(), {
       now: env.clock.now,
-      retry: { attempts: 2, sleep: async (ms) => void sleeps.push(ms) },
+      // The provider's throttle admits the retry only once its backoff step has passed on the clock.
+      retry: {
+        attempts: 2,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          env.clock.advance(ms);
+        },
+      },
     });
     await expect(cache.getToken()).resolves.toHaveProperty('accessToken');
     expect(env.tokenRequests().map((r) => r.status)).toEqual([502, 200]);

@@ -33,6 +33,11 @@ export interface RuntimeOptions {
    * again. @default 300000
    */
   addressTtlMs?: number;
+  /**
+   * The environment's proxy for token requests (HTTPS_PROXY/NO_PROXY, from the entry point): the
+   * proxy URL for a target URL, or `undefined` for direct. An entry's own `proxy.url` wins.
+   */
+  proxy?: (targetUrl: string) => string | undefined;
 }
 
 interface Slot {
@@ -123,11 +128,23 @@ export function createEntryRuntimes(
     return entryTokenCache(config, { now: coreNow, ...logOption(ctx()) });
   }
 
+  /**
+   * The entry as its token client and mailer use it: with the environment's proxy for the token
+   * endpoint when the entry names none. Resolved here to a URL, so it reaches the mailer thread
+   * with the config; the stored and shown config stays as the admin wrote it.
+   */
+  function withEnvironmentProxy(config: EmailServerConfig): EmailServerConfig {
+    if (config.proxy || config.auth.type !== 'oauth2' || !options.proxy) return config;
+    const url = options.proxy(config.auth.tokenEndpoint);
+    return url ? { ...config, proxy: { url } } : config;
+  }
+
   async function build(record: EmailServerRecord, key: string): Promise<EntryRuntime> {
     const config = configOf(ctx(), record);
     const addresses = await check(config);
-    const tokens = tokensFor(key, config);
-    const mailer = await buildMailer(key, config, tokens, addresses[0]!);
+    const effective = withEnvironmentProxy(config);
+    const tokens = tokensFor(key, effective);
+    const mailer = await buildMailer(key, effective, tokens, addresses[0]!);
     return { id: record.id, config, tokens, addresses, mailer };
   }
 
@@ -140,7 +157,12 @@ export function createEntryRuntimes(
     const next = {
       ...current,
       addresses,
-      mailer: await buildMailer(slot.version, current.config, current.tokens, addresses[0]!),
+      mailer: await buildMailer(
+        slot.version,
+        withEnvironmentProxy(current.config),
+        current.tokens,
+        addresses[0]!,
+      ),
     };
     void current.mailer.close();
     slot.runtime = Promise.resolve(next);

@@ -162,8 +162,10 @@ describeDrivers('email servers API', (driver) => {
       h = await startHarness(driver, { tokenHostAllowlist: ['idp.example.org'] });
       await h.login();
       for (const [i, host] of ['login.microsoftonline.us', 'login.partner.microsoftonline.cn'].entries()) {
+        // One entry, one cloud: the SMTP host of the token endpoint's cloud (core refuses a mix).
         const e = secretEntry({
           name: `cloud${i}`,
+          host: host.endsWith('.us') ? 'smtp.office365.us' : 'smtp.partner.outlook.cn',
           tokenEndpoint: `https://${host}/contoso.onmicrosoft.com/oauth2/v2.0/token`,
         });
         const scope = host.endsWith('.us')

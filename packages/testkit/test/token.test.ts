@@ -357,3 +357,39 @@ describe('token endpoint: every error row of reference §1', () => {
     expect(r.json.error).toBe('not_found');
   });
 });
+
+describe('token endpoint: multi-tenant apps need a service principal in the tenant (reference §8)', () => {
+  // Reference §8: "since 31 March 2026 Entra issues app tokens only where the app has a service
+  // principal in the resource tenant". Entra's refusal: 401 invalid_client AADSTS7000229.
+  it('a foreign tenant without the service principal → AADSTS7000229; with it → a token of that tenant', async () => {
+    const other = fx.directory.addTenant({ domains: ['fabrikam-mt.onmicrosoft.com'] });
+    const ask = () =>
+      tokenRequest(
+        fx,
+        {
+          grant_type: 'client_credentials',
+          client_id: fx.clientId,
+          client_secret: fx.secret.value,
+          scope: EXCHANGE_SCOPE,
+        },
+        { tenant: other.id },
+      );
+    try {
+      // A single-tenant app in a foreign tenant is simply not found.
+      expectEntraError(await ask(), 400, 'unauthorized_client', 700016);
+      fx.server.multiTenantApps.allow(fx.clientId);
+      const refused = expectEntraError(await ask(), 401, 'invalid_client', 7000229);
+      expect(refused).toContain(
+        `The client application ${fx.clientId} is missing service principal in the tenant ${other.id}`,
+      );
+      fx.server.multiTenantApps.addServicePrincipal(fx.clientId, other.id);
+      const ok = await ask();
+      expect(ok.status).toBe(200);
+      expect(decodeJwt(ok.json.access_token as string).tid).toBe(other.id);
+      // The home tenant needs no extra service principal.
+      expect((await secretRequest(fx)).status).toBe(200);
+    } finally {
+      fx.server.multiTenantApps.clear();
+    }
+  });
+});

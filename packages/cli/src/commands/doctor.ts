@@ -1,5 +1,13 @@
 import type { DiagnoseResult, DiagnosticStep } from '@org/core';
-import { type CommandContext, loadCore, loadEntry, readCa, UsageError, withConfigCa } from '../context.js';
+import {
+  type CommandContext,
+  environmentProxy,
+  loadCore,
+  loadEntry,
+  readCa,
+  UsageError,
+  withConfigCa,
+} from '../context.js';
 import { ExitCode, exitCodeForStep } from '../exit-codes.js';
 import { withContext } from '../main.js';
 import type { CliIo } from '../output.js';
@@ -83,10 +91,12 @@ export default function doctor(argv: string[], io: CliIo): Promise<number> {
     }
 
     ctx.out.line(ctx.out.style('bold', `smtp-oauth doctor — ${entry.config.name} (${entry.source})`));
+    const proxy = environmentProxy(ctx);
     const result = await core.diagnose(entry.config, {
       ...(values['send-test-to'] ? { sendTestTo: String(values['send-test-to']) } : {}),
       ...(values.from ? { from: String(values.from) } : {}),
       ...(ca ? { ca: withConfigCa(entry.config, ca) } : {}),
+      ...(proxy ? { proxy } : {}),
       ...(timeout ? { timeoutMs: timeout } : {}),
       onStep: (step) => {
         if (!ctx.globals.json) for (const l of renderStep(ctx, step, verbose)) ctx.out.line(l);

@@ -12,7 +12,15 @@ import {
   stringify,
   templateFields,
 } from '../batch.js';
-import { type CommandContext, loadCore, loadEntry, readCa, UsageError, withConfigCa } from '../context.js';
+import {
+  type CommandContext,
+  environmentProxy,
+  loadCore,
+  loadEntry,
+  readCa,
+  UsageError,
+  withConfigCa,
+} from '../context.js';
 import { ExitCode, exitCodeFor, type ExitCodeValue } from '../exit-codes.js';
 import { reportError, withContext } from '../main.js';
 import type { CliIo } from '../output.js';
@@ -351,10 +359,11 @@ export default function send(argv: string[], io: CliIo): Promise<number> {
     const entry = await loadEntry(ctx, core);
     for (const w of entry.warnings) ctx.out.warn(`${ctx.out.symbols.warn} ${w.path}: ${w.message}`);
     // The mailer trusts `ca` for the token endpoint too (core defaults the token CA to the SMTP one).
-    const mailer = core.createMailer(
-      entry.config,
-      ca ? { ca: withConfigCa(entry.config, ca) as string } : {},
-    );
+    const proxy = environmentProxy(ctx);
+    const mailer = core.createMailer(entry.config, {
+      ...(ca ? { ca: withConfigCa(entry.config, ca) as string } : {}),
+      ...(proxy ? { token: { proxy } } : {}),
+    });
     try {
       if (values.batch) return await sendBatch(ctx, values, core, mailer);
       const bodies = await readBodies(ctx, values, true);

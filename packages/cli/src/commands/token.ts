@@ -1,4 +1,4 @@
-import { loadCore, loadEntry, readCa, UsageError, withConfigCa } from '../context.js';
+import { environmentProxy, loadCore, loadEntry, readCa, UsageError, withConfigCa } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { withContext } from '../main.js';
 import type { CliIo } from '../output.js';
@@ -44,7 +44,8 @@ export default function token(argv: string[], io: CliIo): Promise<number> {
       throw new UsageError(
         `entry "${config.name}" uses auth type ${config.auth.type}; there is no token to fetch`,
       );
-    const provider = core.createTokenProvider(config, ca ? { ca } : {});
+    const proxy = environmentProxy(ctx);
+    const provider = core.createTokenProvider(config, { ...(ca ? { ca } : {}), ...(proxy ? { proxy } : {}) });
     const t = await provider.getToken({ forceRefresh: true });
     const tenant = core.parseEntraTokenEndpoint(config.auth.tokenEndpoint)?.tenant;
     const inspection = core.inspectAccessToken(t.accessToken, {

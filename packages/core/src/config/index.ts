@@ -27,7 +27,6 @@ export {
 } from './parse.js';
 export { configJsonSchema } from './json-schema.js';
 export {
-  cloudOfSmtpHost,
   type MigrationCredential,
   migrateToOAuth2,
   type OAuth2MigrationAnswers,
@@ -60,6 +59,17 @@ export {
   parseEntraTokenEndpoint,
   tenantProblem,
 } from './microsoft.js';
+
+export {
+  type CloudConflict,
+  type CloudFields,
+  cloudIssues,
+  cloudOfScope,
+  cloudOfSmtpHost,
+  cloudOfTokenEndpoint,
+  type EntryCloud,
+  entryCloud,
+} from './cloud.js';
 
 // Redaction for display
 export {

@@ -5,38 +5,53 @@ export type EntraCloud = 'global' | 'usGovernment' | 'china';
 
 export interface EntraCloudInfo {
   cloud: EntraCloud;
+  /** How Microsoft names the cloud, for messages. */
+  label: string;
   loginHost: string;
+  /** The SMTP scope: the Exchange Online resource of the cloud with `/.default`. */
   scope: string;
   smtpHost: string;
   /** Graph resource of the cloud; a scope on it yields a token Exchange refuses. */
   graphResource: string;
+  /** Host suffixes of the cloud's Exchange Online endpoints (SMTP hosts and scope resources). */
+  exchangeSuffixes: readonly string[];
+  /** `Connect-ExchangeOnline -ExchangeEnvironmentName`; the global cloud needs none. */
+  exchangeEnvironment?: string;
 }
 
 export const entraClouds: Readonly<Record<EntraCloud, EntraCloudInfo>> = Object.freeze({
   global: {
     cloud: 'global',
+    label: 'Global (Microsoft 365)',
     loginHost: 'login.microsoftonline.com',
     scope: 'https://outlook.office365.com/.default',
     smtpHost: 'smtp-mail.outlook.com',
     graphResource: 'https://graph.microsoft.com',
+    exchangeSuffixes: ['outlook.com', 'office365.com', 'office.com'],
   },
   usGovernment: {
     cloud: 'usGovernment',
+    label: 'US Government (GCC High)',
     loginHost: 'login.microsoftonline.us',
     scope: 'https://outlook.office365.us/.default',
     smtpHost: 'smtp.office365.us',
     graphResource: 'https://graph.microsoft.us',
+    exchangeSuffixes: ['office365.us'],
+    exchangeEnvironment: 'O365USGovGCCHigh',
   },
   china: {
     cloud: 'china',
+    label: 'China (21Vianet)',
     loginHost: 'login.partner.microsoftonline.cn',
     scope: 'https://partner.outlook.cn/.default',
     smtpHost: 'smtp.partner.outlook.cn',
     graphResource: 'https://microsoftgraph.chinacloudapi.cn',
+    exchangeSuffixes: ['outlook.cn'],
+    exchangeEnvironment: 'O365China',
   },
 });
 
-const MICROSOFT_SMTP_SUFFIXES = ['outlook.com', 'office365.com', 'office365.us', 'outlook.cn', 'office.com'];
+const MICROSOFT_SMTP_SUFFIXES = Object.values(entraClouds).flatMap((c) => c.exchangeSuffixes);
 const ENTRA_LOGIN_HOSTS = new Set([
   'login.microsoftonline.com',
   'login.microsoftonline.us',
@@ -124,10 +139,12 @@ export function entraTokenEndpoint(cloud: EntraCloud, tenant: string): string {
 }
 
 /** Splits an Entra token endpoint into tenant and version; `undefined` if the path does not fit. */
-export function parseEntraTokenEndpoint(url: string): { tenant: string; version: 'v1' | 'v2' } | undefined {
+export function parseEntraTokenEndpoint(
+  url: string | URL,
+): { tenant: string; version: 'v1' | 'v2' } | undefined {
   let u: URL;
   try {
-    u = new URL(url);
+    u = typeof url === 'string' ? new URL(url) : url;
   } catch {
     return undefined;
   }

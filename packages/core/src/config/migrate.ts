@@ -1,3 +1,4 @@
+import { cloudOfSmtpHost } from './cloud.js';
 /**
  * Moving an entry off basic (password) SMTP AUTH: one conversion that the CLI (`smtp-oauth config
  * migrate`) and the WebAdmin ("Move to OAuth2") both call, so they keep and ask for the same things.
@@ -50,14 +51,6 @@ export interface OAuth2MigrationAnswers {
   tokenEndpoint?: string;
 }
 
-/** The Microsoft cloud an SMTP host belongs to (reference §6); the global cloud for anything else. */
-export function cloudOfSmtpHost(host: string): EntraCloud {
-  const h = host.trim().toLowerCase().replace(/\.$/, '');
-  if (h === 'office365.us' || h.endsWith('.office365.us')) return 'usGovernment';
-  if (h === 'outlook.cn' || h.endsWith('.outlook.cn')) return 'china';
-  return 'global';
-}
-
 /**
  * Turns a password entry into an OAuth2 (Entra client-credentials) entry. Kept: name, host, port,
  * security, mailbox (`user`), From, TLS CA and limits. Dropped: the password. Added: the token
@@ -81,7 +74,7 @@ export function migrateToOAuth2(
       path: 'auth.type',
       message: `is '${String(entry.auth?.type)}': only a password entry is moved to OAuth2`,
     });
-  const cloud = cloudOfSmtpHost(entry.host);
+  const cloud = cloudOfSmtpHost(entry.host) ?? 'global';
   const tenant = answers.tenant?.trim();
   if (!answers.tokenEndpoint) {
     if (!tenant)

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { addressProblem } from '../message/address.js';
+import { cloudIssues, entryCloud } from './cloud.js';
 import {
-  cloudOfLoginHost,
   entraClouds,
   isEntraLoginHost,
   isGraphScope,
@@ -142,6 +142,36 @@ const oauth2Auth = z.strictObject({
     default: 'mailbox',
   }),
 });
+/** An HTTP CONNECT proxy URL: http(s), a host, no credentials (they would be stored and shown). */
+const proxyUrlSchema = line().superRefine((value, ctx) => {
+  if (hasCtl(value)) return;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return ctx.addIssue({
+      code: 'custom',
+      message: 'must be a proxy URL such as http://proxy.corp.example:3128',
+    });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return ctx.addIssue({
+      code: 'custom',
+      message: `must be an http:// or https:// proxy URL (HTTP CONNECT), not ${url.protocol}//`,
+    });
+  if (url.username || url.password)
+    return ctx.addIssue({
+      code: 'custom',
+      message:
+        'must not contain credentials (they would be stored and shown in clear); set HTTPS_PROXY in the environment of the CLI or server instead',
+    });
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash)
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be scheme, host and port only, e.g. http://proxy.corp.example:3128',
+    });
+});
+
 const passwordAuth = z.strictObject({
   type: z.literal('password'),
   password: line().min(1, { error: 'is required' }),
@@ -172,6 +202,15 @@ const baseSchema = z.strictObject({
   tls: z
     .strictObject({ ca: pem(/-----BEGIN CERTIFICATE-----/, '-----BEGIN CERTIFICATE-----').optional() })
     .optional(),
+  proxy: z
+    .strictObject({
+      url: proxyUrlSchema.meta({ description: 'e.g. http://proxy.corp.example:3128' }),
+    })
+    .optional()
+    .meta({
+      description:
+        "HTTP CONNECT proxy for this entry's token endpoint (HTTPS). Overrides HTTPS_PROXY/NO_PROXY of the CLI or server; SMTP connects directly on the entry's port.",
+    }),
   limits: z
     .strictObject({
       maxConnections: z.number().int().min(1).max(100).optional(),
@@ -189,14 +228,9 @@ function effectiveSecurity(v: Pick<BaseInput, 'port' | 'security'>): 'starttls' 
   return v.security ?? (v.port === 465 ? 'tls' : 'starttls');
 }
 
-const example = (endpoint: string): string => {
-  try {
-    const cloud = cloudOfLoginHost(new URL(endpoint).hostname);
-    return entraClouds[cloud ?? 'global'].scope;
-  } catch {
-    return entraClouds.global.scope;
-  }
-};
+// The scope of the entry's cloud, read from its token endpoint and SMTP host.
+const example = (endpoint: string, host: string): string =>
+  entraClouds[entryCloud({ tokenEndpoint: endpoint, host }).cloud ?? 'global'].scope;
 
 function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) =>
@@ -249,7 +283,7 @@ function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
       "must be the Application (client) ID, a GUID like 11111111-2222-3333-4444-555555555555, from the app registration's Overview page",
     );
 
-  const scopeExample = example(a.tokenEndpoint);
+  const scopeExample = example(a.tokenEndpoint, v.host);
   if (entraLike && !hasCtl(a.scope)) {
     const scope = a.scope.trim();
     if (/\s/.test(scope))
@@ -265,6 +299,10 @@ function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
       ['auth', 'scope'],
       `is a Microsoft Graph scope: the token's audience would be Graph, and Exchange refuses it with 535 5.7.3. Use ${scopeExample}`,
     );
+  else if (!hasCtl(a.scope) && !hasCtl(a.tokenEndpoint))
+    // A mix of national clouds: each disagreeing field named with its consistent value.
+    for (const i of cloudIssues({ host: v.host, tokenEndpoint: a.tokenEndpoint, scope: a.scope }))
+      issue(i.path, i.message);
 
   const kind = a.credential.kind;
   if (a.provider === 'entra' && a.clientAuthMethod !== undefined)

@@ -26,6 +26,7 @@ import {
   SmtpDialogue,
 } from './smtp-dialogue.js';
 import { xoauth2InitialResponse } from '../mailer/sasl.js';
+import { proxyFor, proxyLabel } from '../internal/https-fetch.js';
 import { defaultTokenProvider } from './token-source.js';
 import type {
   DiagnoseOptions,
@@ -542,6 +543,11 @@ export async function diagnose(
     skip('claims', `Skipped: auth type is ${c.auth.type}; no token is used.`);
   } else {
     await run('token', async () => {
+      // The leg the token takes: directly, or through a proxy (the entry's, else the environment's).
+      const proxy = proxyFor(c.proxy?.url ?? options.proxy, oauth.tokenEndpoint);
+      const route = proxy
+        ? `through the proxy ${proxyLabel(proxy)} (HTTP CONNECT)`
+        : 'directly (no proxy configured)';
       let provider: DiagnoseTokenProvider;
       try {
         provider = options.tokenProvider ?? defaultTokenProvider(c, options);
@@ -559,7 +565,7 @@ export async function diagnose(
         const expiresAt = token.expiresAt instanceof Date ? token.expiresAt.getTime() : token.expiresAt;
         const lifetime = expiresAt - t0;
         const evidence = [
-          `POST ${oauth.tokenEndpoint} (client_credentials, scope ${oauth.scope}, ${describeCredential(c)})`,
+          `POST ${oauth.tokenEndpoint} (client_credentials, scope ${oauth.scope}, ${describeCredential(c)}) ${route}`,
           `access token received, expires at ${iso(expiresAt)} (in ${inMinutes(lifetime)})`,
         ];
         if (lifetime < MIN_TOKEN_LIFETIME_MS)
@@ -576,9 +582,13 @@ export async function diagnose(
           };
         return { status: 'ok', evidence };
       } catch (err) {
-        return tokenFailure(err, v, certificate, (e) => {
+        const outcome = tokenFailure(err, v, certificate, (e) => {
           tokenError = e;
         });
+        return {
+          ...outcome,
+          evidence: [...(outcome.evidence ?? []), `POST ${oauth.tokenEndpoint} ${route}`],
+        };
       }
     });
     if (accessToken) {

@@ -15,6 +15,7 @@ export function defaultTokenProvider(
     ...(options.ca ? { ca: options.ca } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.proxy ? { proxy: options.proxy } : {}),
     ...(options.tokenTimeoutMs ? { timeoutMs: options.tokenTimeoutMs } : {}),
   });
 }

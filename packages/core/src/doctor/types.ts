@@ -1,5 +1,5 @@
 import type { LookupAddress } from 'node:dns';
-import type { FetchLike } from '../internal/https-fetch.js';
+import type { FetchLike, ProxySetting } from '../internal/https-fetch.js';
 import type { DiagnosticFix } from '../setup/types.js';
 
 export type { DiagnosticFix, DiagnosticLink } from '../setup/types.js';
@@ -77,6 +77,12 @@ export interface DiagnoseOptions {
   tokenProvider?: DiagnoseTokenProvider;
   /** HTTP client of the generic OAuth2 provider when the doctor builds it. @default core's https client */
   fetch?: FetchLike;
+  /**
+   * Proxy for the token endpoint when the entry names none (`proxy.url` wins): a URL or a function
+   * of the target URL (the CLI passes HTTPS_PROXY/NO_PROXY). Shown in the token step's evidence.
+   * @default direct
+   */
+  proxy?: ProxySetting;
   /** Timeout for connecting and for each SMTP reply. @default 15000 */
   timeoutMs?: number;
   /** Timeout for token acquisition. @default 30000 */

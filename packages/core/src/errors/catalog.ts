@@ -23,6 +23,8 @@ export const errorCodes = [
   'TOKEN_SERVICE_UNAVAILABLE',
   'TOKEN_ENDPOINT_REJECTED',
   'TOKEN_RESPONSE_INVALID',
+  'TOKEN_SERVICE_PRINCIPAL_MISSING',
+  'TOKEN_CLOUD_MISMATCH',
   'TLS_REQUIRED',
   'TLS_CERTIFICATE_INVALID',
   'TLS_HANDSHAKE_FAILED',
@@ -210,6 +212,22 @@ const entries: ErrorCatalogEntry[] = [
     meaning:
       'The token endpoint answered without a usable access token (not JSON, no access_token, or an unexpected shape) — often a proxy or a wrong URL.',
     fix: 'Check the token endpoint URL ends in /oauth2/v2.0/token and that no proxy rewrites the response.',
+  },
+  {
+    code: 'TOKEN_SERVICE_PRINCIPAL_MISSING',
+    title: 'App has no service principal in the tenant (AADSTS7000229)',
+    transient: false,
+    meaning:
+      'A multi-tenant app asked for a token in a tenant where it has no service principal (Enterprise application); Entra enforces this since 31 March 2026.',
+    fix: 'A Global or Privileged Role Administrator of that tenant grants admin consent to the app (https://<login host>/<TENANT_ID>/adminconsent?client_id=<CLIENT_ID>), which creates the service principal.',
+  },
+  {
+    code: 'TOKEN_CLOUD_MISMATCH',
+    title: 'Token endpoint and scope are in different Microsoft clouds',
+    transient: false,
+    meaning:
+      'The token endpoint belongs to one Microsoft cloud (Global, US Government GCC High, China) and the scope to another; a tenant lives in exactly one cloud.',
+    fix: "Use one cloud's values throughout: its login host in the token endpoint, its Exchange scope and its SMTP host (e.g. GCC High: login.microsoftonline.us, https://outlook.office365.us/.default, smtp.office365.us).",
   },
   {
     code: 'TLS_REQUIRED',

@@ -1,3 +1,7 @@
+import { cloudOfScope, cloudOfSmtpHost } from '../config/cloud.js';
+import { cloudOfLoginHost, type EntraCloud } from '../config/microsoft.js';
+import { consentUrl, type SetupTarget } from '../setup/builders.js';
+
 /** The user's own values, used to fill hints with copy-pasteable commands. All optional. */
 export interface ErrorContext {
   /** Tenant id or domain. */
@@ -12,6 +16,22 @@ export interface ErrorContext {
   host?: string;
   /** Token scope that was requested. */
   scope?: string;
+  /**
+   * The entry's Microsoft cloud, for consent URLs, scopes and PowerShell lines.
+   * @default read from `host` (SMTP or login host), else `scope`, else 'global'
+   */
+  cloud?: EntraCloud;
+  /** The token endpoint's cloud, when it is a Microsoft login host (cross-cloud errors). */
+  tokenCloud?: EntraCloud;
+  /**
+   * Which leg of a send failed: the token endpoint over HTTPS, or SMTP on the entry's port. Network
+   * errors name it, so nobody opens port 587 for a token request that needs a proxy.
+   */
+  leg?: 'token' | 'smtp';
+  /** The SMTP port (the `smtp` leg). */
+  port?: number;
+  /** The proxy the failing leg went through, if any (scheme, host and port; never credentials). */
+  proxy?: string;
   /** Clock for Retry-After HTTP dates. @default Date.now */
   now?: () => number;
 }
@@ -19,6 +39,22 @@ export interface ErrorContext {
 export const or = (value: string | undefined, placeholder: string): string =>
   value && value.length > 0 ? value : placeholder;
 
+/** The cloud the hints of this context are written for. */
+export function contextCloud(ctx: ErrorContext): EntraCloud {
+  return (
+    ctx.cloud ??
+    (ctx.host ? (cloudOfSmtpHost(ctx.host) ?? cloudOfLoginHost(ctx.host)) : undefined) ??
+    (ctx.scope ? cloudOfScope(ctx.scope) : undefined) ??
+    'global'
+  );
+}
+
+/** The setup-text target of this context: its cloud and ids. */
+export function setupTarget(ctx: ErrorContext): SetupTarget {
+  return { cloud: contextCloud(ctx), tenant: ctx.tenant, clientId: ctx.clientId };
+}
+
+/** The admin-consent URL in the context's tenant and cloud. */
 export function adminConsentUrl(ctx: ErrorContext): string {
-  return `https://login.microsoftonline.com/${or(ctx.tenant, '<TENANT_ID>')}/adminconsent?client_id=${or(ctx.clientId, '<CLIENT_ID>')}`;
+  return consentUrl(setupTarget(ctx));
 }

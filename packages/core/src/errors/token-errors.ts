@@ -1,5 +1,8 @@
 import type { ErrorCode } from './catalog.js';
-import { adminConsentUrl, type ErrorContext, or } from './context.js';
+import { cloudOfScope } from '../config/cloud.js';
+import { entraClouds } from '../config/microsoft.js';
+import { cloudSummary, smtpScope, tokenEndpointUrl } from '../setup/builders.js';
+import { adminConsentUrl, contextCloud, type ErrorContext, or, setupTarget } from './context.js';
 import { redactSecrets } from './redact.js';
 import { SmtpOAuthError } from './smtp-oauth-error.js';
 
@@ -69,7 +72,14 @@ interface Mapping {
   hint: (ctx: ErrorContext) => string;
 }
 
-const MICROSOFT_SCOPE = 'https://outlook.office365.com/.default';
+// The SMTP scope of the entry's cloud: hints never name another cloud's.
+const scopeOf = (c: ErrorContext) => smtpScope(setupTarget(c));
+const sameScope = (a: string | undefined, b: string) =>
+  a !== undefined &&
+  a
+    .trim()
+    .replace(/\/+\.default$/, '/.default')
+    .toLowerCase() === b.toLowerCase();
 
 const aadsts: Record<number, Mapping> = {
   7000215: {
@@ -94,13 +104,12 @@ const aadsts: Record<number, Mapping> = {
   },
   1002012: {
     code: 'TOKEN_INVALID_SCOPE',
-    hint: () =>
-      `Client credentials need a scope of the form <resource>/.default; for SMTP use ${MICROSOFT_SCOPE} (GCC High: https://outlook.office365.us/.default, China: https://partner.outlook.cn/.default), not a permission name such as Mail.Send or SMTP.SendAsApp.`,
+    hint: (c) =>
+      `Client credentials need a scope of the form <resource>/.default; for SMTP use ${scopeOf(c)}, not a permission name such as Mail.Send or SMTP.SendAsApp.`,
   },
   70011: {
     code: 'TOKEN_SCOPE_NOT_VALID',
-    hint: () =>
-      `Set the scope to exactly ${MICROSOFT_SCOPE}: one value, no extra spaces or permission names.`,
+    hint: (c) => `Set the scope to exactly ${scopeOf(c)}: one value, no extra spaces or permission names.`,
   },
   700027: {
     code: 'TOKEN_CERTIFICATE_NOT_REGISTERED',
@@ -118,13 +127,24 @@ const aadsts: Record<number, Mapping> = {
   },
   500011: {
     code: 'TOKEN_RESOURCE_NOT_FOUND',
-    hint: (c) =>
-      `The scope's resource is not known in tenant ${or(c.tenant, '<TENANT_ID>')}. Use ${MICROSOFT_SCOPE} and check the tenant has Exchange Online.`,
+    hint: (c) => {
+      const scope = scopeOf(c);
+      const label = entraClouds[contextCloud(c)].label;
+      // Regression: a GCC High entry was told to "use" the global scope — or the scope it already had.
+      return sameScope(c.scope, scope)
+        ? `Exchange Online (${scope.replace('/.default', '')}) is not known in tenant ${or(c.tenant, '<TENANT_ID>')} of the ${label} cloud: check the tenant has Exchange Online licences in this cloud and that the token endpoint names the right tenant (${tokenEndpointUrl(setupTarget(c))}).`
+        : `The scope's resource is not known in tenant ${or(c.tenant, '<TENANT_ID>')}. Use ${scope} (the ${label} cloud's SMTP scope) and check the tenant has Exchange Online.`;
+    },
   },
   9001023: {
     code: 'TOKEN_ENDPOINT_REJECTED',
-    hint: () =>
-      'Client credentials cannot use the common, organizations or consumers endpoints: put your tenant id or domain in the token endpoint, e.g. https://login.microsoftonline.com/<TENANT_ID>/oauth2/v2.0/token.',
+    hint: (c) =>
+      `Client credentials cannot use the common, organizations or consumers endpoints: put your tenant id or domain in the token endpoint, e.g. ${tokenEndpointUrl({ cloud: contextCloud(c) })}.`,
+  },
+  7000229: {
+    code: 'TOKEN_SERVICE_PRINCIPAL_MISSING',
+    hint: (c) =>
+      `App ${or(c.clientId, '<CLIENT_ID>')} has no service principal (Enterprise application) in tenant ${or(c.tenant, '<TENANT_ID>')}; since 31 March 2026 Entra issues app tokens only where one exists. A Global or Privileged Role Administrator of that tenant creates it by granting admin consent: ${adminConsentUrl(c)}`,
   },
   900144: {
     code: 'TOKEN_ENDPOINT_REJECTED',
@@ -132,6 +152,13 @@ const aadsts: Record<number, Mapping> = {
       'The token request lacks a required parameter; check client ID, scope and the credential are configured.',
   },
 };
+
+/** The token endpoint's and the scope's clouds when they differ. */
+function crossCloud(ctx: ErrorContext) {
+  const token = ctx.tokenCloud;
+  const scope = ctx.scope ? cloudOfScope(ctx.scope) : undefined;
+  return token && scope && token !== scope ? { token, scope } : undefined;
+}
 
 /**
  * Maps a failed (or unusable) token endpoint response to a typed error. Pure: no I/O.
@@ -198,6 +225,17 @@ export function errorFromTokenResponse(response: TokenResponseInput, ctx: ErrorC
       },
     );
   }
+  const mismatch = crossCloud(ctx);
+  if (mismatch && (code === 500011 || code === 90002 || code === 700016 || oauthError === 'invalid_resource'))
+    return new SmtpOAuthError(
+      'TOKEN_CLOUD_MISMATCH',
+      `Token request failed (HTTP ${status}${oauthError ? ` ${oauthError}` : ''})${summary ? `: ${prefix}${summary}` : ''}`,
+      {
+        details: { ...details, tokenCloud: mismatch.token, scopeCloud: mismatch.scope },
+        hint: `The token endpoint is in the ${entraClouds[mismatch.token].label} cloud but the scope ${or(ctx.scope, '')} belongs to the ${entraClouds[mismatch.scope].label} cloud; a tenant lives in one cloud. Use that cloud's values throughout — ${cloudSummary({ cloud: mismatch.scope, tenant: ctx.tenant })} — or ${cloudSummary({ cloud: mismatch.token, tenant: ctx.tenant })}.`,
+        transient: false,
+      },
+    );
   const mapping = code !== undefined ? aadsts[code] : undefined;
   const message = `Token request failed (HTTP ${status}${oauthError ? ` ${oauthError}` : ''})${summary ? `: ${prefix}${summary}` : ''}`;
   if (mapping)

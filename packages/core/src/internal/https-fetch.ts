@@ -1,5 +1,7 @@
+import type { Agent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { rootCertificates, type SecureContextOptions } from 'node:tls';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 
 /** The subset of the WHATWG `Response` the toolkit reads. */
 export interface FetchLikeResponse {
@@ -26,6 +28,33 @@ export interface HttpsFetchOptions {
   timeoutMs?: number;
   /** Largest response body accepted. @default 1 MiB */
   maxBodyBytes?: number;
+  /**
+   * HTTP CONNECT proxy (`http://proxy:3128`, credentials in the URL if it needs them), or a function
+   * that picks one per target URL (`undefined`: direct). @default direct
+   */
+  proxy?: ProxySetting;
+}
+
+/**
+ * A proxy for HTTPS requests: its URL, or a function choosing one per target URL — e.g. built by an
+ * entry point from `HTTPS_PROXY`/`NO_PROXY` (proxy-from-env's `getProxyForUrl`).
+ */
+export type ProxySetting = string | ((targetUrl: string) => string | undefined);
+
+/** The proxy URL for a target, if any. */
+export function proxyFor(setting: ProxySetting | undefined, targetUrl: string): string | undefined {
+  const url = typeof setting === 'function' ? setting(targetUrl) : setting;
+  return url && url.length > 0 ? url : undefined;
+}
+
+/** A proxy URL as it may be shown: scheme, host and port, never its credentials. */
+export function proxyLabel(proxyUrl: string): string {
+  try {
+    const u = new URL(proxyUrl);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return '(unparsable proxy URL)';
+  }
 }
 
 /**
@@ -70,6 +99,19 @@ export function createHttpsFetch(
     minVersion: 'TLSv1.2',
   };
   if (options.ca) tls.ca = withSystemRoots(options.ca);
+  // One tunnelling agent per proxy (https-proxy-agent speaks CONNECT; TLS to the target is still
+  // ours, with the options above, end to end through the tunnel).
+  const agents = new Map<string, Agent>();
+  const agentFor = (target: string): Agent | undefined => {
+    const proxyUrl = proxyFor(options.proxy, target);
+    if (!proxyUrl) return undefined;
+    let agent = agents.get(proxyUrl);
+    if (!agent) {
+      agent = new HttpsProxyAgent(proxyUrl);
+      agents.set(proxyUrl, agent);
+    }
+    return agent;
+  };
   return (url, init = {}) =>
     new Promise<HttpsResponse>((resolve, reject) => {
       let target: URL;
@@ -90,6 +132,17 @@ export function createHttpsFetch(
       const body = init.body === undefined ? undefined : Buffer.from(init.body, 'utf8');
       const headers: Record<string, string> = { ...(init.headers ?? {}) };
       if (body) headers['content-length'] = String(body.length);
+      let agent: Agent | undefined;
+      try {
+        agent = agentFor(target.toString());
+      } catch (err) {
+        reject(
+          Object.assign(new Error(`Invalid proxy URL: ${(err as Error).message}`), {
+            code: 'ERR_PROXY_INVALID',
+          }),
+        );
+        return;
+      }
       const req = httpsRequest(
         target,
         {
@@ -97,6 +150,7 @@ export function createHttpsFetch(
           headers,
           timeout: timeoutMs,
           ...tls,
+          ...(agent ? { agent } : {}),
           ...(init.signal ? { signal: init.signal } : {}),
         },
         (res) => {
@@ -123,6 +177,17 @@ export function createHttpsFetch(
           });
         },
       );
+      // A proxy that refuses the tunnel answers CONNECT with a non-200 status; https-proxy-agent then
+      // replays that reply as the response. Report it as the proxy's refusal, not the endpoint's.
+      req.on('proxyConnect', (connect: { statusCode?: number }) => {
+        if (connect.statusCode !== 200)
+          req.destroy(
+            Object.assign(
+              new Error(`The proxy refused CONNECT ${target.host} (HTTP ${connect.statusCode ?? '?'})`),
+              { code: 'ERR_PROXY_CONNECT', statusCode: connect.statusCode },
+            ),
+          );
+      });
       req.on('timeout', () =>
         req.destroy(
           Object.assign(new Error(`Request timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }),

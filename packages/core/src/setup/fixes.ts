@@ -2,18 +2,23 @@
  * The admin guide's setup steps as fixes, with the user's own values filled in, so what the doctor
  * prints can be pasted into Exchange Online PowerShell or a browser as is.
  */
+import { entryCloud } from '../config/cloud.js';
 import {
   cloudOfLoginHost,
   type EntraCloud,
   entraClouds,
-  isEntraLoginHost,
   parseEntraTokenEndpoint,
 } from '../config/microsoft.js';
+import {
+  consentUrl,
+  ENTERPRISE_OBJECT_ID_PLACEHOLDER,
+  powershell,
+  SERVICE_PRINCIPAL_PLACEHOLDER as SP_PLACEHOLDER,
+  type SetupTarget,
+  tokenEndpointUrl,
+} from './builders.js';
 import type { DiagnosticFix, DiagnosticLink } from './types.js';
 import { expectObject } from '../internal/guard.js';
-
-const SP_PLACEHOLDER = '<SERVICE_PRINCIPAL_ID>';
-const ENTERPRISE_OBJECT_ID_PLACEHOLDER = '<Enterprise Application object id>';
 
 /** The user's values the fixes are written with. */
 export interface FixValues {
@@ -21,6 +26,8 @@ export interface FixValues {
   clientId: string;
   mailbox: string;
   from: string;
+  /** The entry's Microsoft cloud (from token endpoint, scope and SMTP host). @default 'global' */
+  cloud?: EntraCloud;
   /** Login host of the user's cloud, for the admin-consent URL. */
   loginHost: string;
   /** The SMTP scope of the user's cloud. */
@@ -32,12 +39,6 @@ export interface FixValues {
   exchangeEnvironment?: string;
 }
 
-/** Exchange Online PowerShell's name for each national cloud (the global one needs none). */
-const EXCHANGE_ENVIRONMENT: Partial<Record<EntraCloud, string>> = {
-  usGovernment: 'O365USGovGCCHigh',
-  china: 'O365China',
-};
-
 /**
  * The parts of an entry the fix values are read from. A validated `EmailServerConfig` fits, and so
  * does its redacted form (`PublicEmailServerConfig`, what an API returns): no secret is needed.
@@ -45,6 +46,8 @@ const EXCHANGE_ENVIRONMENT: Partial<Record<EntraCloud, string>> = {
 export interface FixSource {
   /** The mailbox that signs in. */
   user: string;
+  /** The SMTP host: it names the cloud too (smtp.office365.us is GCC High). */
+  host?: string;
   auth:
     | { type: 'oauth2'; tokenEndpoint: string; clientId: string; scope?: string | undefined }
     | { type: 'password' | 'none' };
@@ -55,46 +58,36 @@ export function fixValues(config: FixSource, from: string): FixValues {
   expectObject(config, '(config)');
   expectObject(config.auth, 'auth');
   const auth = config.auth.type === 'oauth2' ? config.auth : undefined;
-  let loginHost: string = entraClouds.global.loginHost;
-  let expectedScope: string = entraClouds.global.scope;
-  let tenant: string | undefined;
-  let exchangeEnvironment: string | undefined;
-  if (auth) {
-    tenant = parseEntraTokenEndpoint(auth.tokenEndpoint)?.tenant;
-    try {
-      const host = new URL(auth.tokenEndpoint).hostname;
-      const cloud = cloudOfLoginHost(host);
-      if (cloud) {
-        exchangeEnvironment = EXCHANGE_ENVIRONMENT[cloud];
-        expectedScope = entraClouds[cloud].scope;
-        loginHost = isEntraLoginHost(host) ? entraClouds[cloud].loginHost : loginHost;
-      }
-    } catch {
-      // An unparsable endpoint is reported by the config step; keep the global defaults.
-    }
-  }
+  const cloud =
+    entryCloud({ host: config.host, tokenEndpoint: auth?.tokenEndpoint, scope: auth?.scope }).cloud ??
+    'global';
+  const info = entraClouds[cloud];
+  const tenant = auth ? parseEntraTokenEndpoint(auth.tokenEndpoint)?.tenant : undefined;
   return {
     tenant: tenant ?? '<TENANT_ID>',
     clientId: auth?.clientId ?? '<CLIENT_ID>',
     mailbox: config.user,
     from,
-    loginHost,
-    expectedScope,
+    cloud,
+    loginHost: info.loginHost,
+    expectedScope: info.scope,
     scope: auth?.scope,
-    ...(exchangeEnvironment && { exchangeEnvironment }),
+    ...(info.exchangeEnvironment && { exchangeEnvironment: info.exchangeEnvironment }),
   };
 }
 
-// An admin signs in interactively (-UserPrincipalName); -Organization is for app-only sign-in.
-const connect = (v: FixValues) =>
-  `Connect-ExchangeOnline -UserPrincipalName <admin@your-tenant>${v.exchangeEnvironment ? ` -ExchangeEnvironmentName ${v.exchangeEnvironment}` : ''}`;
-const findSp = (v: FixValues) =>
-  `Get-ServicePrincipal | Where-Object AppId -eq '${v.clientId}' | Format-List`;
+const target = (v: FixValues): SetupTarget => ({
+  cloud: v.cloud ?? cloudOfLoginHost(v.loginHost) ?? 'global',
+  tenant: v.tenant,
+  clientId: v.clientId,
+});
+const connect = (v: FixValues) => powershell.connect(target(v));
+const findSp = (v: FixValues) => powershell.findServicePrincipal(target(v));
 
 /** The admin-consent URL of the app in the user's tenant and cloud. */
 export function adminConsentUrl(v: FixValues): string {
   expectObject(v, 'values');
-  return `https://${v.loginHost}/${v.tenant}/adminconsent?client_id=${v.clientId}`;
+  return consentUrl(target(v));
 }
 
 function appPortalLink(v: FixValues, page: 'Credentials' | 'CallAnAPI' | 'Overview'): DiagnosticLink {
@@ -129,7 +122,7 @@ export const fixes = {
     const objectId = v.servicePrincipalObjectId ?? ENTERPRISE_OBJECT_ID_PLACEHOLDER;
     return {
       summary: `Register the app's service principal in Exchange Online with the Enterprise Application's object id${v.servicePrincipalObjectId ? ` (${v.servicePrincipalObjectId}, the token's oid claim)` : ''}. Pitfall: use the object id shown under Enterprise applications, not the app registration's object id — with the wrong one Exchange keeps answering 535 5.7.3. If Get-ServicePrincipal already lists the app with another ObjectId, remove that entry first (Remove-ServicePrincipal -Identity <its Identity>).`,
-      commands: [connect(v), findSp(v), `New-ServicePrincipal -AppId ${v.clientId} -ObjectId ${objectId}`],
+      commands: [connect(v), findSp(v), powershell.newServicePrincipal(target(v), objectId)],
       links: [
         {
           label: 'Enterprise applications (object id)',
@@ -143,11 +136,7 @@ export const fixes = {
   mailboxPermission(v: FixValues): DiagnosticFix {
     return {
       summary: `Give the service principal FullAccess to the mailbox ${v.mailbox}. ${SP_PLACEHOLDER} is the service principal's id from Get-ServicePrincipal (ExchangeObjectId / Identity).`,
-      commands: [
-        connect(v),
-        findSp(v),
-        `Add-MailboxPermission -Identity "${v.mailbox}" -User ${SP_PLACEHOLDER} -AccessRights FullAccess`,
-      ],
+      commands: [connect(v), findSp(v), powershell.addMailboxPermission(v.mailbox)],
       links: [OAUTH_DOC],
     };
   },
@@ -155,10 +144,7 @@ export const fixes = {
   smtpAuthMailbox(v: FixValues): DiagnosticFix {
     return {
       summary: `Enable SMTP AUTH for the mailbox ${v.mailbox}.`,
-      commands: [
-        connect(v),
-        `Set-CASMailbox -Identity "${v.mailbox}" -SmtpClientAuthenticationDisabled $false`,
-      ],
+      commands: [connect(v), powershell.enableSmtpAuthMailbox(v.mailbox)],
       links: [{ label: 'Enable or disable SMTP AUTH', url: 'https://aka.ms/smtp_auth_disabled' }],
     };
   },
@@ -166,11 +152,7 @@ export const fixes = {
   smtpAuthTenant(v: FixValues): DiagnosticFix {
     return {
       summary: `SMTP AUTH is disabled for the whole tenant. Enable it for the mailbox ${v.mailbox} (a per-mailbox setting overrides the tenant's), or tenant-wide.`,
-      commands: [
-        connect(v),
-        `Set-CASMailbox -Identity "${v.mailbox}" -SmtpClientAuthenticationDisabled $false`,
-        'Set-TransportConfig -SmtpClientAuthenticationDisabled $false',
-      ],
+      commands: [connect(v), powershell.enableSmtpAuthMailbox(v.mailbox), powershell.enableSmtpAuthTenant()],
       links: [{ label: 'Enable or disable SMTP AUTH', url: 'https://aka.ms/smtp_auth_disabled' }],
     };
   },
@@ -191,16 +173,20 @@ export const fixes = {
   sendAs(v: FixValues): DiagnosticFix {
     return {
       summary: `Allow the service principal to send as ${v.from}, or send with From set to the authenticated mailbox ${v.mailbox}.`,
-      commands: [
-        connect(v),
-        findSp(v),
-        `Add-RecipientPermission -Identity "${v.from}" -Trustee ${SP_PLACEHOLDER} -AccessRights SendAs`,
-      ],
+      commands: [connect(v), findSp(v), powershell.addRecipientPermission(v.from)],
       links: [OAUTH_DOC],
     };
   },
 
   scope(v: FixValues): DiagnosticFix {
+    // Regression: never advise the value already configured (a GCC High entry refused with
+    // AADSTS500011 was told to "set" the scope it had).
+    if (v.scope !== undefined && v.scope.trim().toLowerCase() === v.expectedScope.toLowerCase()) {
+      const t = target(v);
+      return {
+        summary: `The scope is already ${v.expectedScope}, the SMTP scope of the ${entraClouds[t.cloud ?? 'global'].label} cloud, yet tenant ${v.tenant} does not know that resource: check the tenant has Exchange Online in this cloud and that the token endpoint names this tenant (${tokenEndpointUrl(t)}).`,
+      };
+    }
     return {
       summary: `Set auth.scope to ${v.expectedScope}${v.scope ? ` (it is ${v.scope})` : ''}: client credentials need exactly one resource with /.default, and SMTP needs the Exchange resource — a Graph scope yields a token whose audience Exchange refuses.`,
       commands: [`"scope": "${v.expectedScope}"`],

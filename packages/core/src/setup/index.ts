@@ -20,4 +20,13 @@ export {
   rbacCommands,
   rbacFixes,
 } from './rbac.js';
+export {
+  cloudSummary,
+  consentUrl,
+  powershell,
+  type SetupTarget,
+  smtpScope,
+  smtpScopesOfAllClouds,
+  tokenEndpointUrl,
+} from './builders.js';
 export type { DiagnosticFix, DiagnosticLink } from './types.js';

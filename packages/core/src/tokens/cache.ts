@@ -1,6 +1,6 @@
 import { isSmtpOAuthError } from '../errors/index.js';
 import { type Logger, safeLogger } from '../internal/logger.js';
-import { type RetryOptions, resolveRetry, withRetry } from '../internal/retry.js';
+import { classifyTransient, type RetryOptions, resolveRetry, withRetry } from '../internal/retry.js';
 import type { AccessToken, GetTokenOptions, TokenProvider } from './types.js';
 import { expectObject, expectTokenProvider } from '../internal/guard.js';
 
@@ -41,7 +41,11 @@ export interface TokenCache extends TokenProvider {
 /**
  * Wraps a provider in an in-memory cache. Concurrent callers share one in-flight request (N callers
  * → 1 token request); a token within `refreshAheadMs` of expiry is refreshed before use; if that
- * refresh fails while the old token is still valid, the old token is used and the failure logged.
+ * refresh fails while the old token is still valid, the old token is used and the failure logged,
+ * and until a refresh succeeds callers get the valid token at once while refreshes run in the
+ * background, paced by the provider's throttle (S9: no request before Retry-After, one per backoff
+ * step). Only when no valid token is left do callers fail — fast, with `TOKEN_THROTTLED` or
+ * `TOKEN_SERVICE_UNAVAILABLE` and `details.retryAfterMs` / `details.retryAt`.
  *
  * @example
  * const tokens = createTokenCache(createTokenProvider(config));
@@ -63,43 +67,76 @@ export function createTokenCache(provider: TokenProvider, options: TokenCacheOpt
   let cached: AccessToken | undefined;
   let fetchedAt = 0;
   let inflight: Promise<AccessToken> | undefined;
+  // Set when a refresh failed while the cached token was still valid: until one succeeds, callers
+  // get the cached token at once and refreshes run in the background.
+  let refreshFailing = false;
 
   // A token that lives shorter than twice the refresh margin would never count as fresh and be
   // refetched on every call; for those, refresh at half-life instead.
   const fresh = (t: AccessToken | undefined): t is AccessToken =>
     !!t && now() < t.expiresAt - Math.min(refreshAheadMs, (t.expiresAt - fetchedAt) / 2);
+  const usable = (t: AccessToken | undefined): t is AccessToken =>
+    !!t && now() < t.expiresAt - LAST_RESORT_MARGIN_MS;
 
-  async function fetchToken(force: boolean): Promise<AccessToken> {
-    const previous = cached;
-    try {
-      const request = () => provider.getToken({ forceRefresh: true });
-      const startedAt = now();
-      const token = policy ? await withRetry(request, policy) : await request();
-      cached = token;
-      fetchedAt = startedAt;
-      return token;
-    } catch (err) {
-      if (!force && previous && cached === previous && now() < previous.expiresAt - LAST_RESORT_MARGIN_MS) {
-        log.log('warn', 'Proactive token refresh failed; using the cached token until it expires', {
-          code: isSmtpOAuthError(err) ? err.code : undefined,
-          expiresAt: previous.expiresAt,
-        });
-        return previous;
-      }
-      throw err;
+  async function fetchToken(): Promise<AccessToken> {
+    // One request per call: the provider's throttle paces requests (no request before Retry-After
+    // or the next backoff step), and a caller without a valid token learns at once when to retry.
+    const request = () => provider.getToken({ forceRefresh: true, retry: false });
+    const startedAt = now();
+    const token = policy ? await withRetry(request, policy, classifyWithThrottle) : await request();
+    cached = token;
+    fetchedAt = startedAt;
+    refreshFailing = false;
+    return token;
+  }
+
+  // The cache's own retries wait for the provider's throttle rather than guess a backoff of their own.
+  function classifyWithThrottle(err: unknown) {
+    const decision = classifyTransient(err);
+    const state = provider.throttleState?.();
+    if (!decision.retry || !state) return decision;
+    return { retry: true, retryAfterMs: Math.max(decision.retryAfterMs ?? 0, state.retryAt - now()) };
+  }
+
+  function refresh(): Promise<AccessToken> {
+    if (!inflight) {
+      inflight = fetchToken().finally(() => {
+        inflight = undefined;
+      });
     }
+    return inflight;
+  }
+
+  function keepCached(previous: AccessToken, err: unknown): AccessToken {
+    if (!refreshFailing)
+      log.log('warn', 'Token refresh failed; using the cached token until it expires', {
+        code: isSmtpOAuthError(err) ? err.code : undefined,
+        expiresAt: previous.expiresAt,
+      });
+    refreshFailing = true;
+    return previous;
   }
 
   return {
     getToken(opts: GetTokenOptions = {}) {
-      const force = opts.forceRefresh === true;
-      if (!force && fresh(cached)) return Promise.resolve(cached);
-      if (!inflight) {
-        inflight = fetchToken(force).finally(() => {
-          inflight = undefined;
-        });
+      if (opts.forceRefresh === true) return refresh();
+      const previous = cached;
+      if (fresh(previous)) return Promise.resolve(previous);
+      if (!usable(previous)) return refresh();
+      if (refreshFailing || provider.throttleState?.()) {
+        // The endpoint is failing: serve the valid token now, refresh behind the caller's back.
+        if (!inflight && (provider.throttleState?.()?.retryAt ?? 0) <= now())
+          refresh().catch((err) => {
+            log.log('debug', 'Background token refresh failed', {
+              code: isSmtpOAuthError(err) ? err.code : undefined,
+            });
+          });
+        return Promise.resolve(previous);
       }
-      return inflight;
+      return refresh().catch((err) => {
+        if (cached === previous && usable(previous)) return keepCached(previous, err);
+        throw err;
+      });
     },
     invalidate(accessToken) {
       if (accessToken === undefined || cached?.accessToken === accessToken) cached = undefined;

@@ -2,7 +2,7 @@ import type { INetworkModule } from '@azure/msal-node';
 import type { EmailServerConfig } from '../config/schema.js';
 import { loadCertificateCredential } from '../credentials/index.js';
 import { ConfigError } from '../errors/index.js';
-import type { FetchLike } from '../internal/https-fetch.js';
+import type { FetchLike, ProxySetting } from '../internal/https-fetch.js';
 import type { Logger } from '../internal/logger.js';
 import type { RetryOptions } from '../internal/retry.js';
 import { createEntraTokenProvider } from './entra.js';
@@ -17,6 +17,11 @@ export interface CreateTokenProviderOptions {
    * @default the entry's `tls.ca` (a private CA usually signs both the SMTP and the token server)
    */
   ca?: string | string[];
+  /**
+   * Proxy for the token endpoint when the entry names none (`proxy.url` wins): a URL or a function
+   * of the target URL, e.g. from `HTTPS_PROXY`/`NO_PROXY` in an entry point. @default direct
+   */
+  proxy?: ProxySetting;
   /** @default Date.now */
   now?: () => number;
   logger?: Logger;
@@ -62,12 +67,14 @@ export function createTokenProvider(
     };
   }
   const ca = options.ca ?? config.tls?.ca;
+  const proxy = config.proxy?.url ?? options.proxy;
   const base = {
     tokenEndpoint: auth.tokenEndpoint,
     clientId: auth.clientId,
     scope: auth.scope,
     credential,
     ...(ca ? { ca } : {}),
+    ...(proxy ? { proxy } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.retry !== undefined ? { retry: options.retry } : {}),

@@ -9,7 +9,7 @@ import {
   type NetworkResponse,
   ServerError,
 } from '@azure/msal-node';
-import { isEntraLoginHost, parseEntraTokenEndpoint } from '../config/microsoft.js';
+import { isEntraLoginHost } from '../config/microsoft.js';
 import {
   ConfigError,
   type ErrorContext,
@@ -27,8 +27,9 @@ import {
   timeoutAsErrno,
 } from '../internal/https-fetch.js';
 import { safeLogger } from '../internal/logger.js';
-import { resolveRetry, withRetry } from '../internal/retry.js';
+import { resolveRetry } from '../internal/retry.js';
 import { checkTokenEndpoint, expiryOf, signerFor, tokenErrorContext } from './shared.js';
+import { createTokenThrottle, requestThrottled, throttlePolicy } from './throttle.js';
 import type { AccessToken, TokenProvider, TokenProviderBaseOptions } from './types.js';
 import { expectTokenProviderOptions } from '../internal/guard.js';
 
@@ -36,7 +37,7 @@ import { expectTokenProviderOptions } from '../internal/guard.js';
 export interface EntraTokenProviderOptions extends TokenProviderBaseOptions {
   /**
    * MSAL's HTTP client. @default an https client over node:https that trusts `ca` in addition to
-   * the system roots
+   * the system roots and goes through `proxy` (so MSAL's discovery and token requests both do)
    */
   networkClient?: INetworkModule;
 }
@@ -130,9 +131,9 @@ function recordingNetworkModule(
  */
 export function createEntraTokenProvider(options: EntraTokenProviderOptions): TokenProvider {
   expectTokenProviderOptions(options);
-  const endpoint = checkTokenEndpoint(options.tokenEndpoint);
-  const parsed = parseEntraTokenEndpoint(options.tokenEndpoint);
-  if (!parsed)
+  const parsed = checkTokenEndpoint(options.tokenEndpoint);
+  const endpoint = parsed.url;
+  if (!parsed.tenant)
     throw new ConfigError([
       {
         path: 'auth.tokenEndpoint',
@@ -141,8 +142,9 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
     ]);
   const now = options.now ?? Date.now;
   const log = safeLogger(options.logger);
-  const policy = resolveRetry(options.retry);
-  const ctx: ErrorContext = tokenErrorContext(options, now);
+  const policy = { ...resolveRetry(options.retry), ...throttlePolicy(options.retry) };
+  const ctx: ErrorContext = tokenErrorContext(options, parsed, now);
+  const throttle = createTokenThrottle({ now, policy, host: ctx.host, proxy: ctx.proxy });
   const timeoutMs = options.timeoutMs ?? 30_000;
   const authority = `${endpoint.origin}/${encodeURIComponent(parsed.tenant)}`;
   // The network exchanges of the token request in flight. Requests of one provider run one at a
@@ -153,7 +155,11 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
   const ownModule = options.networkClient
     ? undefined
     : fetchNetworkModule(
-        createHttpsFetch({ ...(options.ca ? { ca: options.ca } : {}), timeoutMs }),
+        createHttpsFetch({
+          ...(options.ca ? { ca: options.ca } : {}),
+          ...(options.proxy ? { proxy: options.proxy } : {}),
+          timeoutMs,
+        }),
         timeoutMs,
       );
   const networkClient = recordingNetworkModule(
@@ -292,12 +298,18 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
   }
 
   return {
-    async getToken() {
+    throttleState: () => throttle.state(),
+    async getToken(opts = {}) {
       try {
-        const token = await withRetry(requestOnce, policy, undefined, ({ attempt, delayMs, error }) =>
-          log.log('warn', `Token request failed (attempt ${attempt}); retrying in ${delayMs} ms`, {
-            code: isSmtpOAuthError(error) ? error.code : undefined,
-          }),
+        const token = await requestThrottled(
+          throttle,
+          requestOnce,
+          policy,
+          opts.retry !== false,
+          ({ attempt, delayMs, error }) =>
+            log.log('warn', `Token request failed (attempt ${attempt}); retrying in ${delayMs} ms`, {
+              code: isSmtpOAuthError(error) ? error.code : undefined,
+            }),
         );
         log.log('debug', 'Obtained access token', { provider: 'entra', expiresAt: token.expiresAt });
         return token;

@@ -15,6 +15,7 @@ export {
   createOAuth2TokenProvider,
   type OAuth2TokenProviderOptions,
 } from './oauth2.js';
+export type { TokenThrottleReason, TokenThrottleState } from './throttle.js';
 export type {
   AccessToken,
   ClientCredential,
@@ -24,4 +25,4 @@ export type {
 } from './types.js';
 export type { Logger, LogLevel } from '../internal/logger.js';
 export type { RetryOptions } from '../internal/retry.js';
-export type { FetchLike, FetchLikeInit, FetchLikeResponse } from '../internal/https-fetch.js';
+export type { FetchLike, FetchLikeInit, FetchLikeResponse, ProxySetting } from '../internal/https-fetch.js';

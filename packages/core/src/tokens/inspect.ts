@@ -1,4 +1,6 @@
+import { cloudOfScope } from '../config/cloud.js';
 import { adminConsentUrl } from '../errors/context.js';
+import { smtpScope, smtpScopesOfAllClouds, tokenEndpointUrl } from '../setup/builders.js';
 import { decodeJwt } from '../internal/jwt.js';
 
 /** Audiences (resources) Exchange Online accepts for SMTP AUTH, plus its first-party app id. */
@@ -90,7 +92,7 @@ export function inspectAccessToken(token: string, options: InspectAccessTokenOpt
           ok: false,
           message:
             'The access token is not a JWT (three base64url parts with JSON header and claims); it cannot be inspected.',
-          fix: 'Exchange Online expects a JWT issued by Entra ID for the scope https://outlook.office365.com/.default; check the token endpoint and scope.',
+          fix: `Exchange Online expects a JWT issued by Entra ID for the scope ${smtpScopesOfAllClouds()}; check the token endpoint and scope.`,
         },
       ],
     };
@@ -101,7 +103,15 @@ export function inspectAccessToken(token: string, options: InspectAccessTokenOpt
   ];
   const tid = str(claims.tid);
   const appId = str(claims.appid) ?? str(claims.azp);
-  const consentCtx = { ...(tid ? { tenant: tid } : {}), ...(appId ? { clientId: appId } : {}) };
+  // The audience names the cloud (outlook.office365.us → GCC High): consent URL and scope follow it.
+  const audience = (Array.isArray(claims.aud) ? claims.aud : [claims.aud]).find(
+    (a): a is string => typeof a === 'string',
+  );
+  const consentCtx = {
+    ...(tid ? { tenant: tid } : {}),
+    ...(appId ? { clientId: appId } : {}),
+    ...(audience ? { scope: audience } : {}),
+  };
 
   // Audience
   const auds = (Array.isArray(claims.aud) ? claims.aud : [claims.aud]).filter(
@@ -133,7 +143,10 @@ export function inspectAccessToken(token: string, options: InspectAccessTokenOpt
       ...(ok
         ? {}
         : {
-            fix: 'Use scope https://outlook.office365.com/.default (GCC High: https://outlook.office365.us/.default).',
+            fix:
+              audience && cloudOfScope(audience)
+                ? `Use scope ${smtpScope({ cloud: cloudOfScope(audience) })}.`
+                : `Use scope ${smtpScopesOfAllClouds()}.`,
           }),
     });
   }
@@ -174,7 +187,7 @@ export function inspectAccessToken(token: string, options: InspectAccessTokenOpt
         ...(ok
           ? {}
           : {
-              fix: 'Use the token endpoint of your own tenant: https://login.microsoftonline.com/<TENANT_ID>/oauth2/v2.0/token.',
+              fix: `Use the token endpoint of your own tenant: ${tokenEndpointUrl({ cloud: audience ? cloudOfScope(audience) : undefined })}.`,
             }),
       });
     } else {

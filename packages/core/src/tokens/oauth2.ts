@@ -12,8 +12,9 @@ import {
   timeoutAsErrno,
 } from '../internal/https-fetch.js';
 import { safeLogger } from '../internal/logger.js';
-import { resolveRetry, withRetry } from '../internal/retry.js';
+import { resolveRetry } from '../internal/retry.js';
 import { checkTokenEndpoint, expiryOf, signerFor, tokenErrorContext } from './shared.js';
+import { createTokenThrottle, requestThrottled, throttlePolicy } from './throttle.js';
 import type { AccessToken, TokenProvider, TokenProviderBaseOptions } from './types.js';
 import { expectTokenProviderOptions } from '../internal/guard.js';
 
@@ -54,11 +55,13 @@ const formEncode = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
  */
 export function createOAuth2TokenProvider(options: OAuth2TokenProviderOptions): TokenProvider {
   expectTokenProviderOptions(options);
-  const endpoint = checkTokenEndpoint(options.tokenEndpoint).toString();
+  const parsedEndpoint = checkTokenEndpoint(options.tokenEndpoint);
+  const endpoint = parsedEndpoint.href;
   const now = options.now ?? Date.now;
   const log = safeLogger(options.logger);
-  const policy = resolveRetry(options.retry);
-  const ctx = tokenErrorContext(options, now);
+  const policy = { ...resolveRetry(options.retry), ...throttlePolicy(options.retry) };
+  const ctx = tokenErrorContext(options, parsedEndpoint, now);
+  const throttle = createTokenThrottle({ now, policy, host: ctx.host, proxy: ctx.proxy });
   const { credential } = options;
   const method: ClientAuthMethod =
     options.clientAuthMethod ?? (credential.kind === 'secret' ? 'client_secret_post' : 'private_key_jwt');
@@ -74,8 +77,12 @@ export function createOAuth2TokenProvider(options: OAuth2TokenProviderOptions): 
   const timeoutMs = options.timeoutMs ?? 30_000;
   const doFetch: FetchLike =
     options.fetch ??
-    (options.ca
-      ? createHttpsFetch({ ca: options.ca, timeoutMs })
+    (options.ca || options.proxy
+      ? createHttpsFetch({
+          ...(options.ca ? { ca: options.ca } : {}),
+          ...(options.proxy ? { proxy: options.proxy } : {}),
+          timeoutMs,
+        })
       : (globalThis.fetch as unknown as FetchLike));
 
   async function requestOnce(): Promise<AccessToken> {
@@ -136,12 +143,18 @@ export function createOAuth2TokenProvider(options: OAuth2TokenProviderOptions): 
   }
 
   return {
-    async getToken() {
+    throttleState: () => throttle.state(),
+    async getToken(opts = {}) {
       try {
-        const token = await withRetry(requestOnce, policy, undefined, ({ attempt, delayMs, error }) =>
-          log.log('warn', `Token request failed (attempt ${attempt}); retrying in ${delayMs} ms`, {
-            code: isSmtpOAuthError(error) ? error.code : undefined,
-          }),
+        const token = await requestThrottled(
+          throttle,
+          requestOnce,
+          policy,
+          opts.retry !== false,
+          ({ attempt, delayMs, error }) =>
+            log.log('warn', `Token request failed (attempt ${attempt}); retrying in ${delayMs} ms`, {
+              code: isSmtpOAuthError(error) ? error.code : undefined,
+            }),
         );
         log.log('debug', 'Obtained access token', { provider: 'oauth2', method, expiresAt: token.expiresAt });
         return token;

@@ -1,23 +1,52 @@
-import { parseEntraTokenEndpoint } from '../config/microsoft.js';
+import { entryCloud } from '../config/cloud.js';
+import { cloudOfLoginHost, type EntraCloud, parseEntraTokenEndpoint } from '../config/microsoft.js';
+import { proxyFor, proxyLabel } from '../internal/https-fetch.js';
 import { ConfigError, type ErrorContext, SmtpOAuthError } from '../errors/index.js';
 import { type AssertionSigner, createAssertionSigner, decodeJwt } from '../internal/jwt.js';
 import type { ClientCredential, TokenProviderBaseOptions } from './types.js';
 
-/** The user's values for hints: tenant (from the endpoint path), client id, scope, host. */
-export function tokenErrorContext(options: TokenProviderBaseOptions, now: () => number): ErrorContext {
-  const ctx: ErrorContext = { clientId: options.clientId, scope: options.scope, now };
-  const parsed = parseEntraTokenEndpoint(options.tokenEndpoint);
-  if (parsed) ctx.tenant = parsed.tenant;
-  try {
-    ctx.host = new URL(options.tokenEndpoint).hostname;
-  } catch {
-    // validated elsewhere
-  }
+/** A token endpoint, parsed once: the URL, and for an Entra path its tenant and cloud. */
+export interface TokenEndpoint {
+  url: URL;
+  /** The URL as sent (normalised by WHATWG URL). */
+  href: string;
+  hostname: string;
+  /** The `{tenant}` path segment of an Entra endpoint. */
+  tenant?: string;
+  version?: 'v1' | 'v2';
+  /** The Microsoft cloud of the login host, if it is one. */
+  cloud?: EntraCloud;
+}
+
+/** The user's values for hints: tenant (from the endpoint path), client id, scope, host, cloud. */
+export function tokenErrorContext(
+  options: Pick<TokenProviderBaseOptions, 'clientId' | 'scope' | 'proxy'>,
+  endpoint: TokenEndpoint,
+  now: () => number,
+): ErrorContext {
+  const ctx: ErrorContext = {
+    clientId: options.clientId,
+    scope: options.scope,
+    now,
+    host: endpoint.hostname,
+    leg: 'token',
+  };
+  const proxy = proxyFor(options.proxy, endpoint.href);
+  if (proxy) ctx.proxy = proxyLabel(proxy);
+  if (endpoint.tenant) ctx.tenant = endpoint.tenant;
+  if (endpoint.cloud) ctx.tokenCloud = endpoint.cloud;
+  const cloud = entryCloud({ tokenEndpoint: endpoint.url, scope: options.scope }).cloud;
+  if (cloud) ctx.cloud = cloud;
   return ctx;
 }
 
-/** Refuses endpoints that would leak the credential: anything but https, or with user info. */
-export function checkTokenEndpoint(tokenEndpoint: string): URL {
+/**
+ * Parses the token endpoint — the one parse of it on a provider's path — and refuses endpoints
+ * that would leak the credential: anything but https, or with user info.
+ *
+ * @throws ConfigError (path `auth.tokenEndpoint`)
+ */
+export function checkTokenEndpoint(tokenEndpoint: string): TokenEndpoint {
   let url: URL;
   try {
     url = new URL(tokenEndpoint);
@@ -35,7 +64,15 @@ export function checkTokenEndpoint(tokenEndpoint: string): URL {
     throw new ConfigError([
       { path: 'auth.tokenEndpoint', message: 'must not contain user info (user:password@)' },
     ]);
-  return url;
+  const entra = parseEntraTokenEndpoint(url);
+  const cloud = cloudOfLoginHost(url.hostname);
+  return {
+    url,
+    href: url.toString(),
+    hostname: url.hostname,
+    ...(entra ? { tenant: entra.tenant, version: entra.version } : {}),
+    ...(cloud ? { cloud } : {}),
+  };
 }
 
 export function signerFor(credential: ClientCredential): AssertionSigner | undefined {

@@ -1,5 +1,7 @@
+import type { ProxySetting } from '../internal/https-fetch.js';
 import type { Logger } from '../internal/logger.js';
 import type { RetryOptions } from '../internal/retry.js';
+import type { TokenThrottleState } from './throttle.js';
 
 /** An OAuth2 access token and when it stops being valid. */
 export interface AccessToken {
@@ -15,6 +17,12 @@ export interface AccessToken {
 export interface GetTokenOptions {
   /** Skip any cache and ask the token endpoint. @default false */
   forceRefresh?: boolean;
+  /**
+   * Let the provider retry transient failures itself (bounded, paced by its throttle). `false`:
+   * at most one request, refused fast while the throttle holds — for callers that retry on their
+   * own, such as {@link createTokenCache}. @default true
+   */
+  retry?: boolean;
 }
 
 /**
@@ -23,7 +31,17 @@ export interface GetTokenOptions {
  * {@link createTokenCache}.
  */
 export interface TokenProvider {
+  /**
+   * @throws SmtpOAuthError `TOKEN_THROTTLED` / `TOKEN_SERVICE_UNAVAILABLE` at once, without a
+   * request, while the provider's throttle holds (`details.retryAfterMs`, `details.retryAt`).
+   */
   getToken(options?: GetTokenOptions): Promise<AccessToken>;
+  /**
+   * The provider's throttle (S9): set while token requests are held back after a 429 or failures
+   * in a row; `undefined` when healthy. Providers of this package have one; a cache uses it to
+   * serve a still-valid token without waiting.
+   */
+  throttleState?(): TokenThrottleState | undefined;
 }
 
 /** A client secret, or a certificate with its private key. */
@@ -59,14 +77,23 @@ export interface TokenProviderBaseOptions {
    * a TLS-inspecting corporate proxy or a private identity provider.
    */
   ca?: string | string[];
+  /**
+   * HTTP CONNECT proxy for the token endpoint: a URL (`http://proxy.corp:3128`), or a function that
+   * picks one per target URL. Used by this package's own HTTP client (and MSAL through it); a
+   * custom `fetch` or `networkClient` brings its own. Never read from the environment here: the
+   * CLI and the server pass `HTTPS_PROXY`/`NO_PROXY` in. @default direct
+   */
+  proxy?: ProxySetting;
   /** Clock, ms since the epoch: token expiry and assertion times. @default Date.now */
   now?: () => number;
   /** Diagnostics; never receives secrets or tokens. */
   logger?: Logger;
   /**
    * Retries of transient failures (429 honouring Retry-After, 5xx, network), bounded, with
-   * backoff and jitter. `invalid_client` and other 4xx are never retried. `false` disables.
-   * @default { attempts: 4, baseDelayMs: 500, maxDelayMs: 30000, maxRetryAfterMs: 60000 }
+   * backoff and jitter. `invalid_client` and other 4xx are never retried. `false` disables the
+   * retries of one call; the throttle (no request before Retry-After or the next backoff step,
+   * shared by every caller) stays. `baseDelayMs`/`maxDelayMs` are the throttle's backoff.
+   * @default { attempts: 4, baseDelayMs: 1000, maxDelayMs: 60000, maxRetryAfterMs: 60000 }
    */
   retry?: RetryOptions | false;
   /** Per-request timeout. @default 30000 */

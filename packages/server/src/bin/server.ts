@@ -21,6 +21,16 @@ import { SANDBOX_ENTRY_NAME, type SandboxMode } from '../sandbox.js';
 import { createServer } from '../server.js';
 import { openStore, type StoreOptions } from '../store/db.js';
 import { mkdirSync } from 'node:fs';
+import { getProxyForUrl } from 'proxy-from-env';
+
+/**
+ * Token requests honour HTTPS_PROXY / https_proxy (or ALL_PROXY) and NO_PROXY, read by
+ * proxy-from-env per token endpoint; an entry's own proxy.url wins. SMTP is never proxied.
+ */
+function environmentProxy(): ((url: string) => string | undefined) | undefined {
+  const set = ['HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy'].some((k) => process.env[k]);
+  return set ? (url) => getProxyForUrl(url) || undefined : undefined;
+}
 
 function storeOptions(s: ServerSettings): StoreOptions {
   return s.databaseUrl ? { databaseUrl: s.databaseUrl } : { dataDir: s.dataDir };
@@ -63,6 +73,7 @@ async function rotate(s: ServerSettings, args: string[], logger: Logger): Promis
 
 async function serve(s: ServerSettings, logger: Logger): Promise<void> {
   let sandboxPassword: string | undefined;
+  const proxy = environmentProxy();
   const server = await createServer({
     store: storeOptions(s),
     keyRing: keyRing(s, logger),
@@ -82,6 +93,7 @@ async function serve(s: ServerSettings, logger: Logger): Promise<void> {
       },
     },
     tokenHostAllowlist: s.tokenHostAllowlist,
+    ...(proxy ? { runtime: { proxy } } : {}),
     smtp: { allowPrivateHosts: s.allowPrivateSmtpHosts },
     sandbox: s.sandbox,
     secureCookies: s.secureCookies,

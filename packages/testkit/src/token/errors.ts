@@ -72,6 +72,13 @@ export const aadsts = {
     aadsts: 70011,
     message: `The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.`,
   }),
+  /** A multi-tenant app without a service principal in the resource tenant (reference §8). */
+  missingServicePrincipal: (appId: string, tenant: string): EntraError => ({
+    status: 401,
+    error: 'invalid_client',
+    aadsts: 7000229,
+    message: `The client application ${appId} is missing service principal in the tenant ${tenant}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`,
+  }),
   resourceNotFound: (resource: string, tenant: string): EntraError => ({
     status: 400,
     error: 'invalid_resource',

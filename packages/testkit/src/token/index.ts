@@ -7,6 +7,9 @@ export type { TokenAuthMethod, TokenRequestRecord, TokenServer, TokenServerOptio
 // Faults
 export type { TokenFault, TokenFaultAction, TokenFaultMatch, TokenFaultSpec, TokenFaults } from './faults.js';
 
+// Multi-tenant apps (service principal required since 31 March 2026)
+export type { MultiTenantApps } from './multi-tenant.js';
+
 // Keys
 export type { IssuerJwk, IssuerKeys } from './keys.js';
 

@@ -18,7 +18,8 @@ import { type CertificateAuthority, createCertificateAuthority } from '../pki/in
 import { assertionAlgorithm, JWT_BEARER, verifyClientAssertion } from './assertion.js';
 import { aadsts, type EntraError, EntraRequestError, errorBody } from './errors.js';
 import { createFaultRegistry, describeFault, type TokenFault, type TokenFaults } from './faults.js';
-import { createIssuerKeys, type IssuerKeys } from './keys.js';
+import { createIssuerKeys, type IssuerKeyStore, type IssuerKeys } from './keys.js';
+import { createMultiTenantApps, type MultiTenantApps } from './multi-tenant.js';
 
 /** How the client authenticated, as the request log records it (never the credential itself). */
 export type TokenAuthMethod = 'secret-body' | 'secret-basic' | 'assertion-rs256' | 'assertion-ps256' | 'none';
@@ -63,6 +64,18 @@ export interface TokenServerOptions {
   tls?: boolean;
   /** CA that issues the server certificate. @default a new CA from `createCertificateAuthority()` */
   ca?: CertificateAuthority;
+  /**
+   * Sign tokens with another token server's keys, so an SMTP server that trusts that one accepts
+   * these tokens too — e.g. a second endpoint of the same directory reachable only through a proxy.
+   * @default new keys
+   */
+  shareKeysWith?: TokenServer;
+  /**
+   * Accept connections only from these source addresses and reset the rest: a network where the
+   * identity provider is reachable only through a proxy (bind the proxy's `localAddress` to one).
+   * @default any
+   */
+  acceptFrom?: string[];
 }
 
 export interface TokenServer {
@@ -78,6 +91,11 @@ export interface TokenServer {
   readonly keys: IssuerKeys;
   /** Scripted faults. */
   readonly faults: TokenFaults;
+  /**
+   * Multi-tenant apps and their service principals in other tenants: a token request in a tenant
+   * without one is refused with AADSTS7000229 (reference §8).
+   */
+  readonly multiTenantApps: MultiTenantApps;
   /** `{url}/{tenant}/oauth2/v2.0/token`. */
   tokenEndpoint(tenant: string): string;
   /** `{url}/{tenant}`: what MSAL takes as `authority`. */
@@ -156,6 +174,9 @@ function checkScope(scope: string, tenantSegment: string): ScopeResult {
   return { resource };
 }
 
+// The private signing keys of each server, for shareKeysWith (never part of the public interface).
+const keyStores = new WeakMap<TokenServer, IssuerKeyStore>();
+
 /** Starts a fake Entra v2 token server. */
 export async function createTokenServer(options: TokenServerOptions): Promise<TokenServer> {
   const { directory } = options;
@@ -169,8 +190,12 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
   const host = options.host ?? '127.0.0.1';
   const useTls = options.tls ?? true;
   const ca = useTls ? (options.ca ?? createCertificateAuthority()) : undefined;
-  const keys = await createIssuerKeys();
+  const shared = options.shareKeysWith ? keyStores.get(options.shareKeysWith) : undefined;
+  if (options.shareKeysWith && !shared)
+    throw new TypeError('shareKeysWith must be a server from createTokenServer');
+  const keys = shared ?? (await createIssuerKeys());
   const faults = createFaultRegistry();
+  const multiTenantApps = createMultiTenantApps();
   const log: TokenRequestRecord[] = [];
   const seenJtis = new Map<string, number>();
   let base = '';
@@ -363,8 +388,10 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
       const scope = params.get('scope');
       if (!scope) throw new EntraRequestError(aadsts.missingParameter('scope'));
       const app = directory.findApp(clientId);
-      if (!app || app.tenantId !== tenant.id)
+      if (!app || (app.tenantId !== tenant.id && !multiTenantApps.isMultiTenant(app.clientId)))
         throw new EntraRequestError(aadsts.appNotFound(clientId, segment));
+      if (app.tenantId !== tenant.id && !multiTenantApps.hasServicePrincipal(app.clientId, tenant.id))
+        throw new EntraRequestError(aadsts.missingServicePrincipal(app.clientId, tenant.id));
       const { resource } = checkScope(scope, segment);
 
       let acr: '1' | '2';
@@ -545,6 +572,12 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
   } else {
     server = createHttpServer(listener);
   }
+  const acceptFrom = options.acceptFrom ? new Set(options.acceptFrom) : undefined;
+  if (acceptFrom)
+    server.on('connection', (socket) => {
+      const from = socket.remoteAddress?.replace(/^::ffff:/, '');
+      if (!from || !acceptFrom.has(from)) socket.destroy();
+    });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
@@ -557,7 +590,7 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
   hostAndPort = `${urlHost}:${port}`.toLowerCase();
   base = `${ca ? 'https' : 'http'}://${hostAndPort}`;
 
-  return {
+  const tokenServer: TokenServer = {
     url: base,
     host,
     port,
@@ -565,6 +598,7 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
     ca,
     keys,
     faults,
+    multiTenantApps,
     tokenEndpoint: (tenant) => `${base}/${tenant}/oauth2/v2.0/token`,
     authority: (tenant) => `${base}/${tenant}`,
     requests: () => log.map((r) => ({ ...r, outcome: r.outcome === 'issued' ? 'issued' : { ...r.outcome } })),
@@ -577,4 +611,6 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
         server.closeAllConnections();
       }),
   };
+  keyStores.set(tokenServer, keys);
+  return tokenServer;
 }
