@@ -82,6 +82,7 @@ export {
 export {
   ConfigError,
   type ConfigIssue,
+  type ConfigIssueCode,
   catalogEntry,
   type ErrorCatalogEntry,
   type ErrorCode,

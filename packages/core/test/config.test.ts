@@ -563,3 +563,34 @@ describe('emailServerConfigSchema', () => {
     expect(emailServerConfigSchema.safeParse(entry()).success).toBe(true);
   });
 });
+
+describe('config issues carry a code, so front ends never read the message', () => {
+  const codeAt = (input: unknown, path: string) => issuesOf(input).find((i) => i.path === path)?.code;
+
+  it('names generic kinds: required, unknown field, invalid value, out of range', () => {
+    expect(codeAt(entry({ user: '' }), 'user')).toBe('REQUIRED');
+    expect(codeAt(entry({}, { clientId: '' }), 'auth.clientId')).toBe('REQUIRED');
+    expect(codeAt({ ...entry(), extra: 1 }, '')).toBe('UNKNOWN_FIELD');
+    expect(codeAt(entry({ security: 'ssl' as never }), 'security')).toBe('INVALID_VALUE');
+    expect(codeAt(entry({ port: 70000 }), 'port')).toBe('OUT_OF_RANGE');
+    expect(codeAt(entry({ host: 'smtp.office365.com:587' }), 'host')).toBe('INVALID_FORMAT');
+    expect(codeAt(entry({ name: 'a\r\nb' }), 'name')).toBe('CONTROL_CHARACTERS');
+  });
+
+  it('names each cross-field rule', () => {
+    expect(codeAt(entry({ port: 465, security: 'starttls' }), 'security')).toBe('PORT_SECURITY_MISMATCH');
+    expect(codeAt(entry({}, { clientId: 'my-app' }), 'auth.clientId')).toBe('CLIENT_ID_NOT_GUID');
+    expect(codeAt(entry({}, { scope: 'https://outlook.office365.com/SMTP.Send' }), 'auth.scope')).toBe(
+      'SCOPE_NOT_DEFAULT',
+    );
+    expect(
+      codeAt(entry({}, { credential: { kind: 'secret', secret: CLIENT_ID } }), 'auth.credential.secret'),
+    ).toBe('SECRET_LOOKS_LIKE_ID');
+    expect(
+      codeAt(
+        entry({}, { tokenEndpoint: 'https://login.microsoftonline.com/common/oauth2/v2.0/token' }),
+        'auth.tokenEndpoint',
+      ),
+    ).toBe('TENANT_INVALID');
+  });
+});

@@ -75,6 +75,7 @@ describe('public exports', () => {
       [
         "ConfigError",
         "applyPreset",
+        "cloudOfLoginHost",
         "configJsonSchema",
         "configPresets",
         "configWarnings",
@@ -94,6 +95,7 @@ describe('public exports', () => {
         "microsoft365",
         "microsoft365China",
         "microsoft365Gcc",
+        "normalizeThumbprint",
         "parseConfig",
         "parseEntraTokenEndpoint",
         "redactConfig",

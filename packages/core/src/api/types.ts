@@ -9,6 +9,7 @@ import type { ConfigWarning } from '../config/parse.js';
 import type { PublicEmailServerConfig } from '../config/redact.js';
 import type { CertificateInfo } from '../credentials/certificate.js';
 import type { DiagnoseResult } from '../doctor/types.js';
+import type { ConfigIssueCode } from '../errors/smtp-oauth-error.js';
 import type { SendResult } from '../mailer/mailer.js';
 import type { TokenFinding } from '../tokens/inspect.js';
 
@@ -18,6 +19,8 @@ import type { TokenFinding } from '../tokens/inspect.js';
 export interface ApiIssue {
   path: string;
   message: string;
+  /** The config issue's kind (core's {@link ConfigIssueCode}); front ends decide on it, not on `message`. */
+  code?: ConfigIssueCode;
 }
 
 /** Every error answer: `{ error: { code, message, hint?, issues?, transient?, details? } }`. */

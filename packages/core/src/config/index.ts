@@ -26,7 +26,8 @@ export {
   parseConfig,
 } from './parse.js';
 export { configJsonSchema } from './json-schema.js';
-export { ConfigError, type ConfigIssue } from '../errors/smtp-oauth-error.js';
+export { ConfigError, type ConfigIssue, type ConfigIssueCode } from '../errors/smtp-oauth-error.js';
+export { normalizeThumbprint } from './thumbprint.js';
 
 // Presets and Microsoft specifics
 export {
@@ -42,6 +43,7 @@ export {
 export {
   type EntraCloud,
   type EntraCloudInfo,
+  cloudOfLoginHost,
   entraClouds,
   entraTokenEndpoint,
   isEntraLoginHost,

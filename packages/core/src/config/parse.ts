@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from '../errors/smtp-oauth-error.js';
+import { ConfigError, type ConfigIssue, type ConfigIssueCode } from '../errors/smtp-oauth-error.js';
 import { isMicrosoftHost } from './microsoft.js';
 import { type EmailServerConfig, emailServerConfigSchema } from './schema.js';
 
@@ -37,8 +37,32 @@ export function issuesFromZod(error: z.ZodError, prefix: readonly PropertyKey[] 
     if (i.code === 'unrecognized_keys')
       message = `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
     else if (i.code === 'invalid_type' && i.input === undefined) message = 'is required';
-    return { path, message };
+    return { path, message, code: issueCode(i) };
   });
+}
+
+/** The {@link ConfigIssueCode} of a zod issue: custom rules name theirs in `params.code`. */
+function issueCode(i: z.core.$ZodIssue): ConfigIssueCode {
+  switch (i.code) {
+    case 'custom': {
+      const code = (i.params as { code?: ConfigIssueCode } | undefined)?.code;
+      return code ?? 'INVALID_FORMAT';
+    }
+    case 'unrecognized_keys':
+      return 'UNKNOWN_FIELD';
+    case 'invalid_type':
+      return i.input === undefined ? 'REQUIRED' : 'INVALID_VALUE';
+    case 'invalid_value':
+    case 'invalid_union':
+      return 'INVALID_VALUE';
+    case 'too_small':
+      // `.min(1)` on a string is how the schema says "required": only the empty string fails it.
+      return i.origin === 'string' && Number(i.minimum) === 1 ? 'REQUIRED' : 'OUT_OF_RANGE';
+    case 'too_big':
+      return 'OUT_OF_RANGE';
+    default:
+      return 'INVALID_FORMAT';
+  }
 }
 
 /**

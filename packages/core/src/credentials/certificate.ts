@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import type { ConfigWarning } from '../config/parse.js';
+import { normalizeThumbprint } from '../config/thumbprint.js';
 import { ConfigError } from '../errors/smtp-oauth-error.js';
 
 /** A certificate credential as PEM texts. */
@@ -57,10 +58,8 @@ export interface CertificateCredential {
 const DAY_MS = 86_400_000;
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
-/** Normalizes a thumbprint: strips colons and white space, upper-cases. */
-export function normalizeThumbprint(value: string): string {
-  return value.replace(/[\s:]/g, '').toUpperCase();
-}
+// One home for the rule, browser-safe in config/; re-exported here where credentials are loaded.
+export { normalizeThumbprint } from '../config/thumbprint.js';
 
 const credentialError = (
   path: string,

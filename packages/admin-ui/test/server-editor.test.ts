@@ -5,14 +5,14 @@ import type { EmailServer } from '../src/api/client.js';
 import {
   emptyForm,
   formFromServer,
-  normaliseThumbprint,
   pemThumbprints,
   phraseIssue,
   readPemFile,
   readPfxFile,
   splitPemBundle,
   useServerEditor,
-} from '../src/composables/useServerEditor.js';
+} from '../src/server-editor/index.js';
+import { normalizeThumbprint } from '@org/core/config';
 
 const TENANT = '8f0c1f2e-3d4b-4a5c-9e6f-7a8b9c0d1e2f';
 const CLIENT = '11111111-2222-3333-4444-555555555555';
@@ -313,7 +313,7 @@ describe('files and helpers', () => {
   });
 
   it('normalises thumbprints and phrases messages', () => {
-    expect(normaliseThumbprint('ab:cd ef')).toBe('ABCDEF');
+    expect(normalizeThumbprint('ab:cd ef')).toBe('ABCDEF');
     expect(phraseIssue('host', 'must not include the port; set `port` separately')).toBe(
       'SMTP server must not include the port; set `port` separately',
     );
