@@ -162,6 +162,9 @@ export {
   type MailerOptions,
   type RawMessage,
   type SendResult,
+  type SendTestOptions,
+  type SendTestResult,
+  sendTest,
 } from './mailer/index.js';
 
 // Diagnostics: the doctor (Node only)

@@ -64,6 +64,7 @@ describe('public exports', () => {
         "redactConfig",
         "redactConfigWithCertificate",
         "redactSecrets",
+        "sendTest",
         "tenantProblem",
         "validateMessage",
       ]

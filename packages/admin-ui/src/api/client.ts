@@ -22,7 +22,7 @@ import type {
   EmailServerView,
   LastTest,
   LogPage,
-  SendResponse,
+  SendTestResponse,
   SentLogEntry,
   TokenTestResult,
 } from '@org/core/api';
@@ -43,7 +43,7 @@ export type StepStatus = DiagnosticStep['status'];
 /** core's `DiagnoseResult`: the steps and a one-line summary. */
 export type DiagnosticsResult = DiagnoseResponse;
 /** core's `SendResult`; a refused message comes back as an {@link ApiError} with core's code and hint. */
-export type SendTestResult = SendResponse;
+export type SendTestResult = SendTestResponse;
 
 /**
  * A config to create or update, in core's input shape. On update, omitted secret fields keep their

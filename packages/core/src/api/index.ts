@@ -19,6 +19,8 @@ export type {
   LastTest,
   LogPage,
   SendResponse,
+  SendTestResponse,
   SentLogEntry,
+  TestCheck,
   TokenTestResult,
 } from './types.js';

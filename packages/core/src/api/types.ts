@@ -11,6 +11,7 @@ import type { CertificateInfo } from '../credentials/certificate.js';
 import type { DiagnoseResult } from '../doctor/types.js';
 import type { ConfigIssueCode } from '../errors/smtp-oauth-error.js';
 import type { SendResult } from '../mailer/mailer.js';
+import type { SendTestResult } from '../mailer/send-test.js';
 import type { TokenFinding } from '../tokens/inspect.js';
 
 // ── Errors ───────────────────────────────────────────────────────────────────────────────────
@@ -64,7 +65,17 @@ export interface LastTest {
   ok: boolean;
   at: string;
   message: string | null;
+  /** Which check ran: the token test, the diagnostics, or a test send. Absent for older rows. */
+  check?: TestCheck;
+  /**
+   * A failure of another check that no later run of that check has cleared; present only when
+   * `ok` is true, so a newer success never hides it.
+   */
+  earlierFailure?: { check: TestCheck; at: string; message: string | null };
 }
+
+/** The checks that record a last test. */
+export type TestCheck = 'token' | 'diagnose' | 'send-test';
 
 /** An email-server entry as the API shows it: secrets only as "set" flags, never values (S3). */
 export interface EmailServerView {
@@ -109,8 +120,11 @@ export interface TokenTestResult {
 /** `POST /api/email-servers/{id}/diagnose`: core's `DiagnoseResult`. */
 export type DiagnoseResponse = DiagnoseResult;
 
-/** `POST /api/email-servers/{id}/send-test` and `POST /api/send`: core's `SendResult`. */
+/** `POST /api/send`: core's `SendResult`. */
 export type SendResponse = SendResult;
+
+/** `POST /api/email-servers/{id}/send-test`: core's `SendTestResult` (a failed send is `ok: false`). */
+export type SendTestResponse = SendTestResult;
 
 // ── API keys ─────────────────────────────────────────────────────────────────────────────────
 
