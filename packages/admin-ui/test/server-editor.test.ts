@@ -161,11 +161,16 @@ describe('validation comes from core’s schema', () => {
     e.touch('auth.clientId');
     expect(e.errorFor('auth.clientId')).toMatch(/^Client ID must be the Application \(client\) ID, a GUID/);
 
+    e.form.clientId = '11111111-2222-3333-4444-555555555555';
+    // Regression: a Graph scope blocked saving; it is a warning (amber) and the save goes through.
     e.form.scope = 'https://graph.microsoft.com/.default';
     e.touch('auth.scope');
-    expect(e.errorFor('auth.scope')).toMatch(
+    expect(e.errorFor('auth.scope')).toBeUndefined();
+    expect(e.warningFor('auth.scope')).toMatch(
       /Microsoft Graph scope.*Use https:\/\/outlook\.office365\.com\/\.default/,
     );
+    expect(e.prepareSubmit()).toBeDefined();
+    e.form.scope = 'https://outlook.office365.com/.default';
 
     e.form.security = 'tls';
     e.touch('security');

@@ -161,8 +161,12 @@ describe('parseConfig: each rule names the field and the fix', () => {
     ).toContain('exactly one value');
   });
 
-  it('a Graph scope on an Exchange host explains the audience', () => {
-    const msg = issueAt(entry({}, { scope: 'https://graph.microsoft.com/.default' }), 'auth.scope');
+  it('a Graph scope on an Exchange host is a warning that explains the audience (the entry saves)', () => {
+    const r = parseConfig(entry({}, { scope: 'https://graph.microsoft.com/.default' }));
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    const w = r.warnings.find((x) => x.code === 'GRAPH_SCOPE');
+    expect(w?.path).toBe('auth.scope');
+    const msg = w?.message ?? '';
     expect(msg).toContain('audience');
     expect(msg).toContain('535 5.7.3');
     expect(msg).toContain('https://outlook.office365.com/.default');
@@ -361,6 +365,12 @@ describe('defineConfig', () => {
 });
 
 describe('configWarnings', () => {
+  it('port 465 on Exchange Online is a warning, not an error', () => {
+    const r = parseConfig(entry({ port: 465, security: 'tls' }));
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    expect(r.warnings.map((w) => w.code)).toContain('PORT_465_ON_MICROSOFT');
+  });
+
   it('password auth on a Microsoft host is allowed but deprecated', () => {
     const r = parseConfig({ ...entry(), auth: { type: 'password', password: 'pw' } });
     expect(r.ok).toBe(true);

@@ -275,6 +275,13 @@ describe('diagnose — each broken setup step is named, with the fix in the user
     expect(auth.evidence.join('\n')).toContain('535 5.7.3 Authentication unsuccessful');
     expect(auth.causes?.[0]).toMatch(/audience is https:\/\/graph\.microsoft\.com/);
     expect(auth.fix?.commands).toContain('"scope": "https://outlook.office365.com/.default"');
+    // Regression: the missing role followed from the wrong audience, yet "admin consent is missing"
+    // (a Global Administrator's task) was named as a cause too. It folds under the scope now.
+    expect(auth.causes).toHaveLength(1);
+    expect(claims.causes?.join(' ')).not.toMatch(/admin consent|SendAsApp application permission/);
+    expect(claims.evidence.join('\n')).toMatch(/follows from the wrong audience/);
+    expect(claims.fix?.fields).toEqual(['auth.scope']);
+    expect((claims.fix?.links ?? []).some((l) => /consent/i.test(l.label))).toBe(false);
   });
 
   it('scope without /.default → the config step names auth.scope and nothing is contacted', async () => {
@@ -306,7 +313,12 @@ describe('diagnose — each broken setup step is named, with the fix in the user
       /^HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided\. Ensure the secret being sent in the request is the client secret value, not the client secret ID/,
     );
     expect(token.evidence).toContain('error code TOKEN_INVALID_CLIENT_SECRET');
-    expect(token.causes?.[0]).toMatch(/secret's ID was configured instead of its Value/);
+    // Entra's reply does not say which: both causes are worded as guesses.
+    expect(token.causes?.[0]).toMatch(/^Most likely the secret was mistyped/);
+    expect(token.causes?.[1]).toMatch(
+      /^Possibly the secret's ID \(a GUID\) was configured instead of its Value/,
+    );
+    expect(token.fix?.fields).toEqual(['auth.credential.secret']);
     expect(links(token).some((u) => u.includes(`/Credentials/appId/${e.clientId}`))).toBe(true);
     expect(statuses(result)).toMatchObject({ claims: 'skipped', auth: 'skipped', mail: 'skipped' });
     expect(step(result, 'ehlo').status).toBe('ok'); // the SMTP side still got checked

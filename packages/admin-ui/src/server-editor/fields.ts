@@ -56,3 +56,24 @@ export function fieldLocation(path: string): string {
   if (!f) return path;
   return f.section ? `${f.section} → ${f.label}` : f.label;
 }
+
+// Longest first, so `auth.credential.secret` wins over `auth.credential`.
+const KNOWN_PATHS = Object.keys(screenFields)
+  .filter((p) => p.includes('.'))
+  .sort((a, b) => b.length - a.length)
+  .map((p) => p.replace(/\./g, '\\.'));
+const PATH_IN_TEXT = new RegExp(`(^|[\\s(\`"'])(${KNOWN_PATHS.join('|')})(?![\\w.]*\\w)`, 'g');
+
+/**
+ * Core's fixes name config paths (`auth.scope`, `tls.ca`), as the CLI and config files need; the
+ * screen names its fields. Replaces each known dotted path with the field as the screen shows it
+ * (“Scope”, “Advanced → Trusted CA certificate”). Display only: decisions use codes and `fields`.
+ */
+export function labelConfigPaths(text: string): string {
+  return text
+    .replace(
+      new RegExp(`\`(${KNOWN_PATHS.join('|')})\``, 'g'),
+      (_m, path: string) => `“${fieldLocation(path)}”`,
+    )
+    .replace(PATH_IN_TEXT, (_m, before: string, path: string) => `${before}“${fieldLocation(path)}”`);
+}

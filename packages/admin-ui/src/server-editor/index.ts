@@ -17,7 +17,7 @@ export {
   presetChoices,
   WRITE_ONLY_FIELDS,
 } from './form.js';
-export { fieldLabels, fieldLocation, type ScreenField, screenFields } from './fields.js';
+export { fieldLabels, fieldLocation, labelConfigPaths, type ScreenField, screenFields } from './fields.js';
 export { pemThumbprints, readPemFile, readPfxFile, splitPemBundle } from './files.js';
 export { phraseIssue, validateForm } from './issues.js';
 export {

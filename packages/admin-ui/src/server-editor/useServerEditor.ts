@@ -32,6 +32,12 @@ export function useServerEditor(existing?: EmailServer) {
     return found && phraseIssue(found.path, found.message, found.code);
   }
 
+  /** A warning for a field (amber, never blocking), phrased with its label. */
+  function warningFor(path: string): string | undefined {
+    const found = validation.value.warnings.find((w) => w.path === path);
+    return found && phraseIssue(found.path, found.message);
+  }
+
   /** Issues no visible field shows (e.g. a path from the server the form does not know). */
   function unplacedIssues(visible: readonly string[]): ApiIssue[] {
     return issues.value.filter((i) => !visible.includes(i.path));
@@ -97,6 +103,7 @@ export function useServerEditor(existing?: EmailServer) {
     warnings: computed(() => validation.value.warnings),
     credentialStored,
     errorFor,
+    warningFor,
     unplacedIssues,
     touch,
     selectPreset,

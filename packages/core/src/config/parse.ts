@@ -1,6 +1,15 @@
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue, type ConfigIssueCode } from '../errors/smtp-oauth-error.js';
-import { isMicrosoftHost } from './microsoft.js';
+import { cloudOfLoginHost, entraClouds, isGraphScope, isMicrosoftHost } from './microsoft.js';
+
+/** The Exchange scope of the cloud a token endpoint belongs to (global when unknown). */
+function exchangeScopeFor(tokenEndpoint: string): string {
+  try {
+    return entraClouds[cloudOfLoginHost(new URL(tokenEndpoint).hostname) ?? 'global'].scope;
+  } catch {
+    return entraClouds.global.scope;
+  }
+}
 import { type EmailServerConfig, emailServerConfigSchema } from './schema.js';
 
 /** Stable codes of non-fatal configuration findings. */
@@ -10,7 +19,10 @@ export type ConfigWarningCode =
   | 'NO_AUTH_ON_MICROSOFT_HOST'
   | 'MAX_CONNECTIONS_ABOVE_EXCHANGE_LIMIT'
   | 'RATE_ABOVE_EXCHANGE_LIMIT'
-  | 'CERTIFICATE_EXPIRES_SOON';
+  | 'CERTIFICATE_EXPIRES_SOON'
+  | 'GRAPH_SCOPE'
+  | 'PORT_465_ON_MICROSOFT'
+  | 'HOST_UNRESOLVABLE';
 
 /** A non-fatal finding: the entry works but should change. */
 export interface ConfigWarning {
@@ -86,6 +98,21 @@ export function configWarnings(config: EmailServerConfig): ConfigWarning[] {
       path: 'auth.type',
       code: 'NO_AUTH_ON_MICROSOFT_HOST',
       message: 'Exchange Online refuses unauthenticated submission (530 5.7.57). Use oauth2.',
+    });
+  // A warning, not an error: the entry is well-formed and the admin may be mid-change; the token
+  // test and the doctor show the consequence (wrong audience, 535 5.7.3).
+  if (auth.type === 'oauth2' && isGraphScope(auth.scope.trim()))
+    warnings.push({
+      path: 'auth.scope',
+      code: 'GRAPH_SCOPE',
+      message: `is a Microsoft Graph scope: the token's audience would be Graph, and Exchange refuses it with 535 5.7.3. Use ${exchangeScopeFor(auth.tokenEndpoint)}`,
+    });
+  if (config.port === 465)
+    warnings.push({
+      path: 'port',
+      code: 'PORT_465_ON_MICROSOFT',
+      message:
+        'Exchange Online takes SMTP submission on port 587 with STARTTLS; port 465 (implicit TLS) is not offered. Use 587.',
     });
   if (auth.type === 'oauth2' && auth.credential.kind === 'secret')
     warnings.push({

@@ -5,9 +5,7 @@ import {
   cloudOfLoginHost,
   entraClouds,
   isEntraLoginHost,
-  isGraphScope,
   isGuid,
-  isMicrosoftHost,
   parseEntraTokenEndpoint,
   tenantProblem,
 } from './microsoft.js';
@@ -260,13 +258,6 @@ function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
         'SCOPE_NOT_DEFAULT',
       );
   }
-  if (isGraphScope(a.scope.trim()) && isMicrosoftHost(v.host))
-    issue(
-      ['auth', 'scope'],
-      `is a Microsoft Graph scope: the token's audience would be Graph, and Exchange refuses it with 535 5.7.3. Use ${scopeExample}`,
-      'SCOPE_GRAPH',
-    );
-
   const kind = a.credential.kind;
   if (a.provider === 'entra' && a.clientAuthMethod !== undefined)
     issue(

@@ -62,9 +62,10 @@ export function tokenFailure(
       return {
         status: 'fail',
         evidence,
+        // Neither is known from the reply (Entra says only "invalid secret"): both are guesses.
         causes: [
-          "The secret's ID was configured instead of its Value.",
-          'The secret was mistyped, rotated, or belongs to another app registration.',
+          'Most likely the secret was mistyped, rotated, or belongs to another app registration.',
+          "Possibly the secret's ID (a GUID) was configured instead of its Value.",
         ],
         fix: fixes.newSecret(v, false),
       };
@@ -174,10 +175,15 @@ export function inspectClaims(
   const causes: string[] = [];
   const stepFixes: DiagnosticFix[] = [];
   let status: Outcome['status'] = 'ok';
+  // Roles are granted per resource: a token for the wrong audience (e.g. Graph) lacks SMTP.SendAsApp
+  // whatever was consented, so a missing role is a follow-on of the scope, not a second cause.
+  const wrongAudience = claims.inspection.findings.some((f) => !f.ok && f.check === 'audience');
   for (const f of claims.inspection.findings) {
     if (f.ok) continue;
     status = 'fail';
-    if (f.check === 'roles') {
+    if (f.check === 'roles' && wrongAudience) {
+      evidence.push(`(${f.message}: follows from the wrong audience; fix the scope first)`);
+    } else if (f.check === 'roles') {
       causes.push(
         `${f.message}. Without the ${SEND_AS_APP} application permission and admin consent, Exchange answers 535 5.7.3.`,
       );
@@ -237,11 +243,13 @@ export function authFailure(
       const consentCause = `Admin consent for Office 365 Exchange Online > ${SEND_AS_APP} is missing (the token has no roles).`;
       const scopeCause = `The token's audience is ${claims?.audience ?? 'wrong'} (scope ${v.scope}); Exchange needs ${v.expectedScope}.`;
       const mailboxCause = `The mailbox ${c.user} (the XOAUTH2 user) does not exist in the token's tenant.`;
+      // The other causes are follow-ons of the wrong audience (roles are per resource): only the
+      // scope is named, so nobody asks a Global Administrator for a consent that is not missing.
       if (wrongAudience)
         return {
           status: 'fail',
           evidence: withCode,
-          causes: [scopeCause, consentCause, spCause],
+          causes: [scopeCause],
           fix: fixes.scope(v),
         };
       if (noRole)
