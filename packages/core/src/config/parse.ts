@@ -84,8 +84,17 @@ function issueCode(i: z.core.$ZodIssue): ConfigIssueCode {
 export function configWarnings(config: EmailServerConfig): ConfigWarning[] {
   const warnings: ConfigWarning[] = [];
   const microsoft = isMicrosoftHost(config.host);
-  if (!microsoft) return warnings;
   const { auth } = config;
+  // A warning, not an error: the entry is well-formed and the admin may be mid-change; the token
+  // test and the doctor show the consequence (wrong audience, 535 5.7.3). Entra tokens go to
+  // Exchange whatever the host is called (a relay, a test server), so the provider counts too.
+  if (auth.type === 'oauth2' && (microsoft || auth.provider === 'entra') && isGraphScope(auth.scope.trim()))
+    warnings.push({
+      path: 'auth.scope',
+      code: 'GRAPH_SCOPE',
+      message: `The scope is a Microsoft Graph scope: the token's audience would be Graph, and Exchange refuses it with 535 5.7.3. Use ${exchangeScopeFor(auth.tokenEndpoint)}`,
+    });
+  if (!microsoft) return warnings;
   if (auth.type === 'password')
     warnings.push({
       path: 'auth.type',
@@ -98,14 +107,6 @@ export function configWarnings(config: EmailServerConfig): ConfigWarning[] {
       path: 'auth.type',
       code: 'NO_AUTH_ON_MICROSOFT_HOST',
       message: 'Exchange Online refuses unauthenticated submission (530 5.7.57). Use oauth2.',
-    });
-  // A warning, not an error: the entry is well-formed and the admin may be mid-change; the token
-  // test and the doctor show the consequence (wrong audience, 535 5.7.3).
-  if (auth.type === 'oauth2' && isGraphScope(auth.scope.trim()))
-    warnings.push({
-      path: 'auth.scope',
-      code: 'GRAPH_SCOPE',
-      message: `is a Microsoft Graph scope: the token's audience would be Graph, and Exchange refuses it with 535 5.7.3. Use ${exchangeScopeFor(auth.tokenEndpoint)}`,
     });
   if (config.port === 465)
     warnings.push({
