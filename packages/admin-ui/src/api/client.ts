@@ -22,6 +22,8 @@ import type {
   EmailServerView,
   LastTest,
   LogPage,
+  SandboxClientSecretResponse,
+  SandboxPracticeResponse,
   SendTestResponse,
   SentLogEntry,
   TokenTestResult,
@@ -197,6 +199,13 @@ export function createApiClient(options: ApiClientOptions = {}) {
       request<DiagnosticsResult>('POST', `/email-servers/${enc(id)}/diagnose`, options),
     sendTest: (id: string, to: string) =>
       request<SendTestResult>('POST', `/email-servers/${enc(id)}/send-test`, { to }),
+
+    // Sandbox mode: practice credentials of the fake tenant (404 NOT_SANDBOX otherwise)
+    practice: () => request<SandboxPracticeResponse>('GET', '/sandbox/practice'),
+    newPracticeSecret: () =>
+      request<SandboxClientSecretResponse>('POST', '/sandbox/practice/client-secret', {}),
+    /** Same-origin download URL of a practice file (the session cookie authorises it). */
+    practiceFileUrl: (name: string) => `${baseUrl}/api/sandbox/practice/files/${enc(name)}`,
 
     // API keys
     listApiKeys: async () => (await request<ApiKeyListResponse>('GET', '/api-keys')).apiKeys,

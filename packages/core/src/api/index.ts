@@ -18,6 +18,8 @@ export type {
   EmailServerView,
   LastTest,
   LogPage,
+  SandboxClientSecretResponse,
+  SandboxPracticeResponse,
   SendResponse,
   SendTestResponse,
   SentLogEntry,

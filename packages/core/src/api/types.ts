@@ -182,3 +182,29 @@ export interface LogPage<T> {
   entries: T[];
   next: string | null;
 }
+
+// ── Sandbox ──────────────────────────────────────────────────────────────────────────────────
+
+/** `GET /api/sandbox/practice` (sandbox mode only): the fake tenant's ids, as the Entra portal shows them. */
+export interface SandboxPracticeResponse {
+  tenantId: string;
+  tenantDomain: string;
+  clientId: string;
+  mailbox: string;
+  scope: string;
+  tokenEndpoint: string;
+  smtp: { host: string; port: number };
+  thumbprintSha1: string;
+  thumbprintSha256: string;
+  /** Passphrase of the practice PFX file. */
+  pfxPassphrase: string;
+  /** Files under `/api/sandbox/practice/files/{name}`. */
+  files: { name: string; what: string }[];
+}
+
+/** `POST /api/sandbox/practice/client-secret`: a new client secret, shown once. */
+export interface SandboxClientSecretResponse {
+  id: string;
+  value: string;
+  expiresAt: string;
+}
