@@ -19,7 +19,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const valueOf = async (panel: ReturnType<Page['getByTestId']>, term: string) =>
+const panelValue = async (panel: ReturnType<Page['getByTestId']>, term: string) =>
   (
     (await panel
       .locator('dt', { hasText: term })
@@ -45,16 +45,16 @@ describe('practice credentials (sandbox mode)', () => {
     const pfx = await page.request.get('/api/sandbox/practice/files/certificate.pfx');
     expect(pfx.headers()['content-type']).toContain('application/x-pkcs12');
 
-    await page.locator('input[name="tenant"]').fill(await valueOf(panel, 'Directory (tenant) ID'));
+    await page.locator('input[name="tenant"]').fill(await panelValue(panel, 'Directory (tenant) ID'));
     await page.getByLabel(/^Name/).fill('Rehearsal');
-    await page.getByLabel('User (mailbox)').fill(await valueOf(panel, 'Mailbox'));
+    await page.getByLabel('User (mailbox)').fill(await panelValue(panel, 'Mailbox'));
     await page
       .getByRole('textbox', { name: 'Client ID', exact: true })
-      .fill(await valueOf(panel, 'Application (client) ID'));
+      .fill(await panelValue(panel, 'Application (client) ID'));
     await page.getByLabel(/^Client secret/).fill(secret);
     await page
       .getByRole('textbox', { name: 'Token endpoint', exact: true })
-      .fill(await valueOf(panel, 'Token endpoint'));
+      .fill(await panelValue(panel, 'Token endpoint'));
     await page.getByLabel('SMTP server').fill(facts.smtp.host);
     await page.getByLabel('Port').fill(String(facts.smtp.port));
     await page.getByText('Advanced', { exact: true }).click();
