@@ -42,6 +42,62 @@ async function fillEntry(p: Page, name: string, scope?: string) {
   await p.getByLabel('Trusted CA certificate (PEM)').fill(stack.env.caPem);
 }
 
+describe('smaller items', () => {
+  it('the sign-in error is said once', async () => {
+    const { context, page: other } = await stack.newPage();
+    try {
+      await other.goto('/login');
+      await other.getByLabel('Email').fill(ADMIN_EMAIL);
+      await other.getByLabel('Password').fill('wrong-password');
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      const alert = other.getByRole('alert');
+      await alert.waitFor();
+      expect(await alert.getByText('Wrong email or password').count()).toBe(1);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a load error offers Try again, which loads the page', async () => {
+    let failOnce = true;
+    await page.route('**/api/email-servers', async (route) => {
+      if (failOnce && route.request().method() === 'GET') {
+        failOnce = false;
+        await route.fulfill({
+          status: 503,
+          contentType: 'application/json',
+          body: JSON.stringify({ error: { code: 'UNAVAILABLE', message: 'The server is restarting' } }),
+        });
+      } else await route.continue();
+    });
+    try {
+      await page.goto('/servers');
+      await page.getByRole('alert').getByText('The server is restarting').waitFor();
+      await page.getByRole('button', { name: 'Try again' }).click();
+      await page.getByRole('heading', { name: 'Email servers', exact: true }).waitFor();
+      await expect.poll(() => page.getByRole('alert').count()).toBe(0);
+    } finally {
+      await page.unroute('**/api/email-servers');
+    }
+  });
+
+  it('the guide’s checkboxes have distinct accessible names', async () => {
+    await page.goto('/guide');
+    await page.getByRole('heading', { name: 'Microsoft 365 setup guide' }).waitFor();
+    const boxes = page.getByRole('checkbox');
+    const count = await boxes.count();
+    expect(count).toBeGreaterThan(3);
+    const names: string[] = [];
+    for (let i = 0; i < count; i++)
+      names.push(
+        await boxes
+          .nth(i)
+          .evaluate((el) => (el.closest('label')?.textContent ?? '').replace(/\s+/g, ' ').trim()),
+      );
+    expect(new Set(names).size).toBe(names.length);
+  });
+});
+
 describe('the editor', () => {
   it('errors: a summary at the top takes the focus and links each problem to its field', async () => {
     await page.goto('/servers/new');
