@@ -156,6 +156,22 @@ describe('the editor', () => {
     // The failure was recorded before this save: it is shown as outdated, not as the current state.
     await page.getByTestId('last-test').getByText('Failed (outdated)').waitFor();
     await screenshot(page, '23-last-test-outdated');
+
+    // Regression: a long last-test reply squeezed the host column of the servers list.
+    await page.goto('/servers');
+    const row = page.locator('tr', { hasText: 'Graph scope' });
+    await row.getByTestId('last-test').waitFor();
+    const host = row.locator('td[data-label="SMTP server"]');
+    const { fits, lines } = await host.evaluate((td) => {
+      const range = document.createRange();
+      range.selectNodeContents(td);
+      // One line box per line the host name takes.
+      const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      return { fits: td.scrollWidth <= td.clientWidth, lines: tops.size };
+    });
+    expect(fits).toBe(true);
+    expect(lines).toBe(1);
+    expect(((await row.getByTestId('last-test').textContent()) ?? '').length).toBeGreaterThan(80);
   });
 
   it('unsaved changes survive a reload, without the typed secret', async () => {
