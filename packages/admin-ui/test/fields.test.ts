@@ -18,6 +18,9 @@ describe('one map from config paths to the screen’s fields', () => {
     expect(labelConfigPaths('configure `auth.credential.secret` again')).toBe(
       'configure “Client secret” again',
     );
+    expect(labelConfigPaths('must not include the port; set `port` separately')).toBe(
+      'must not include the port; set “Port” separately',
+    );
     // Not a path: a URL or a longer dotted name that merely starts like one.
     expect(labelConfigPaths('see https://x/auth.scope.html and auth.scopes')).toBe(
       'see https://x/auth.scope.html and auth.scopes',

@@ -108,6 +108,14 @@ describe('the editor', () => {
     await summary.getByRole('link', { name: /^Client ID is required/ }).click();
     expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('clientId');
     await screenshot(page, '20-editor-error-summary');
+
+    // Core's `port` reads as the screen's field, its Markdown rendered: no literal backticks.
+    await page.getByLabel('SMTP server').fill('smtp.office365.com:587');
+    await page.getByLabel('SMTP server').blur();
+    const hostError = page.locator('.field__error', { hasText: 'separately' });
+    await hostError.waitFor();
+    expect(await hostError.textContent()).toContain('set “Port” separately');
+    expect(await hostError.textContent()).not.toContain('`');
   });
 
   it('the CA field says it is trusted for the token endpoint too', async () => {

@@ -62,6 +62,14 @@ const KNOWN_PATHS = Object.keys(screenFields)
   .filter((p) => p.includes('.'))
   .sort((a, b) => b.length - a.length)
   .map((p) => p.replace(/\./g, '\\.'));
+// In a code span any known path counts, a single word too (`port`): a code span names one thing.
+const CODE_PATH_IN_TEXT = new RegExp(
+  `\`(${Object.keys(screenFields)
+    .sort((a, b) => b.length - a.length)
+    .map((p) => p.replace(/\./g, '\\.'))
+    .join('|')})\``,
+  'g',
+);
 const PATH_IN_TEXT = new RegExp(`(^|[\\s(\`"'])(${KNOWN_PATHS.join('|')})(?![\\w.]*\\w)`, 'g');
 
 /**
@@ -71,9 +79,6 @@ const PATH_IN_TEXT = new RegExp(`(^|[\\s(\`"'])(${KNOWN_PATHS.join('|')})(?![\\w
  */
 export function labelConfigPaths(text: string): string {
   return text
-    .replace(
-      new RegExp(`\`(${KNOWN_PATHS.join('|')})\``, 'g'),
-      (_m, path: string) => `“${fieldLocation(path)}”`,
-    )
+    .replace(CODE_PATH_IN_TEXT, (_m, path: string) => `“${fieldLocation(path)}”`)
     .replace(PATH_IN_TEXT, (_m, before: string, path: string) => `${before}“${fieldLocation(path)}”`);
 }
