@@ -174,7 +174,7 @@ describe('the editor', () => {
       const range = document.createRange();
       range.selectNodeContents(td);
       // One line box per line the host name takes.
-      const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      const tops = new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top)));
       return { fits: td.scrollWidth <= td.clientWidth, lines: tops.size };
     });
     expect(fits).toBe(true);
