@@ -1,5 +1,6 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router';
 import { UNAUTHENTICATED_EVENT } from './api/client.js';
+import { useReauth } from './composables/useReauth.js';
 import { useSession } from './composables/useSession.js';
 
 // Pages load on demand: the sign-in page does not pay for the editor and core's schema.
@@ -93,8 +94,11 @@ export function createAppRouter() {
     document.title = `${(to.meta.title as string | undefined) ?? 'WebAdmin'} · SMTP OAuth WebAdmin`;
   });
 
+  const reauth = useReauth();
   // Any 401 from the API (session expired, signed out elsewhere) leads back to the sign-in page.
   globalThis.addEventListener?.(UNAUTHENTICATED_EVENT, () => {
+    // A page with unsaved work stays: it asks for a sign-in dialog itself and then continues.
+    if (reauth.keeping()) return;
     session.expired();
     const current = router.currentRoute.value;
     if (!current.meta.public) void router.push({ name: 'login', query: { redirect: current.fullPath } });

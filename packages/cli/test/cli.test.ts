@@ -239,6 +239,7 @@ describe('smtp-oauth config', () => {
     expect(JSON.parse(json.stdout).error.details.issues).toContainEqual({
       path: 'auth.scope',
       message: expect.stringContaining('/.default'),
+      code: 'SCOPE_NOT_DEFAULT',
     });
   });
 

@@ -103,6 +103,7 @@ export {
 export {
   ConfigError,
   type ConfigIssue,
+  type ConfigIssueCode,
   catalogEntry,
   type ErrorCatalogEntry,
   type ErrorCode,
@@ -190,6 +191,9 @@ export {
   type MailerOptions,
   type RawMessage,
   type SendResult,
+  type SendTestOptions,
+  type SendTestResult,
+  sendTest,
 } from './mailer/index.js';
 
 // Diagnostics: the doctor (Node only)

@@ -185,7 +185,11 @@ describe('loadConfigFile', () => {
     expect(err).toBeInstanceOf(ConfigError);
     const issues = (err as ConfigError).issues;
     expect(issues).toEqual([
-      { path: 'servers.1.auth.scope', message: expect.stringContaining('<resource>/.default') },
+      {
+        path: 'servers.1.auth.scope',
+        message: expect.stringContaining('<resource>/.default'),
+        code: 'SCOPE_NOT_DEFAULT',
+      },
       { path: 'servers.2.name', message: 'duplicate name "a"' },
     ]);
     expect(err.message).toContain(path);
@@ -296,6 +300,7 @@ describe('configFromEnv', () => {
     expect((err2 as ConfigError).issues[0]).toEqual({
       path: 'auth.scope',
       message: expect.stringMatching(/^\(SMTP_OAUTH_SCOPE\) must be `<resource>\/\.default`/),
+      code: 'SCOPE_NOT_DEFAULT',
     });
     const err3 = await rejection(configFromEnv({ ...base, SMTP_OAUTH_TENANT: 'common' }));
     expect(err3.message).toContain('SMTP_OAUTH_TENANT');
@@ -307,7 +312,7 @@ describe('configFromEnv', () => {
       }),
     );
     expect((err4 as ConfigError).issues).toEqual([
-      { path: 'user', message: '(SMTP_OAUTH_USER) is required' },
+      { path: 'user', message: '(SMTP_OAUTH_USER) is required', code: 'REQUIRED' },
     ]);
     expect(JSON.stringify([err, err2, err3, err4])).not.toContain(SECRET);
   });

@@ -162,8 +162,12 @@ describe('parseConfig: each rule names the field and the fix', () => {
     ).toContain('exactly one value');
   });
 
-  it('a Graph scope on an Exchange host explains the audience', () => {
-    const msg = issueAt(entry({}, { scope: 'https://graph.microsoft.com/.default' }), 'auth.scope');
+  it('a Graph scope on an Exchange host is a warning that explains the audience (the entry saves)', () => {
+    const r = parseConfig(entry({}, { scope: 'https://graph.microsoft.com/.default' }));
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    const w = r.warnings.find((x) => x.code === 'GRAPH_SCOPE');
+    expect(w?.path).toBe('auth.scope');
+    const msg = w?.message ?? '';
     expect(msg).toContain('audience');
     expect(msg).toContain('535 5.7.3');
     expect(msg).toContain('https://outlook.office365.com/.default');
@@ -362,6 +366,12 @@ describe('defineConfig', () => {
 });
 
 describe('configWarnings', () => {
+  it('port 465 on Exchange Online is a warning, not an error', () => {
+    const r = parseConfig(entry({ port: 465, security: 'tls' }));
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    expect(r.warnings.map((w) => w.code)).toContain('PORT_465_ON_MICROSOFT');
+  });
+
   it('password auth on a Microsoft host is allowed but deprecated', () => {
     const r = parseConfig({ ...entry(), auth: { type: 'password', password: 'pw' } });
     expect(r.ok).toBe(true);
@@ -577,5 +587,36 @@ describe('configJsonSchema', () => {
 describe('emailServerConfigSchema', () => {
   it('is a zod schema the UI can use directly', () => {
     expect(emailServerConfigSchema.safeParse(entry()).success).toBe(true);
+  });
+});
+
+describe('config issues carry a code, so front ends never read the message', () => {
+  const codeAt = (input: unknown, path: string) => issuesOf(input).find((i) => i.path === path)?.code;
+
+  it('names generic kinds: required, unknown field, invalid value, out of range', () => {
+    expect(codeAt(entry({ user: '' }), 'user')).toBe('REQUIRED');
+    expect(codeAt(entry({}, { clientId: '' }), 'auth.clientId')).toBe('REQUIRED');
+    expect(codeAt({ ...entry(), extra: 1 }, '')).toBe('UNKNOWN_FIELD');
+    expect(codeAt(entry({ security: 'ssl' as never }), 'security')).toBe('INVALID_VALUE');
+    expect(codeAt(entry({ port: 70000 }), 'port')).toBe('OUT_OF_RANGE');
+    expect(codeAt(entry({ host: 'smtp.office365.com:587' }), 'host')).toBe('INVALID_FORMAT');
+    expect(codeAt(entry({ name: 'a\r\nb' }), 'name')).toBe('CONTROL_CHARACTERS');
+  });
+
+  it('names each cross-field rule', () => {
+    expect(codeAt(entry({ port: 465, security: 'starttls' }), 'security')).toBe('PORT_SECURITY_MISMATCH');
+    expect(codeAt(entry({}, { clientId: 'my-app' }), 'auth.clientId')).toBe('CLIENT_ID_NOT_GUID');
+    expect(codeAt(entry({}, { scope: 'https://outlook.office365.com/SMTP.Send' }), 'auth.scope')).toBe(
+      'SCOPE_NOT_DEFAULT',
+    );
+    expect(
+      codeAt(entry({}, { credential: { kind: 'secret', secret: CLIENT_ID } }), 'auth.credential.secret'),
+    ).toBe('SECRET_LOOKS_LIKE_ID');
+    expect(
+      codeAt(
+        entry({}, { tokenEndpoint: 'https://login.microsoftonline.com/common/oauth2/v2.0/token' }),
+        'auth.tokenEndpoint',
+      ),
+    ).toBe('TENANT_INVALID');
   });
 });

@@ -280,6 +280,13 @@ describe('diagnose — each broken setup step is named, with the fix in the user
     expect(auth.evidence.join('\n')).toContain('535 5.7.3 Authentication unsuccessful');
     expect(auth.causes?.[0]).toMatch(/audience is https:\/\/graph\.microsoft\.com/);
     expect(auth.fix?.commands).toContain('"scope": "https://outlook.office365.com/.default"');
+    // Regression: the missing role followed from the wrong audience, yet "admin consent is missing"
+    // (a Global Administrator's task) was named as a cause too. It folds under the scope now.
+    expect(auth.causes).toHaveLength(1);
+    expect(claims.causes?.join(' ')).not.toMatch(/admin consent|SendAsApp application permission/);
+    expect(claims.evidence.join('\n')).toMatch(/follows from the wrong audience/);
+    expect(claims.fix?.fields).toEqual(['auth.scope']);
+    expect((claims.fix?.links ?? []).some((l) => /consent/i.test(l.label))).toBe(false);
   });
 
   it('scope without /.default → the config step names auth.scope and nothing is contacted', async () => {
@@ -312,8 +319,11 @@ describe('diagnose — each broken setup step is named, with the fix in the user
     );
     expect(token.evidence).toContain('error code TOKEN_INVALID_CLIENT_SECRET');
     // Regression: "the secret's ID" was listed first although validation refuses GUID-shaped secrets.
-    expect(token.causes?.[0]).toMatch(/deleted or rotated/);
+    // Entra's reply does not say which cause it is: both are worded as guesses.
+    expect(token.causes?.[0]).toMatch(/^Most likely the Value was mistyped/);
+    expect(token.causes?.[1]).toMatch(/^Possibly the secret was deleted or rotated/);
     expect(token.causes?.join(' ')).not.toMatch(/secret's ID|\bID\b/);
+    expect(token.fix?.fields).toEqual(['auth.credential.secret']);
     expect(links(token).some((u) => u.includes(`/Credentials/appId/${e.clientId}`))).toBe(true);
     expect(statuses(result)).toMatchObject({ claims: 'skipped', auth: 'skipped', mail: 'skipped' });
     expect(step(result, 'ehlo').status).toBe('ok'); // the SMTP side still got checked

@@ -20,6 +20,14 @@ const main = {
   '17-api-keys.png': 'api-keys.png',
   '19-audit-log.png': 'audit-log.png',
   '20-phone-servers.png': 'phone-servers.png',
+  // editor.test.ts, practice.test.ts and the revoked-consent test send (issue 15)
+  '10b-send-test-revoked-consent.png': 'send-test-revoked-consent.png',
+  '20-editor-error-summary.png': 'editor-error-summary.png',
+  '21-editor-graph-scope-warning.png': 'editor-warning.png',
+  '22-save-and-test-graph-scope.png': 'save-and-test.png',
+  '23-last-test-outdated.png': 'last-test-outdated.png',
+  '24-session-expired-dialog.png': 'session-expired-dialog.png',
+  '30-practice-credentials.png': 'practice-credentials.png',
 };
 mkdirSync(to, { recursive: true });
 let copied = 0;

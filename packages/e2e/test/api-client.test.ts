@@ -133,6 +133,8 @@ describe('API client ↔ server contract', () => {
     expect((error as ApiError).issues).toContainEqual({
       path: 'auth.clientId',
       message: expect.stringMatching(/GUID/),
+      // The editor decides on the code, never on the message text.
+      code: 'CLIENT_ID_NOT_GUID',
     });
   });
 

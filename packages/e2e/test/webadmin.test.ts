@@ -214,6 +214,36 @@ describe('WebAdmin end to end', () => {
     await screenshot(page, '10-send-test');
   });
 
+  // Regression: after consent was revoked, Send test email reused the pooled connection that had
+  // authenticated for the test above and said "Sent" while Test token and Diagnostics failed.
+  it('revoked admin consent: Send test email fails with the cause the diagnostics name', async () => {
+    stack.env.directory.revokeAdminConsent(stack.env.clientId);
+    try {
+      await page.goto(secretEntryUrl);
+      await page.getByLabel('Test recipient').fill('someone@example.org');
+      await page.getByRole('button', { name: 'Send test email' }).click();
+      const sent = page.getByTestId('send-result');
+      await sent.getByText(/Not sent to someone@example\.org/).waitFor();
+      expect(await sent.getByText(/^Sent to/).count()).toBe(0);
+      const sendText = (await sent.textContent()) ?? '';
+      const lastTest = page.getByTestId('last-test');
+      await lastTest.locator('.badge--fail', { hasText: 'Failed' }).waitFor();
+      await lastTest.getByText(/Test email/).waitFor();
+      await screenshot(page, '10b-send-test-revoked-consent');
+
+      await page.getByRole('button', { name: 'Run diagnostics' }).click();
+      const result = page.getByTestId('diagnostics-result');
+      await result.getByText(/Failed at:/).waitFor();
+      const failing = result.locator('[data-status="fail"]').first();
+      const title = ((await failing.locator('.step__title').textContent()) ?? '').trim();
+      const cause = ((await failing.locator('li').first().textContent()) ?? '').trim();
+      expect(sendText).toContain(`${title} failed`);
+      expect(sendText).toContain(cause);
+    } finally {
+      stack.env.directory.grantAdminConsent(stack.env.clientId);
+    }
+  });
+
   it('a removed mailbox permission: diagnostics name the failing step and the Add-MailboxPermission command', async () => {
     stack.env.directory.removeMailboxPermission(stack.env.mailbox, stack.env.servicePrincipal.identity);
     stack.env.directory.removeMailboxPermission(stack.env.mailbox, stack.env.servicePrincipal.objectId);

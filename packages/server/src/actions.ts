@@ -6,8 +6,10 @@ import {
   isSmtpOAuthError,
   type MailMessage,
   type SendResult,
+  type SendTestResult,
+  sendTest as coreSendTest,
 } from '@org/core';
-import type { TokenTestResult } from '@org/core/api';
+import type { TestCheck, TokenTestResult } from '@org/core/api';
 import type { AppContext } from './context.js';
 import { ApiError, toApiError } from './http/errors.js';
 import type { EmailServerRecord } from './store/email-servers-repository.js';
@@ -29,8 +31,14 @@ function failureLine(error: unknown): string {
   return api ? `${api.code}: ${api.message}`.slice(0, 500) : 'INTERNAL: the test could not run';
 }
 
-async function recordTest(ctx: AppContext, id: string, ok: boolean, message: string): Promise<void> {
-  await ctx.repos.emailServers.recordTest(id, { ok, message: message.slice(0, 500), at: ctx.now() });
+async function recordTest(
+  ctx: AppContext,
+  id: string,
+  check: TestCheck,
+  ok: boolean,
+  message: string,
+): Promise<void> {
+  await ctx.repos.emailServers.recordTest(id, { ok, check, message: message.slice(0, 500), at: ctx.now() });
 }
 
 /**
@@ -55,6 +63,7 @@ export async function testToken(ctx: AppContext, record: EmailServerRecord): Pro
     await recordTest(
       ctx,
       record.id,
+      'token',
       inspection.ok,
       failed ? `token: ${failed.message}` : 'token: received; every claim check passed',
     );
@@ -66,7 +75,7 @@ export async function testToken(ctx: AppContext, record: EmailServerRecord): Pro
       findings: inspection.findings,
     };
   } catch (error) {
-    await recordTest(ctx, record.id, false, failureLine(error));
+    await recordTest(ctx, record.id, 'token', false, failureLine(error));
     throw error;
   }
 }
@@ -89,10 +98,10 @@ export async function diagnoseEntry(
       lookup: async () => addresses.map((address) => ({ address, family: isIP(address) || 4 })),
       now: () => ctx.now().getTime(),
     });
-    await recordTest(ctx, record.id, result.ok, `diagnose: ${result.summary}`);
+    await recordTest(ctx, record.id, 'diagnose', result.ok, `diagnose: ${result.summary}`);
     return result;
   } catch (error) {
-    await recordTest(ctx, record.id, false, failureLine(error));
+    await recordTest(ctx, record.id, 'diagnose', false, failureLine(error));
     throw error;
   }
 }
@@ -148,23 +157,54 @@ function countRecipients(message: MailMessage): number {
   return n(message.to) + n(message.cc) + n(message.bcc);
 }
 
-/** A short test message from the admin UI's "send test email". */
-export async function sendTest(ctx: AppContext, record: EmailServerRecord, to: string): Promise<SendResult> {
+/**
+ * The admin UI's "send test email": core's `sendTest`, with a newly acquired token and a new SMTP
+ * connection (never the entry's pooled mailer or its token cache), so the verdict is the setup's as
+ * it is now and agrees with the doctor. The connection goes to the address the S6 guard checked.
+ * A failed send is a result (`ok: false` with the doctor's failing step), not an HTTP error.
+ */
+export async function sendTest(
+  ctx: AppContext,
+  record: EmailServerRecord,
+  to: string,
+): Promise<SendTestResult> {
+  const message: MailMessage = {
+    to,
+    subject: 'smtp-oauth test message',
+    text: `This is a test message from the smtp-oauth server, sent through the email-server entry "${record.name}" at ${ctx.now().toISOString()}.\r\n\r\nIf you can read this, sending works.\r\n`,
+  };
+  let result: SendTestResult;
   try {
-    const result = await sendThrough(
-      ctx,
-      record,
-      {
-        to,
-        subject: 'smtp-oauth test message',
-        text: `This is a test message from the smtp-oauth server, sent through the email-server entry "${record.name}" at ${ctx.now().toISOString()}.\r\n\r\nIf you can read this, sending works.\r\n`,
-      },
-      { apiKeyId: null },
-    );
-    await recordTest(ctx, record.id, true, `send-test: ${result.response}`);
-    return result;
+    const runtime = await ctx.runtimes.get(record);
+    const address = runtime.addresses[0];
+    result = await coreSendTest(runtime.config, message, {
+      now: () => ctx.now().getTime(),
+      ...(address && !isIP(runtime.config.host) ? { connectAddress: address } : {}),
+      lookup: async () => runtime.addresses.map((a) => ({ address: a, family: isIP(a) || 4 })),
+    });
   } catch (error) {
-    await recordTest(ctx, record.id, false, failureLine(error));
+    await recordTest(ctx, record.id, 'send-test', false, failureLine(error));
     throw error;
   }
+  ctx.sentLog.append(
+    {
+      serverId: record.id,
+      apiKeyId: null,
+      recipientCount: 1,
+      status: result.ok ? 'sent' : 'failed',
+      errorCode: result.ok ? null : (result.error?.code ?? 'INTERNAL'),
+      serverReply: result.sent ? result.sent.response.slice(0, 1000) : null,
+    },
+    ctx.now(),
+  );
+  await recordTest(
+    ctx,
+    record.id,
+    'send-test',
+    result.ok,
+    result.ok
+      ? `send-test: ${result.sent?.response ?? 'sent'}`
+      : `send-test: ${result.error?.code ?? 'FAILED'}: ${result.failedStep?.cause ?? result.error?.message ?? result.summary}`,
+  );
+  return result;
 }

@@ -1,3 +1,4 @@
+import type { PracticeCredentials } from './sandbox.js';
 import type { AuditTrail } from './audit.js';
 import type { LoginLimiter } from './auth/rate-limit.js';
 import type { SessionManager, SessionPolicy } from './auth/sessions.js';
@@ -38,4 +39,6 @@ export interface AppContext {
   sentLog: SentLogWriter;
   /** The send API's per-request lookups; cleared by every local change to keys or entries. */
   lookups: { apiKeys: LookupCache<ApiKeyRow>; emailServers: LookupCache<EmailServerRecord> };
+  /** Sandbox mode only: the practice credentials of the fake tenant. */
+  practice?: PracticeCredentials;
 }

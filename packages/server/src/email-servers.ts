@@ -152,14 +152,30 @@ async function validate(
   const parsed = parseConfig(input);
   if (!parsed.ok) {
     throw new ApiError(400, 'VALIDATION_FAILED', 'The email server configuration is invalid', {
-      issues: parsed.issues.slice(0, 50).map((i) => ({ path: i.path || '(root)', message: i.message })),
+      issues: parsed.issues.slice(0, 50).map((i) => ({
+        path: i.path || '(root)',
+        message: i.message,
+        ...(i.code ? { code: i.code } : {}),
+      })),
     });
   }
   const { config } = parsed;
   if (config.auth.type === 'oauth2')
     assertTokenEndpointAllowed(config.auth.tokenEndpoint, 'auth.tokenEndpoint', ctx.tokenPolicy);
-  await assertSmtpHostAllowed(config.host, config.port, 'host', ctx.smtpHostPolicy);
-  return { config, warnings: [...parsed.warnings, ...checkCertificate(ctx, config)] };
+  const warnings = [...parsed.warnings, ...checkCertificate(ctx, config)];
+  try {
+    await assertSmtpHostAllowed(config.host, config.port, 'host', ctx.smtpHostPolicy);
+  } catch (error) {
+    // A name this machine cannot resolve now (split DNS, a typo being fixed, DNS down) does not stop
+    // a save: the entry is kept with a warning, and S6 still checks every address at connect time.
+    if (!(error instanceof ApiError) || error.code !== 'SMTP_HOST_UNRESOLVABLE') throw error;
+    warnings.push({
+      path: 'host',
+      code: 'HOST_UNRESOLVABLE',
+      message: `${config.host} could not be resolved from this server; sending fails until it resolves. Check the name and this machine's DNS.`,
+    });
+  }
+  return { config, warnings };
 }
 
 /**

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { type Sandbox, type SandboxInfo, type SandboxOptions, startSandbox } from '@org/testkit';
+import type { SandboxClientSecretResponse, SandboxPracticeResponse } from '@org/core/api';
+import forge from 'node-forge';
 import { generateApiKey } from './auth/api-keys.js';
 import type { AppContext } from './context.js';
 import { createEmailServer, updateEmailServer } from './email-servers.js';
@@ -90,4 +93,87 @@ export async function seedSandboxEntry(
   ctx.runtimes.invalidate(emailServer.id);
   ctx.lookups.emailServers.clear();
   return emailServer.id;
+}
+
+// ── Practice credentials ───────────────────────────────────────────────────────────────────────
+
+/** The files an admin downloads from the practice panel, as from the Entra portal or their PKI. */
+export const PRACTICE_FILES = {
+  'certificate.pem': { type: 'application/x-pem-file', what: 'the certificate registered on the app' },
+  'private-key.pem': { type: 'application/x-pem-file', what: "the certificate's private key (PKCS#8)" },
+  'certificate.pfx': { type: 'application/x-pkcs12', what: 'certificate and key as PKCS#12' },
+  'ca.pem': { type: 'application/x-pem-file', what: 'the CA the sandbox servers present' },
+} as const;
+export type PracticeFileName = keyof typeof PRACTICE_FILES;
+
+/** What the practice panel shows: the sandbox tenant's ids, as the Entra portal shows them. */
+export type PracticeFacts = SandboxPracticeResponse;
+
+/**
+ * Practice credentials of the sandbox's fake tenant, so an admin can rehearse creating an entry
+ * exactly as from the Entra portal: ids, a client secret made on request (shown once), and the
+ * certificate, key, PFX and CA to download. They open nothing outside the sandbox: the tenant, its
+ * app and its mailbox exist only in the testkit of this process.
+ */
+export interface PracticeCredentials {
+  facts(): PracticeFacts;
+  /** Adds a client secret to the sandbox app ("Certificates & secrets → New client secret"). */
+  newClientSecret(): SandboxClientSecretResponse;
+  file(name: PracticeFileName): Buffer;
+}
+
+export function createPracticeCredentials(sandbox: Sandbox): PracticeCredentials {
+  const { env, info } = sandbox;
+  const pfxPassphrase = `practice-${randomBytes(6).toString('hex')}`;
+  let pfx: Buffer | undefined;
+  const pfxFile = (): Buffer => {
+    pfx ??= Buffer.from(
+      forge.asn1
+        .toDer(
+          forge.pkcs12.toPkcs12Asn1(
+            forge.pki.privateKeyFromPem(env.certificate.privateKeyPem),
+            [forge.pki.certificateFromPem(env.certificate.certificatePem)],
+            pfxPassphrase,
+            { algorithm: 'aes256', friendlyName: 'smtp-oauth sandbox' },
+          ),
+        )
+        .getBytes(),
+      'binary',
+    );
+    return pfx;
+  };
+  return {
+    facts: () => ({
+      tenantId: info.tenantId,
+      tenantDomain: info.tenantDomain,
+      clientId: info.clientId,
+      mailbox: info.mailbox,
+      scope: info.scope,
+      tokenEndpoint: info.tokenEndpoint,
+      smtp: info.smtp,
+      thumbprintSha1: info.thumbprintSha1,
+      thumbprintSha256: info.thumbprintSha256,
+      pfxPassphrase,
+      files: Object.entries(PRACTICE_FILES).map(([name, f]) => ({
+        name: name as PracticeFileName,
+        what: f.what,
+      })),
+    }),
+    newClientSecret() {
+      const secret = env.directory.addSecret(info.clientId);
+      return { id: secret.id, value: secret.value, expiresAt: new Date(secret.expiresAt).toISOString() };
+    },
+    file(name) {
+      switch (name) {
+        case 'certificate.pem':
+          return Buffer.from(env.certificate.certificatePem);
+        case 'private-key.pem':
+          return Buffer.from(env.certificate.privateKeyPem);
+        case 'certificate.pfx':
+          return pfxFile();
+        case 'ca.pem':
+          return Buffer.from(env.caPem);
+      }
+    },
+  };
 }

@@ -30,6 +30,7 @@ import {
   type SandboxModeOptions,
   seedSandboxEntry,
   startTestkit,
+  createPracticeCredentials,
 } from './sandbox.js';
 
 /** Options of {@link createServer}. Every external effect enters here; nothing reads `process.env`. */
@@ -196,6 +197,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
         options.mailerThread === false ? undefined : createMailerHost({ logger, now: () => now().getTime() }),
       ),
       sentLog: createSentLogWriter({ repo: repos.sentLog, logger }),
+      ...(testkit ? { practice: createPracticeCredentials(testkit) } : {}),
       lookups: {
         apiKeys: createLookupCache(options.lookupCacheMs ?? 1000),
         emailServers: createLookupCache(options.lookupCacheMs ?? 1000),

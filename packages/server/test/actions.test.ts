@@ -130,7 +130,9 @@ describeDrivers('entry actions and the send API against the testkit', (driver) =
     const { env, h, id } = await start();
     const res = await h.api(`/api/email-servers/${id}/send-test`, { body: { to: 'tester@example.com' } });
     expect(res.status).toBe(200);
-    expect((await json(res)).accepted).toEqual(['tester@example.com']);
+    const body = await json(res);
+    expect(body).toMatchObject({ ok: true, covered: expect.arrayContaining(['token', 'auth', 'message']) });
+    expect(body.sent.accepted).toEqual(['tester@example.com']);
     const message = await env.waitForMessage((m) => m.parsed.subject === 'smtp-oauth test message');
     expect(message.envelope.rcptTo).toContain('tester@example.com');
     const log = await json(await h.api('/api/sent-log'));
@@ -139,6 +141,55 @@ describeDrivers('entry actions and the send API against the testkit', (driver) =
     const bad = await h.api(`/api/email-servers/${id}/send-test`, { body: { to: 'x\r\nBcc: a@b.c' } });
     expect(bad.status).toBe(400);
     expect((await json(bad)).error.issues[0].path).toBe('to');
+  });
+
+  // Regression: send-test reused the entry's pooled, already authenticated connection and reported
+  // "Sent" after admin consent was revoked, while test-token and diagnose failed.
+  it('send-test after revoked admin consent: fails with the doctor’s failing step, logged and audited as failed', async () => {
+    const { env, h, id } = await start();
+    const warm = await json(
+      await h.api(`/api/email-servers/${id}/send-test`, { body: { to: 'warm@example.com' } }),
+    );
+    expect(warm.ok).toBe(true);
+    env.directory.revokeAdminConsent(env.clientId);
+    const res = await h.api(`/api/email-servers/${id}/send-test`, { body: { to: 'tester@example.com' } });
+    expect(res.status).toBe(200);
+    const body = await json(res);
+    expect(body.ok).toBe(false);
+    const diagnosis = await json(await h.api(`/api/email-servers/${id}/diagnose`, { body: {} }));
+    const failed = diagnosis.steps.find((s: Json) => s.status === 'fail');
+    expect(body.failedStep).toMatchObject({ id: failed.id, cause: failed.causes[0] });
+    expect(JSON.stringify(body)).not.toMatch(JWT);
+    const log = await json(await h.api('/api/sent-log'));
+    expect(log.entries[0]).toMatchObject({ serverId: id, status: 'failed' });
+    const audit = await json(await h.api('/api/audit'));
+    const sendTests = audit.entries.filter((e: Json) => e.action === 'email-server.send-test');
+    expect(sendTests.map((e: Json) => e.outcome)).toEqual(expect.arrayContaining(['ok', 'failed']));
+  });
+
+  // Regression: "Last test" turned ✓ after a token test although the test send had just failed.
+  it('last test: a later success of another check keeps the earlier failure visible until that check passes', async () => {
+    const { env, h, id } = await start();
+    const lastTest = async () => (await json(await h.api(`/api/email-servers/${id}`))).emailServer.lastTest;
+    env.directory.removeMailboxPermission(env.mailbox, env.servicePrincipal.identity);
+    env.directory.removeMailboxPermission(env.mailbox, env.servicePrincipal.objectId);
+    const failed = await json(
+      await h.api(`/api/email-servers/${id}/send-test`, { body: { to: 'tester@example.com' } }),
+    );
+    expect(failed.ok).toBe(false);
+    expect(await lastTest()).toMatchObject({ ok: false, check: 'send-test' });
+    expect((await h.api(`/api/email-servers/${id}/test-token`, { method: 'POST' })).status).toBe(200);
+    const after = await lastTest();
+    expect(after).toMatchObject({ ok: true, check: 'token' });
+    expect(after.earlierFailure).toMatchObject({
+      check: 'send-test',
+      message: expect.stringMatching(/^send-test: /),
+    });
+    env.directory.addMailboxPermission(env.mailbox, env.servicePrincipal.identity);
+    await h.api(`/api/email-servers/${id}/send-test`, { body: { to: 'tester@example.com' } });
+    const cleared = await lastTest();
+    expect(cleared).toMatchObject({ ok: true, check: 'send-test' });
+    expect(cleared.earlierFailure).toBeUndefined();
   });
 
   it('POST /api/send: valid key, revoked key (401), CRLF in subject (400, nothing sent), entry by name', async () => {

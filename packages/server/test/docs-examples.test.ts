@@ -218,7 +218,8 @@ describeDrivers(`${README}: curl examples`, (driver) => {
             ).toContain('message');
             break;
           case '/api/email-servers/{id}/send-test':
-            expect(call.body.accepted, what).toEqual(['you@example.com']);
+            expect(call.body.ok, what).toBe(true);
+            expect(call.body.sent.accepted, what).toEqual(['you@example.com']);
             break;
           case '/api/sent-log':
             // The send-test above (diagnose's test message is not a send of the entry's mailer).

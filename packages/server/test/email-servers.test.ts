@@ -203,6 +203,35 @@ describeDrivers('email servers API', (driver) => {
       expect(res.body.error.message).toContain('10.1.2.3');
     });
 
+    // Regression: a host this machine could not resolve blocked saving the entry.
+    it('a host that does not resolve now saves with a warning; a private address is still refused', async () => {
+      h = await startHarness(driver, {
+        smtp: {
+          resolveHost: async () => {
+            throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+          },
+        },
+      });
+      await h.login();
+      const res = await call('/api/email-servers', { body: secretEntry({ host: 'smtp.internal.example' }) });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body.warnings).toContainEqual(
+        expect.objectContaining({ path: 'host', code: 'HOST_UNRESOLVABLE' }),
+      );
+    });
+
+    it('validation issues carry core’s code', async () => {
+      h = await startHarness(driver);
+      await h.login();
+      const res = await call('/api/email-servers', { body: { ...secretEntry(), user: '' } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.issues).toContainEqual({
+        path: 'user',
+        message: expect.any(String),
+        code: 'REQUIRED',
+      });
+    });
+
     it('allows private hosts when the operator says so; sandbox mode allows exactly its testkit', async () => {
       h = await startHarness(driver, { smtp: { allowPrivateHosts: true } });
       await h.login();

@@ -22,7 +22,9 @@ import type {
   EmailServerView,
   LastTest,
   LogPage,
-  SendResponse,
+  SandboxClientSecretResponse,
+  SandboxPracticeResponse,
+  SendTestResponse,
   SentLogEntry,
   TokenTestResult,
 } from '@org/core/api';
@@ -43,7 +45,7 @@ export type StepStatus = DiagnosticStep['status'];
 /** core's `DiagnoseResult`: the steps and a one-line summary. */
 export type DiagnosticsResult = DiagnoseResponse;
 /** core's `SendResult`; a refused message comes back as an {@link ApiError} with core's code and hint. */
-export type SendTestResult = SendResponse;
+export type SendTestResult = SendTestResponse;
 
 /**
  * A config to create or update, in core's input shape. On update, omitted secret fields keep their
@@ -197,6 +199,13 @@ export function createApiClient(options: ApiClientOptions = {}) {
       request<DiagnosticsResult>('POST', `/email-servers/${enc(id)}/diagnose`, options),
     sendTest: (id: string, to: string) =>
       request<SendTestResult>('POST', `/email-servers/${enc(id)}/send-test`, { to }),
+
+    // Sandbox mode: practice credentials of the fake tenant (404 NOT_SANDBOX otherwise)
+    practice: () => request<SandboxPracticeResponse>('GET', '/sandbox/practice'),
+    newPracticeSecret: () =>
+      request<SandboxClientSecretResponse>('POST', '/sandbox/practice/client-secret', {}),
+    /** Same-origin download URL of a practice file (the session cookie authorises it). */
+    practiceFileUrl: (name: string) => `${baseUrl}/api/sandbox/practice/files/${enc(name)}`,
 
     // API keys
     listApiKeys: async () => (await request<ApiKeyListResponse>('GET', '/api-keys')).apiKeys,

@@ -18,7 +18,11 @@ export type {
   EmailServerView,
   LastTest,
   LogPage,
+  SandboxClientSecretResponse,
+  SandboxPracticeResponse,
   SendResponse,
+  SendTestResponse,
   SentLogEntry,
+  TestCheck,
   TokenTestResult,
 } from './types.js';

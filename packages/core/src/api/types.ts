@@ -9,7 +9,9 @@ import type { ConfigWarning } from '../config/parse.js';
 import type { PublicEmailServerConfig } from '../config/redact.js';
 import type { CertificateInfo } from '../credentials/certificate.js';
 import type { DiagnoseResult } from '../doctor/types.js';
+import type { ConfigIssueCode } from '../errors/smtp-oauth-error.js';
 import type { SendResult } from '../mailer/mailer.js';
+import type { SendTestResult } from '../mailer/send-test.js';
 import type { TokenFinding } from '../tokens/inspect.js';
 
 // ── Errors ───────────────────────────────────────────────────────────────────────────────────
@@ -18,6 +20,8 @@ import type { TokenFinding } from '../tokens/inspect.js';
 export interface ApiIssue {
   path: string;
   message: string;
+  /** The config issue's kind (core's {@link ConfigIssueCode}); front ends decide on it, not on `message`. */
+  code?: ConfigIssueCode;
 }
 
 /** Every error answer: `{ error: { code, message, hint?, issues?, transient?, details? } }`. */
@@ -61,7 +65,17 @@ export interface LastTest {
   ok: boolean;
   at: string;
   message: string | null;
+  /** Which check ran: the token test, the diagnostics, or a test send. Absent for older rows. */
+  check?: TestCheck;
+  /**
+   * A failure of another check that no later run of that check has cleared; present only when
+   * `ok` is true, so a newer success never hides it.
+   */
+  earlierFailure?: { check: TestCheck; at: string; message: string | null };
 }
+
+/** The checks that record a last test. */
+export type TestCheck = 'token' | 'diagnose' | 'send-test';
 
 /** An email-server entry as the API shows it: secrets only as "set" flags, never values (S3). */
 export interface EmailServerView {
@@ -106,8 +120,11 @@ export interface TokenTestResult {
 /** `POST /api/email-servers/{id}/diagnose`: core's `DiagnoseResult`. */
 export type DiagnoseResponse = DiagnoseResult;
 
-/** `POST /api/email-servers/{id}/send-test` and `POST /api/send`: core's `SendResult`. */
+/** `POST /api/send`: core's `SendResult`. */
 export type SendResponse = SendResult;
+
+/** `POST /api/email-servers/{id}/send-test`: core's `SendTestResult` (a failed send is `ok: false`). */
+export type SendTestResponse = SendTestResult;
 
 // ── API keys ─────────────────────────────────────────────────────────────────────────────────
 
@@ -164,4 +181,30 @@ export interface SentLogEntry {
 export interface LogPage<T> {
   entries: T[];
   next: string | null;
+}
+
+// ── Sandbox ──────────────────────────────────────────────────────────────────────────────────
+
+/** `GET /api/sandbox/practice` (sandbox mode only): the fake tenant's ids, as the Entra portal shows them. */
+export interface SandboxPracticeResponse {
+  tenantId: string;
+  tenantDomain: string;
+  clientId: string;
+  mailbox: string;
+  scope: string;
+  tokenEndpoint: string;
+  smtp: { host: string; port: number };
+  thumbprintSha1: string;
+  thumbprintSha256: string;
+  /** Passphrase of the practice PFX file. */
+  pfxPassphrase: string;
+  /** Files under `/api/sandbox/practice/files/{name}`. */
+  files: { name: string; what: string }[];
+}
+
+/** `POST /api/sandbox/practice/client-secret`: a new client secret, shown once. */
+export interface SandboxClientSecretResponse {
+  id: string;
+  value: string;
+  expiresAt: string;
 }

@@ -32,7 +32,8 @@ export {
   type OAuth2MigrationAnswers,
   type PasswordEntrySource,
 } from './migrate.js';
-export { ConfigError, type ConfigIssue } from '../errors/smtp-oauth-error.js';
+export { ConfigError, type ConfigIssue, type ConfigIssueCode } from '../errors/smtp-oauth-error.js';
+export { normalizeThumbprint } from './thumbprint.js';
 
 // Presets and Microsoft specifics
 export {
@@ -49,6 +50,7 @@ export {
 export {
   type EntraCloud,
   type EntraCloudInfo,
+  cloudOfLoginHost,
   entraClouds,
   entraTokenEndpoint,
   isEntraLoginHost,

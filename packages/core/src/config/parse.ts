@@ -1,6 +1,15 @@
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from '../errors/smtp-oauth-error.js';
-import { isMicrosoftHost } from './microsoft.js';
+import { ConfigError, type ConfigIssue, type ConfigIssueCode } from '../errors/smtp-oauth-error.js';
+import { cloudOfLoginHost, entraClouds, isGraphScope, isMicrosoftHost } from './microsoft.js';
+
+/** The Exchange scope of the cloud a token endpoint belongs to (global when unknown). */
+function exchangeScopeFor(tokenEndpoint: string): string {
+  try {
+    return entraClouds[cloudOfLoginHost(new URL(tokenEndpoint).hostname) ?? 'global'].scope;
+  } catch {
+    return entraClouds.global.scope;
+  }
+}
 import { type EmailServerConfig, emailServerConfigSchema } from './schema.js';
 import { expectEmailServerConfig } from '../internal/guard.js';
 
@@ -12,7 +21,10 @@ export type ConfigWarningCode =
   | 'MAX_CONNECTIONS_ABOVE_EXCHANGE_LIMIT'
   | 'RATE_ABOVE_EXCHANGE_LIMIT'
   | 'CERTIFICATE_EXPIRES_SOON'
-  | 'SHA1_THUMBPRINT_DEPRECATED';
+  | 'SHA1_THUMBPRINT_DEPRECATED'
+  | 'GRAPH_SCOPE'
+  | 'PORT_465_ON_MICROSOFT'
+  | 'HOST_UNRESOLVABLE';
 
 /** A non-fatal finding: the entry works but should change. */
 export interface ConfigWarning {
@@ -41,8 +53,32 @@ export function issuesFromZod(error: z.ZodError, prefix: readonly PropertyKey[] 
     if (i.code === 'unrecognized_keys')
       message = `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
     else if (i.code === 'invalid_type' && i.input === undefined) message = 'is required';
-    return { path, message };
+    return { path, message, code: issueCode(i) };
   });
+}
+
+/** The {@link ConfigIssueCode} of a zod issue: custom rules name theirs in `params.code`. */
+function issueCode(i: z.core.$ZodIssue): ConfigIssueCode {
+  switch (i.code) {
+    case 'custom': {
+      const code = (i.params as { code?: ConfigIssueCode } | undefined)?.code;
+      return code ?? 'INVALID_FORMAT';
+    }
+    case 'unrecognized_keys':
+      return 'UNKNOWN_FIELD';
+    case 'invalid_type':
+      return i.input === undefined ? 'REQUIRED' : 'INVALID_VALUE';
+    case 'invalid_value':
+    case 'invalid_union':
+      return 'INVALID_VALUE';
+    case 'too_small':
+      // `.min(1)` on a string is how the schema says "required": only the empty string fails it.
+      return i.origin === 'string' && Number(i.minimum) === 1 ? 'REQUIRED' : 'OUT_OF_RANGE';
+    case 'too_big':
+      return 'OUT_OF_RANGE';
+    default:
+      return 'INVALID_FORMAT';
+  }
 }
 
 /**
@@ -65,8 +101,17 @@ export function configWarnings(config: EmailServerConfig): ConfigWarning[] {
   expectEmailServerConfig(config);
   const warnings: ConfigWarning[] = [];
   const microsoft = isMicrosoftHost(config.host);
-  if (!microsoft) return warnings;
   const { auth } = config;
+  // A warning, not an error: the entry is well-formed and the admin may be mid-change; the token
+  // test and the doctor show the consequence (wrong audience, 535 5.7.3). Entra tokens go to
+  // Exchange whatever the host is called (a relay, a test server), so the provider counts too.
+  if (auth.type === 'oauth2' && (microsoft || auth.provider === 'entra') && isGraphScope(auth.scope.trim()))
+    warnings.push({
+      path: 'auth.scope',
+      code: 'GRAPH_SCOPE',
+      message: `The scope is a Microsoft Graph scope: the token's audience would be Graph, and Exchange refuses it with 535 5.7.3. Use ${exchangeScopeFor(auth.tokenEndpoint)}`,
+    });
+  if (!microsoft) return warnings;
   if (auth.type === 'password')
     warnings.push({
       path: 'auth.type',
@@ -78,6 +123,13 @@ export function configWarnings(config: EmailServerConfig): ConfigWarning[] {
       path: 'auth.type',
       code: 'NO_AUTH_ON_MICROSOFT_HOST',
       message: 'Exchange Online refuses unauthenticated submission (530 5.7.57). Use oauth2.',
+    });
+  if (config.port === 465)
+    warnings.push({
+      path: 'port',
+      code: 'PORT_465_ON_MICROSOFT',
+      message:
+        'Exchange Online takes SMTP submission on port 587 with STARTTLS; port 465 (implicit TLS) is not offered. Use 587.',
     });
   if (auth.type === 'oauth2' && auth.credential.kind === 'secret')
     warnings.push({

@@ -1,22 +1,23 @@
 import { z } from 'zod';
+import type { ConfigIssueCode } from '../errors/smtp-oauth-error.js';
 import { addressProblem } from '../message/address.js';
 import { cloudIssues, entryCloud } from './cloud.js';
 import {
   entraClouds,
   isEntraLoginHost,
-  isGraphScope,
   isGuid,
-  isMicrosoftHost,
   parseEntraTokenEndpoint,
   tenantProblem,
 } from './microsoft.js';
 import { type PastedValueKind, pasteDamage } from './paste-damage.js';
+import { normalizeThumbprint } from './thumbprint.js';
 
 const NO_CTL = 'must not contain line breaks (CR/LF) or NUL characters';
 const hasCtl = (s: string) => /[\r\n\0]/.test(s);
 
 /** A single-line string: CR, LF and NUL are refused everywhere they could reach a protocol line. */
-const line = () => z.string().refine((s) => !hasCtl(s), { error: NO_CTL });
+const line = () =>
+  z.string().refine((s) => !hasCtl(s), { error: NO_CTL, params: { code: 'CONTROL_CHARACTERS' } });
 
 /** Multi-line PEM text: line breaks allowed, NUL refused, the expected armour required. */
 const pem = (label: RegExp, example: string) =>
@@ -35,7 +36,11 @@ const email = () =>
   line().superRefine((value, ctx) => {
     const problem = addressProblem(value);
     if (problem && !hasCtl(value))
-      ctx.addIssue({ code: 'custom', message: `must be an email address: ${problem}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be an email address: ${problem}`,
+        params: { code: value === '' ? 'REQUIRED' : 'INVALID_FORMAT' },
+      });
   });
 
 const HOSTNAME = /^(?=.{1,253}$)(?!-)[\p{L}\p{N}-]{1,63}(?<!-)(?:\.(?!-)[\p{L}\p{N}-]{1,63}(?<!-))*\.?$/u;
@@ -83,7 +88,7 @@ const tokenEndpointSchema = line().superRefine((value, ctx) => {
 
 const thumbprintSchema = line()
   .superRefine(pasted('thumbprint'))
-  .refine((s) => /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(s.replace(/[\s:]/g, '')), {
+  .refine((s) => /^(?:[0-9A-F]{40}|[0-9A-F]{64})$/.test(normalizeThumbprint(s)), {
     error:
       'must be a SHA-1 (40 hex digits) or SHA-256 (64 hex digits) thumbprint; colons and spaces are allowed',
   })
@@ -233,17 +238,22 @@ const example = (endpoint: string, host: string): string =>
   entraClouds[entryCloud({ tokenEndpoint: endpoint, host }).cloud ?? 'global'].scope;
 
 function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
-  const issue = (path: (string | number)[], message: string) =>
-    ctx.addIssue({ code: 'custom', path, message });
+  const issue = (path: (string | number)[], message: string, code: ConfigIssueCode) =>
+    ctx.addIssue({ code: 'custom', path, message, params: { code } });
   const port = effectivePort(v);
   const security = effectiveSecurity(v);
   if (security === 'tls' && port === 587)
     issue(
       ['security'],
       "'tls' (implicit TLS) on port 587 will hang: port 587 speaks STARTTLS. Set security to 'starttls', or port to 465",
+      'PORT_SECURITY_MISMATCH',
     );
   if (security === 'starttls' && port === 465)
-    issue(['security'], "port 465 expects implicit TLS. Set security to 'tls', or port to 587");
+    issue(
+      ['security'],
+      "port 465 expects implicit TLS. Set security to 'tls', or port to 587",
+      'PORT_SECURITY_MISMATCH',
+    );
 
   if (v.auth.type !== 'oauth2') return;
   const a = v.auth;
@@ -261,14 +271,16 @@ function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
       issue(
         ['auth', 'tokenEndpoint'],
         'must be the v2.0 token endpoint https://<login host>/<tenant>/oauth2/v2.0/token, as shown under App registration > Endpoints',
+        'TOKEN_ENDPOINT_NOT_ENTRA_V2',
       );
     else {
       const problem = tenantProblem(parsed.tenant);
-      if (problem) issue(['auth', 'tokenEndpoint'], problem);
+      if (problem) issue(['auth', 'tokenEndpoint'], problem, 'TENANT_INVALID');
       else if (parsed.version === 'v1')
         issue(
           ['auth', 'tokenEndpoint'],
           `use the v2.0 endpoint …/${parsed.tenant}/oauth2/v2.0/token; the v1 endpoint does not accept a scope`,
+          'TOKEN_ENDPOINT_NOT_ENTRA_V2',
         );
     }
   }
@@ -281,39 +293,42 @@ function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
     issue(
       ['auth', 'clientId'],
       "must be the Application (client) ID, a GUID like 11111111-2222-3333-4444-555555555555, from the app registration's Overview page",
+      'CLIENT_ID_NOT_GUID',
     );
 
   const scopeExample = example(a.tokenEndpoint, v.host);
   if (entraLike && !hasCtl(a.scope)) {
     const scope = a.scope.trim();
     if (/\s/.test(scope))
-      issue(['auth', 'scope'], `must be exactly one value for client credentials, e.g. ${scopeExample}`);
+      issue(
+        ['auth', 'scope'],
+        `must be exactly one value for client credentials, e.g. ${scopeExample}`,
+        'SCOPE_NOT_DEFAULT',
+      );
     else if (!/^\S+\/\.default$/.test(scope))
       issue(
         ['auth', 'scope'],
         `must be \`<resource>/.default\` for client credentials, e.g. ${scopeExample}`,
+        'SCOPE_NOT_DEFAULT',
       );
   }
-  if (isGraphScope(a.scope.trim()) && isMicrosoftHost(v.host))
-    issue(
-      ['auth', 'scope'],
-      `is a Microsoft Graph scope: the token's audience would be Graph, and Exchange refuses it with 535 5.7.3. Use ${scopeExample}`,
-    );
-  else if (!hasCtl(a.scope) && !hasCtl(a.tokenEndpoint))
-    // A mix of national clouds: each disagreeing field named with its consistent value.
+  // A mix of national clouds: each disagreeing field named with its consistent value. (A Graph
+  // scope is a warning of its own, GRAPH_SCOPE.)
+  if (!hasCtl(a.scope) && !hasCtl(a.tokenEndpoint))
     for (const i of cloudIssues({ host: v.host, tokenEndpoint: a.tokenEndpoint, scope: a.scope }))
-      issue(i.path, i.message);
-
+      issue(i.path, i.message, 'CLOUD_MISMATCH');
   const kind = a.credential.kind;
   if (a.provider === 'entra' && a.clientAuthMethod !== undefined)
     issue(
       ['auth', 'clientAuthMethod'],
       "applies to provider 'generic' only: for Entra, MSAL picks the method from the credential (secret or certificate); remove it",
+      'CLIENT_AUTH_METHOD_MISMATCH',
     );
   if (a.clientAuthMethod === 'private_key_jwt' && kind === 'secret')
     issue(
       ['auth', 'clientAuthMethod'],
       "private_key_jwt needs a certificate or pfx credential; use 'client_secret_post' with a secret",
+      'CLIENT_AUTH_METHOD_MISMATCH',
     );
   if (
     (a.clientAuthMethod === 'client_secret_post' || a.clientAuthMethod === 'client_secret_basic') &&
@@ -322,6 +337,7 @@ function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
     issue(
       ['auth', 'clientAuthMethod'],
       `${a.clientAuthMethod} needs a secret credential; use 'private_key_jwt' with a certificate`,
+      'CLIENT_AUTH_METHOD_MISMATCH',
     );
   // Any Entra token endpoint, whatever the provider label: Entra secret Values are never GUIDs, so
   // the doctor need not list "the secret's ID" as a cause of AADSTS7000215.
@@ -329,6 +345,7 @@ function crossCheck(v: BaseInput, ctx: z.RefinementCtx): void {
     issue(
       ['auth', 'credential', 'secret'],
       "looks like the secret's ID (a GUID); use the secret's Value, shown once when the secret is created",
+      'SECRET_LOOKS_LIKE_ID',
     );
 }
 

@@ -2,6 +2,7 @@ import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'n
 import forge from 'node-forge';
 import type { ConfigWarning } from '../config/parse.js';
 import { pasteDamage } from '../config/paste-damage.js';
+import { normalizeThumbprint } from '../config/thumbprint.js';
 import { ConfigError } from '../errors/smtp-oauth-error.js';
 import { expectString } from '../internal/guard.js';
 
@@ -59,11 +60,8 @@ export interface CertificateCredential {
 const DAY_MS = 86_400_000;
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
-/** Normalizes a thumbprint: strips colons and white space, upper-cases. */
-export function normalizeThumbprint(value: string): string {
-  expectString(value, 'thumbprint', 'CREDENTIAL_INVALID');
-  return value.replace(/[\s:]/g, '').toUpperCase();
-}
+// One home for the rule, browser-safe in config/; re-exported here where credentials are loaded.
+export { normalizeThumbprint } from '../config/thumbprint.js';
 
 const credentialError = (
   path: string,

@@ -444,6 +444,7 @@ export async function diagnose(
                 ? `Use the host name the certificate was issued for${microsoft ? ' (smtp.office365.com)' : ''}; for a private CA set tls.ca to its PEM certificate. Never turn verification off.`
                 : (mapped?.hint ??
                   'Exchange Online requires TLS 1.2 or newer; check that nothing intercepts the connection.'),
+            ...(mapped?.code === 'TLS_CERTIFICATE_INVALID' ? { fields: ['host', 'tls.ca'] } : {}),
           },
         };
       }

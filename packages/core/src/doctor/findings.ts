@@ -102,11 +102,12 @@ export function tokenFailure(
       return {
         status: 'fail',
         evidence,
-        // Validation already refused a GUID (the secret's ID), quotes, edge white space and
-        // invisible characters (config/paste-damage.ts): those are not causes here.
+        // Entra's reply says only "invalid secret": both causes are guesses. Validation already refused
+        // a GUID (the secret's ID), quotes, edge white space and invisible characters
+        // (config/paste-damage.ts), so those are not listed.
         causes: [
-          `The secret was deleted or rotated in app ${v.clientId}, or belongs to another app registration.`,
-          'The Value was copied incompletely or mistyped.',
+          'Most likely the Value was mistyped or copied incompletely.',
+          `Possibly the secret was deleted or rotated in app ${v.clientId}, or belongs to another app registration.`,
         ],
         fix: fixes.newSecret(v, false),
       };
@@ -224,6 +225,9 @@ export function inspectClaims(
   const causes: string[] = [];
   const stepFixes: DiagnosticFix[] = [];
   let status: Outcome['status'] = 'ok';
+  // Roles are granted per resource: a token for the wrong audience (e.g. Graph) lacks SMTP.SendAsApp
+  // whatever was consented, so a missing role is a follow-on of the scope, not a second cause.
+  const wrongAudience = claims.inspection.findings.some((f) => !f.ok && f.check === 'audience');
   for (const f of claims.inspection.findings) {
     if (f.ok && f.warning && f.check === 'roles') {
       // RBAC tenant, token with SMTP.SendAsApp: Exchange will check FullAccess, not the scope.
@@ -234,7 +238,9 @@ export function inspectClaims(
     }
     if (f.ok) continue;
     status = 'fail';
-    if (f.check === 'roles') {
+    if (f.check === 'roles' && wrongAudience) {
+      evidence.push(`(${f.message}: follows from the wrong audience; fix the scope first)`);
+    } else if (f.check === 'roles') {
       causes.push(
         `${f.message}. Without the ${SEND_AS_APP} application permission and admin consent, Exchange answers 535 5.7.3.`,
         `If this tenant authorizes the app with RBAC for Applications instead (no API permission, a management role assignment), set auth.permissionModel to 'rbac'.`,
@@ -315,11 +321,13 @@ export function authFailure(
           ],
           fix: rbacFixes.roleAssignment(v),
         };
+      // The other causes are follow-ons of the wrong audience (roles are per resource): only the
+      // scope is named, so nobody asks a Global Administrator for a consent that is not missing.
       if (wrongAudience)
         return {
           status: 'fail',
           evidence: withCode,
-          causes: [scopeCause, consentCause, spCause],
+          causes: [scopeCause],
           fix: fixes.scope(v),
         };
       if (noRole)

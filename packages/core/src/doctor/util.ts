@@ -41,9 +41,11 @@ export function mergeFixes(list: DiagnosticFix[]): DiagnosticFix | undefined {
   if (list.length === 1) return list[0];
   const commands = list.flatMap((f) => f.commands ?? []);
   const links = list.flatMap((f) => f.links ?? []);
+  const fields = list.flatMap((f) => f.fields ?? []);
   return {
     summary: list.map((f) => f.summary).join(' '),
     ...(commands.length ? { commands: [...new Set(commands)] } : {}),
     ...(links.length ? { links: links.filter((l, i) => links.findIndex((x) => x.url === l.url) === i) } : {}),
+    ...(fields.length ? { fields: [...new Set(fields)] } : {}),
   };
 }

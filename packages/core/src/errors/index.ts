@@ -6,6 +6,7 @@ export { errorFromSmtpReply, type SmtpReplyInput } from './smtp-errors.js';
 export {
   ConfigError,
   type ConfigIssue,
+  type ConfigIssueCode,
   type ErrorDetails,
   isSmtpOAuthError,
   SmtpOAuthError,

@@ -63,7 +63,37 @@ export class SmtpOAuthError extends Error {
 export interface ConfigIssue {
   path: string;
   message: string;
+  /**
+   * What kind of problem this is, so front ends decide without reading `message` (e.g. a form says
+   * "Client ID is required" for `REQUIRED`). Absent on issues built before codes existed.
+   */
+  code?: ConfigIssueCode;
 }
+
+/**
+ * Stable kinds of {@link ConfigIssue}: generic ones from the schema, and one per cross-field rule.
+ * - `REQUIRED`: missing or empty. `UNKNOWN_FIELD`: a key the schema does not know.
+ * - `INVALID_VALUE`: not one of the allowed values. `INVALID_FORMAT`: wrong shape (URL, PEM, host…).
+ * - `OUT_OF_RANGE`: a number or length outside its bounds. `CONTROL_CHARACTERS`: CR, LF or NUL.
+ * - the rest name the rule: port vs security, Entra token endpoint, tenant, client ID, scope,
+ *   client authentication method, a secret's ID typed for its Value.
+ */
+export type ConfigIssueCode =
+  | 'REQUIRED'
+  | 'UNKNOWN_FIELD'
+  | 'INVALID_VALUE'
+  | 'INVALID_FORMAT'
+  | 'OUT_OF_RANGE'
+  | 'CONTROL_CHARACTERS'
+  | 'PORT_SECURITY_MISMATCH'
+  | 'TOKEN_ENDPOINT_NOT_ENTRA_V2'
+  | 'TENANT_INVALID'
+  | 'CLIENT_ID_NOT_GUID'
+  | 'SCOPE_NOT_DEFAULT'
+  | 'CLIENT_AUTH_METHOD_MISMATCH'
+  | 'SECRET_LOOKS_LIKE_ID'
+  | 'THUMBPRINT_MISMATCH'
+  | 'CLOUD_MISMATCH';
 
 /** Thrown when configuration is invalid; `issues` lists every problem with its field path. */
 export class ConfigError extends SmtpOAuthError {

@@ -8,3 +8,4 @@ export {
   type RawMessage,
   type SendResult,
 } from './mailer.js';
+export { type SendTestOptions, type SendTestResult, sendTest } from './send-test.js';

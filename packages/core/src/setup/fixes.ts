@@ -190,6 +190,7 @@ export const fixes = {
     return {
       summary: `Set auth.scope to ${v.expectedScope}${v.scope ? ` (it is ${v.scope})` : ''}: client credentials need exactly one resource with /.default, and SMTP needs the Exchange resource — a Graph scope yields a token whose audience Exchange refuses.`,
       commands: [`"scope": "${v.expectedScope}"`],
+      fields: ['auth.scope'],
     };
   },
 
@@ -199,6 +200,7 @@ export const fixes = {
         ? `The client secrets of app ${v.clientId} have expired. Create a new secret and configure its Value — or switch to a certificate credential, which Microsoft recommends.`
         : `Entra refused the client secret. Configure the secret's Value, not its Secret ID; the Value is shown only once, right after creation — create a new secret if it is lost.`,
       links: [appPortalLink(v, 'Credentials')],
+      fields: ['auth.credential.secret'],
     };
   },
 

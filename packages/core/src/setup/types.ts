@@ -11,4 +11,9 @@ export interface DiagnosticFix {
   /** Copy-pasteable commands (Exchange Online PowerShell unless said otherwise). */
   commands?: string[];
   links?: DiagnosticLink[];
+  /**
+   * Config paths (`auth.scope`, `tls.ca`) the fix changes, so a front end can open its editor at
+   * that field. Absent when the fix is outside the entry (portal, PowerShell).
+   */
+  fields?: string[];
 }

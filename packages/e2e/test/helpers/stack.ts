@@ -49,7 +49,8 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+/** `sandbox`: the server runs in sandbox mode (its own testkit, practice credentials). */
+export async function startStack(options: { sandbox?: boolean } = {}): Promise<Stack> {
   const env = await createTestEnvironment();
   const dataDir = await mkdtemp(join(tmpdir(), 'smtp-oauth-e2e-'));
   const server = await createServer({
@@ -64,6 +65,7 @@ export async function startStack(): Promise<Stack> {
     // Cheap hashes: this server lives for one test file.
     passwordHashing: { N: 2 ** 12, r: 8, p: 1 },
     adminUiDir: adminUiDist(),
+    ...(options.sandbox ? { sandbox: true } : {}),
   });
   const http = await server.listen(0, '127.0.0.1');
   const browser = await chromium.launch({

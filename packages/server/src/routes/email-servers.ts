@@ -149,12 +149,29 @@ export const emailServerDocs: OperationDoc[] = [
   {
     method: 'post',
     path: '/api/email-servers/{id}/send-test',
-    summary: 'Send a short test message through the entry',
+    summary:
+      "Send a short test message with a newly acquired token over a new connection (never the entry's pool); on failure, the doctor's failing step, cause and fix",
     tag: 'email-servers',
     auth: 'session',
     requestBody: sendTestBody.jsonSchema,
     responses: {
-      '200': { description: 'Sent', schema: { $ref: '#/components/schemas/SendResult' } },
+      '200': {
+        description:
+          'The test: `ok`, `at`, `covered` (steps exercised), `sent` (the server reply) or `error` and `failedStep`',
+        schema: {
+          type: 'object',
+          properties: {
+            ok: { type: 'boolean' },
+            at: { type: 'string' },
+            covered: { type: 'array', items: { type: 'string' } },
+            summary: { type: 'string' },
+            sent: { $ref: '#/components/schemas/SendResult' },
+            error: { type: 'object' },
+            failedStep: { type: 'object' },
+            steps: { type: 'array', items: { type: 'object' } },
+          },
+        },
+      },
       '400': { description: 'Invalid address (issue path `to`)' },
       '404': { description: 'Not found' },
       '502': coreError,
@@ -208,6 +225,16 @@ export function emailServerSchemas(): Record<string, unknown> {
             ok: { type: 'boolean' },
             at: { type: 'string', format: 'date-time' },
             message: { type: ['string', 'null'] },
+            check: { type: 'string', enum: ['token', 'diagnose', 'send-test'] },
+            earlierFailure: {
+              type: 'object',
+              description: 'A failure of another check that a later success does not clear',
+              properties: {
+                check: { type: 'string' },
+                at: { type: 'string', format: 'date-time' },
+                message: { type: ['string', 'null'] },
+              },
+            },
           },
         },
         createdAt: { type: 'string', format: 'date-time' },
@@ -307,12 +334,18 @@ export function emailServerRoutes(ctx: AppContext): Router {
   });
 
   // Actions: audited by name and outcome (no addresses, no message content).
-  const audited = async <T>(res: Response, action: string, id: string, run: () => Promise<T>) => {
+  const audited = async <T>(
+    res: Response,
+    action: string,
+    id: string,
+    run: () => Promise<T>,
+    succeeded: (result: T) => boolean = () => true,
+  ) => {
     const audit = (outcome: 'ok' | 'failed') =>
       ctx.audit.record({ actor: actorOf(res), action, target: id, outcome, address: res.req.ip ?? null });
     try {
       const result = await run();
-      await audit('ok');
+      await audit(succeeded(result) ? 'ok' : 'failed');
       return result;
     } catch (error) {
       await audit('failed');
@@ -338,7 +371,15 @@ export function emailServerRoutes(ctx: AppContext): Router {
   router.post('/:id/send-test', async (req, res) => {
     const record = await getRecordOr404(ctx, idParam(req.params.id));
     const { to } = parseWith(sendTestBody, req.body);
-    res.json(await audited(res, 'email-server.send-test', record.id, () => sendTest(ctx, record, to)));
+    res.json(
+      await audited(
+        res,
+        'email-server.send-test',
+        record.id,
+        () => sendTest(ctx, record, to),
+        (r) => r.ok,
+      ),
+    );
   });
 
   return router;

@@ -1,4 +1,4 @@
-import type { LastTest } from '@org/core/api';
+import type { LastTest, TestCheck } from '@org/core/api';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, EmailServersTable } from './schema.js';
 
@@ -26,13 +26,29 @@ function toRecord(row: EmailServerRow): EmailServerRecord {
     isDefault: Number(row.is_default) === 1,
     config: JSON.parse(row.config_json) as Record<string, unknown>,
     secrets: JSON.parse(row.secrets_json) as SecretEnvelopes,
-    lastTest:
-      row.last_test_at === null
-        ? null
-        : { ok: Number(row.last_test_ok) === 1, at: row.last_test_at, message: row.last_test_message },
+    lastTest: row.last_test_at === null ? null : lastTestOf(row),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+const isCheck = (v: string | null): v is TestCheck => v === 'token' || v === 'diagnose' || v === 'send-test';
+
+function lastTestOf(row: EmailServerRow): LastTest {
+  const test: LastTest = {
+    ok: Number(row.last_test_ok) === 1,
+    at: row.last_test_at ?? '',
+    message: row.last_test_message,
+  };
+  if (isCheck(row.last_test_check)) test.check = row.last_test_check;
+  // An earlier failure of another check, still standing behind a newer success.
+  if (test.ok && row.last_failure_at !== null && isCheck(row.last_failure_check))
+    test.earlierFailure = {
+      check: row.last_failure_check,
+      at: row.last_failure_at,
+      message: row.last_failure_message,
+    };
+  return test;
 }
 
 export function createEmailServersRepository(db: Kysely<Database>) {
@@ -114,16 +130,36 @@ export function createEmailServersRepository(db: Kysely<Database>) {
         .where('id', '=', id)
         .execute();
     },
-    async recordTest(id: string, result: { ok: boolean; message: string | null; at: Date }): Promise<void> {
+    /**
+     * Records a test. A failure is also kept as the standing failure; a success clears it only when
+     * it is the same check (a passing token test says nothing about a failed test send).
+     */
+    async recordTest(
+      id: string,
+      result: { ok: boolean; message: string | null; at: Date; check: TestCheck },
+    ): Promise<void> {
+      const at = result.at.toISOString();
+      const failure = !result.ok
+        ? { last_failure_check: result.check, last_failure_at: at, last_failure_message: result.message }
+        : undefined;
       await db
         .updateTable('email_servers')
         .set({
           last_test_ok: result.ok ? 1 : 0,
-          last_test_at: result.at.toISOString(),
+          last_test_at: at,
           last_test_message: result.message,
+          last_test_check: result.check,
+          ...(failure ?? {}),
         })
         .where('id', '=', id)
         .execute();
+      if (result.ok)
+        await db
+          .updateTable('email_servers')
+          .set({ last_failure_check: null, last_failure_at: null, last_failure_message: null })
+          .where('id', '=', id)
+          .where('last_failure_check', '=', result.check)
+          .execute();
     },
     /**
      * Deletes an entry. When it was the default, the oldest remaining entry becomes the default in

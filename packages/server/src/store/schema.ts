@@ -30,6 +30,12 @@ export interface EmailServersTable {
   last_test_ok: number | null;
   last_test_at: string | null;
   last_test_message: string | null;
+  /** Which check wrote the last test: `token`, `diagnose` or `send-test` (0005). */
+  last_test_check: string | null;
+  /** The newest failure not yet followed by a success of the same check (0005). */
+  last_failure_check: string | null;
+  last_failure_at: string | null;
+  last_failure_message: string | null;
   created_at: string;
   updated_at: string;
 }

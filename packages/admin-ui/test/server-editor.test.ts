@@ -5,14 +5,14 @@ import type { EmailServer } from '../src/api/client.js';
 import {
   emptyForm,
   formFromServer,
-  normaliseThumbprint,
   pemThumbprints,
   phraseIssue,
   readPemFile,
   readPfxFile,
   splitPemBundle,
   useServerEditor,
-} from '../src/composables/useServerEditor.js';
+} from '../src/server-editor/index.js';
+import { normalizeThumbprint } from '@org/core/config';
 
 const TENANT = '8f0c1f2e-3d4b-4a5c-9e6f-7a8b9c0d1e2f';
 const CLIENT = '11111111-2222-3333-4444-555555555555';
@@ -161,11 +161,16 @@ describe('validation comes from core’s schema', () => {
     e.touch('auth.clientId');
     expect(e.errorFor('auth.clientId')).toMatch(/^Client ID must be the Application \(client\) ID, a GUID/);
 
+    e.form.clientId = '11111111-2222-3333-4444-555555555555';
+    // Regression: a Graph scope blocked saving; it is a warning (amber) and the save goes through.
     e.form.scope = 'https://graph.microsoft.com/.default';
     e.touch('auth.scope');
-    expect(e.errorFor('auth.scope')).toMatch(
+    expect(e.errorFor('auth.scope')).toBeUndefined();
+    expect(e.warningFor('auth.scope')).toMatch(
       /Microsoft Graph scope.*Use https:\/\/outlook\.office365\.com\/\.default/,
     );
+    expect(e.prepareSubmit()).toBeDefined();
+    e.form.scope = 'https://outlook.office365.com/.default';
 
     e.form.security = 'tls';
     e.touch('security');
@@ -313,7 +318,7 @@ describe('files and helpers', () => {
   });
 
   it('normalises thumbprints and phrases messages', () => {
-    expect(normaliseThumbprint('ab:cd ef')).toBe('ABCDEF');
+    expect(normalizeThumbprint('ab:cd ef')).toBe('ABCDEF');
     expect(phraseIssue('host', 'must not include the port; set `port` separately')).toBe(
       'SMTP server must not include the port; set `port` separately',
     );

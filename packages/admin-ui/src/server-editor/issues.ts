@@ -1,0 +1,67 @@
+/**
+ * Core's config issues as the editor shows them: phrased with the field's label, decided by the issue's
+ * `code` (never by reading its message).
+ */
+import {
+  type ConfigIssueCode,
+  type ConfigWarning,
+  configWarnings,
+  type EmailServerConfig,
+  parseConfig,
+  tenantProblem,
+} from '@org/core/config';
+import type { ApiIssue } from '../api/client.js';
+import { fieldLabels } from './fields.js';
+import { type EditorForm, isMicrosoftPreset } from './form.js';
+import { credentialIsStored, type KeptSecrets, type StoredSecrets, toConfigInput } from './mapping.js';
+
+/** Core's messages are fragments ("must be an email address"); these start one that needs a subject. */
+const FRAGMENT_START =
+  /^(is|are|must|looks|has|does|do|contains|uses?|should|cannot|expires|expired|unknown)\b/;
+
+/**
+ * Core's messages name no field ("is required: the Application (client) ID"); under a field they read
+ * better with its label in front. Messages that are already sentences are kept.
+ *
+ * @param code the issue's code; `REQUIRED` reads "<Label> is required" whatever core's wording.
+ */
+export function phraseIssue(path: string, message: string, code?: ConfigIssueCode): string {
+  const label = fieldLabels[path];
+  // An empty email field: "must be an email address: is empty" says less than "is required".
+  if (label && code === 'REQUIRED' && !message.startsWith('is required')) return `${label} is required`;
+  if (label && FRAGMENT_START.test(message)) return `${label} ${message}`;
+  return message.charAt(0).toUpperCase() + message.slice(1);
+}
+
+/** Validation of a form with core's schema: blocking issues, warnings, and the payload to save. */
+export function validateForm(form: EditorForm, stored: StoredSecrets) {
+  const keep: KeptSecrets = {
+    credential: credentialIsStored(stored, form.credentialKind),
+    password: stored.passwordSet,
+  };
+  const input = toConfigInput(form, keep, 'validate');
+  const result = parseConfig(input);
+  const issues: ApiIssue[] = result.ok ? [] : [...result.issues];
+  if (form.authType === 'oauth2' && isMicrosoftPreset(form.preset)) {
+    const empty = form.tenant.trim() === '';
+    const problem = empty
+      ? 'is required: the Directory (tenant) ID or a domain such as contoso.onmicrosoft.com'
+      : tenantProblem(form.tenant);
+    if (problem)
+      issues.unshift({
+        path: 'tenant',
+        message: problem.replace(/^tenant /, ''),
+        code: empty ? 'REQUIRED' : 'TENANT_INVALID',
+      });
+  }
+  let warnings: ConfigWarning[] = result.ok ? result.warnings : [];
+  // Warnings about the auth type (e.g. password on a Microsoft host) are useful before the rest is valid.
+  if (!result.ok && typeof input.host === 'string' && input.host !== '') {
+    try {
+      warnings = configWarnings(input as unknown as EmailServerConfig).filter((w) => w.path === 'auth.type');
+    } catch {
+      warnings = [];
+    }
+  }
+  return { issues, warnings, payload: toConfigInput(form, keep, 'payload'), keep };
+}
