@@ -13,6 +13,7 @@ import { emailServerDocs, emailServerRoutes, emailServerSchemas } from './routes
 import { healthDocs, healthRoutes } from './routes/health.js';
 import { logDocs, logRoutes } from './routes/logs.js';
 import { buildOpenApi, openApiDocs, openApiRoutes } from './routes/openapi.js';
+import { relayDocs, relayRoutes } from './routes/relay.js';
 import { sendDocs, sendRoutes, sendSchemas } from './routes/send.js';
 
 export const SERVER_VERSION = '0.1.0';
@@ -58,6 +59,7 @@ export function createApp(ctx: AppContext): Express {
     ...logDocs,
     ...emailServerDocs,
     ...sendDocs,
+    ...relayDocs,
     ...openApiDocs,
   ];
   // The send API first: the applications' hot path then matches its route at once instead of
@@ -68,6 +70,7 @@ export function createApp(ctx: AppContext): Express {
   api.use('/api-keys', apiKeyRoutes(ctx));
   api.use('/email-servers', emailServerRoutes(ctx));
   api.use(logRoutes(ctx));
+  api.use('/relay', relayRoutes(ctx));
   api.use(
     openApiRoutes(() => buildOpenApi(docs, { ...emailServerSchemas(), ...sendSchemas() }, SERVER_VERSION)),
   );

@@ -5,6 +5,7 @@ import type { EntryRuntimes } from './entry-runtimes.js';
 import type { SmtpHostPolicy, TokenEndpointPolicy } from './guards/outbound.js';
 import type { Logger } from './logger.js';
 import type { LookupCache } from './lookup-cache.js';
+import type { Relay } from './relay/relay.js';
 import type { SentLogWriter } from './sent-log-writer.js';
 import type { ApiKeyRow } from './store/api-keys-repository.js';
 import type { EmailServerRecord } from './store/email-servers-repository.js';
@@ -38,4 +39,6 @@ export interface AppContext {
   sentLog: SentLogWriter;
   /** The send API's per-request lookups; cleared by every local change to keys or entries. */
   lookups: { apiKeys: LookupCache<ApiKeyRow>; emailServers: LookupCache<EmailServerRecord> };
+  /** The SMTP relay, when configured (its status for the admin API). */
+  relay?: Relay;
 }
