@@ -34,7 +34,7 @@ export function replyForSubmitError(error: unknown): RelayReply {
       'The outbox is not available right now (database or shutdown); try again later',
     );
   if (isSmtpOAuthError(error)) {
-    const text = `${error.code}: ${error.message}${error.hint ? ` — ${error.hint}` : ''}`.replace(
+    const text = `${error.code}: ${error.message}${error.hint ? ` - ${error.hint}` : ''}`.replace(
       /\s+/g,
       ' ',
     );
