@@ -227,7 +227,10 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       relay = createRelay(options.relay, {
         repo: createRelayRepository(store.db),
         async entry(id) {
-          const record = id ? await repos.emailServers.get(id) : await repos.emailServers.getDefault();
+          // The send API's short-lived entry cache (cleared by every local change to entries).
+          const record = id
+            ? await context.lookups.emailServers.get(`id:${id}`, () => repos.emailServers.get(id))
+            : await context.lookups.emailServers.get('default', () => repos.emailServers.getDefault());
           return record ? { id: record.id, config: record.config } : undefined;
         },
         submitter: options.outbox ?? createDirectSubmitter(context),

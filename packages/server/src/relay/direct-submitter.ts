@@ -12,14 +12,18 @@ import type { OutboxAccepted, OutboxSubmission, OutboxSubmitter } from '../outbo
  * @throws SmtpOAuthError from core (delivery refused or failed: the relay maps `transient` to 451,
  * otherwise 554), or ApiError when the entry is missing or unusable.
  */
-export function createDirectSubmitter(ctx: Pick<AppContext, 'repos' | 'runtimes'>): OutboxSubmitter {
+export function createDirectSubmitter(
+  ctx: Pick<AppContext, 'repos' | 'runtimes' | 'lookups'>,
+): OutboxSubmitter {
   return {
     async submit(submission: OutboxSubmission): Promise<OutboxAccepted> {
       if (submission.content.kind !== 'raw')
         throw Object.assign(new Error('The direct submitter relays raw MIME only'), {
           code: 'OUTBOX_UNAVAILABLE',
         });
-      const record = await ctx.repos.emailServers.get(submission.entryId);
+      const record = await ctx.lookups.emailServers.get(`id:${submission.entryId}`, () =>
+        ctx.repos.emailServers.get(submission.entryId),
+      );
       if (!record)
         throw Object.assign(new Error('The email-server entry no longer exists'), {
           code: 'EMAIL_SERVER_NOT_FOUND',

@@ -12,16 +12,20 @@ const LF = 0x0a;
  * messages, so a bare LF becomes CRLF. Nothing else changes (a CRLF message is returned as is).
  */
 export function normalizeLineEndings(raw: Buffer): Buffer {
-  let bare = 0;
-  for (let i = 0; i < raw.length; i++) if (raw[i] === LF && raw[i - 1] !== CR) bare++;
-  if (bare === 0) return raw;
-  const out = Buffer.allocUnsafe(raw.length + bare);
+  // Native indexOf finds the line ends; bytes between them are copied as they are.
+  const ends: number[] = [];
+  for (let i = raw.indexOf(LF); i !== -1; i = raw.indexOf(LF, i + 1)) if (raw[i - 1] !== CR) ends.push(i);
+  if (ends.length === 0) return raw;
+  const out = Buffer.allocUnsafe(raw.length + ends.length);
+  let from = 0;
   let o = 0;
-  for (let i = 0; i < raw.length; i++) {
-    const byte = raw[i]!;
-    if (byte === LF && raw[i - 1] !== CR) out[o++] = CR;
-    out[o++] = byte;
+  for (const lf of ends) {
+    o += raw.copy(out, o, from, lf);
+    out[o++] = CR;
+    out[o++] = LF;
+    from = lf + 1;
   }
+  raw.copy(out, o, from);
   return out;
 }
 

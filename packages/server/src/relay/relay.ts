@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { hostname as osHostname } from 'node:os';
-import {
-  SMTPServer,
-  type SMTPServerAddress,
-  type SMTPServerAuthentication,
-  type SMTPServerDataStream,
-  type SMTPServerSession,
+import type {
+  SMTPServerAddress,
+  SMTPServerAuthentication,
+  SMTPServerDataStream,
+  SMTPServerSession,
 } from 'smtp-server';
 import type { AuditTrail } from '../audit.js';
 import type { LoginLimiter } from '../auth/rate-limit.js';
 import type { Logger } from '../logger.js';
 import type { OutboxSubmitter } from '../outbox/types.js';
-import type { RelayRepository } from '../store/relay-repository.js';
+import { createLookupCache } from '../lookup-cache.js';
+import type { RelayDeviceRow, RelayRepository } from '../store/relay-repository.js';
 import { isLoopback } from './allow-list.js';
 import { devicePasswordMatches } from './credentials.js';
 import { addressesOf, editHeader, headerValue, normalizeLineEndings, readHeader } from './mime.js';
@@ -23,8 +23,10 @@ import {
   EXCHANGE_MAX_MESSAGE_BYTES,
   entryAddresses,
 } from './policy.js';
+import { createRelayCounters } from './counters.js';
 import { createRefusalLog, type RefusalLog } from './refusals.js';
 import { RelayReply, replyForSubmitError } from './replies.js';
+import { SubmissionServer } from './submission-server.js';
 import { loadRelayTls, type RelayCertificateInfo, type RelayTlsSource } from './tls.js';
 
 /** One SMTP listener. */
@@ -53,6 +55,8 @@ export interface RelayOptions {
   hostname?: string;
   /** How often refused connections are written to the audit trail, aggregated. @default 60000 */
   refusalFlushMs?: number;
+  /** How long a device row is reused (another instance's change applies within this). 0: off. @default 1000 */
+  deviceCacheMs?: number;
 }
 
 /** What the relay needs from the server. */
@@ -90,6 +94,10 @@ export interface Relay {
   status(): RelayStatus;
   /** Writes the aggregated refusals to the audit trail now (also done periodically and at close). */
   flushRefusals(): Promise<void>;
+  /** Writes pending per-device counters now (also done every second and at close). */
+  flushCounters(): Promise<void>;
+  /** Devices were changed here: forget cached rows, so the change applies to the next command. */
+  devicesChanged(): void;
   /** Stops accepting, ends sessions, flushes the refusal log. Idempotent. */
   close(): Promise<void>;
 }
@@ -130,6 +138,12 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
   const insecureLoopback = options.allowInsecureAuthOnLoopback ?? false;
   const name = options.hostname ?? osHostname();
   const refusals: RefusalLog = createRefusalLog(deps.audit);
+  const counters = createRelayCounters({ repo: deps.repo, now: deps.now, logger: deps.logger });
+  // Device rows per id and user name for a moment: the printer pattern looks each up per
+  // connection. Changes through this server clear it at once (devicesChanged); another instance
+  // sharing the database sees them within the TTL.
+  const devices = createLookupCache<RelayDeviceRow>(options.deviceCacheMs ?? 1000);
+  const allowListed = createLookupCache<RelayDeviceRow[]>(options.deviceCacheMs ?? 1000);
   const states = new Map<string, SessionState>();
   const stateOf = (session: SMTPServerSession): SessionState => {
     let s = states.get(session.id);
@@ -168,7 +182,9 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
         `Too many failed logins from this address or for this user; try again in ${Math.ceil(attempt.retryAfter / 60)} minute(s)`,
       );
     }
-    const row = username ? await deps.repo.findByUsername(username) : undefined;
+    const row = username
+      ? await devices.get(`user:${username}`, () => deps.repo.findByUsername(username))
+      : undefined;
     const ok =
       row !== undefined && Number(row.enabled) === 1 && devicePasswordMatches(password, row.password_hash);
     if (!ok) {
@@ -189,10 +205,10 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
   async function deviceFor(session: SMTPServerSession): Promise<DevicePolicy | undefined> {
     const id = sessionUser(session) ?? stateOf(session).deviceId;
     if (id) {
-      const row = await deps.repo.get(id);
+      const row = await devices.get(`id:${id}`, () => deps.repo.get(id));
       return row ? devicePolicy(row) : undefined;
     }
-    for (const row of await deps.repo.listWithAllowedIps()) {
+    for (const row of (await allowListed.get('all', () => deps.repo.listWithAllowedIps())) ?? []) {
       const policy = devicePolicy(row);
       if (policy.allowedIps.matches(session.remoteAddress)) return policy;
     }
@@ -232,7 +248,7 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
         ),
         device.id,
       );
-    const usedToday = device.maxRecipientsPerDay ? await deps.repo.recipientsOn(device.id, deps.now()) : 0;
+    const usedToday = device.maxRecipientsPerDay ? await counters.recipientsToday(device.id) : 0;
     state.tx = {
       device,
       entryId: entry.id,
@@ -337,9 +353,7 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
       });
       throw await refuse(reply, device.id);
     }
-    await deps.repo.recordAccepted(device.id, envelope.to.length, deps.now()).catch((error: Error) => {
-      deps.logger.warn('relay counter write failed', { errorName: error.name });
-    });
+    counters.accepted(device.id, envelope.to.length);
     return `OK queued as ${accepted.id} ${accepted.messageId}`;
   }
 
@@ -370,7 +384,7 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
   }
 
   const servers = options.listeners.map((listener) => {
-    const server = new SMTPServer({
+    const server = new SubmissionServer({
       name,
       banner: 'smtp-oauth relay',
       secure: listener.mode === 'tls',
@@ -416,6 +430,9 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
         states.delete(session.id);
       },
     });
+    // Replies are small writes answered by the client's next command: with Nagle's algorithm and
+    // delayed ACKs each round trip of a session (greeting, EHLO, STARTTLS, AUTH, …) can wait ~40 ms.
+    server.server.on('connection', (socket: Socket) => socket.setNoDelay(true));
     server.on('error', (error: Error & { code?: string }) => {
       deps.logger.warn('relay listener error', { port: listener.port, errorCode: error.code ?? error.name });
     });
@@ -463,6 +480,11 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
       };
     },
     flushRefusals: () => refusals.flush(),
+    flushCounters: () => counters.flush(),
+    devicesChanged() {
+      devices.clear();
+      allowListed.clear();
+    },
     close() {
       closing ??= (async () => {
         clearInterval(timer);
@@ -477,6 +499,7 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
           ),
         );
         await refusals.flush();
+        await counters.close();
       })();
       return closing;
     },

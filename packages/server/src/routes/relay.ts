@@ -348,6 +348,7 @@ export function relayRoutes(ctx: AppContext): Router {
   });
 
   router.get('/devices', async (_req, res) => {
+    await ctx.relay?.flushCounters(); // counters are batched; show them complete
     const rows = await repo.list();
     res.json({ devices: await Promise.all(rows.map(async (r) => view(r, await today(r.id)))) });
   });
@@ -380,6 +381,7 @@ export function relayRoutes(ctx: AppContext): Router {
       last_error: null,
     };
     await repo.insert(row);
+    ctx.relay?.devicesChanged();
     await ctx.audit.record({
       actor: actorOf(res),
       action: 'relay-device.create',
@@ -392,6 +394,7 @@ export function relayRoutes(ctx: AppContext): Router {
   });
 
   router.get('/devices/:id', async (req, res) => {
+    await ctx.relay?.flushCounters();
     const row = await found(req.params.id);
     const counters = await repo.counters(row.id, 30);
     res.json({
@@ -412,6 +415,7 @@ export function relayRoutes(ctx: AppContext): Router {
     await checkConflicts(patch, row.id);
     patch.updated_at = ctx.now().toISOString();
     await repo.update(row.id, patch);
+    ctx.relay?.devicesChanged();
     await ctx.audit.record({
       actor: actorOf(res),
       action: 'relay-device.update',
@@ -428,6 +432,7 @@ export function relayRoutes(ctx: AppContext): Router {
     const row = await found(req.params.id);
     const { password, hash } = generateDevicePassword();
     await repo.update(row.id, { password_hash: hash, updated_at: ctx.now().toISOString() });
+    ctx.relay?.devicesChanged();
     await ctx.audit.record({
       actor: actorOf(res),
       action: 'relay-device.password-reset',
@@ -442,6 +447,7 @@ export function relayRoutes(ctx: AppContext): Router {
   router.delete('/devices/:id', async (req, res) => {
     const row = await found(req.params.id);
     await repo.remove(row.id);
+    ctx.relay?.devicesChanged();
     await ctx.audit.record({
       actor: actorOf(res),
       action: 'relay-device.delete',

@@ -120,9 +120,9 @@ export function createRelayRepository(base: Kysely<Database>) {
         .executeTakeFirst();
       return row?.recipients ?? 0;
     },
-    /** One accepted message. */
-    async recordAccepted(deviceId: string, recipients: number, at: Date): Promise<void> {
-      await bump(deviceId, at, { messages: 1, recipients, refused: 0 });
+    /** Accepted messages (a batch of them) and their recipients. */
+    async recordAccepted(deviceId: string, messages: number, recipients: number, at: Date): Promise<void> {
+      await bump(deviceId, at, { messages, recipients, refused: 0 });
       await db
         .updateTable('relay_devices')
         .set({ last_used_at: at.toISOString() })
