@@ -198,3 +198,32 @@ describeDrivers('relay admin API', (driver) => {
     }
   });
 });
+
+describeDrivers('relay self-test (the WebAdmin button)', (driver) => {
+  let f: RelayFixture | undefined;
+  afterEach(async () => {
+    await f?.close();
+    f = undefined;
+  });
+
+  it('sends through the relay with the device credentials; a wrong password shows the relay’s 535', async () => {
+    f = await startRelayFixture(driver);
+    const dev = await createDevice(f.h, { name: 'copier' });
+    const ok = await json(
+      await f.h.api('/api/relay/test', {
+        body: { username: dev.username, password: dev.password, to: 'it@example.com' },
+      }),
+    );
+    expect(ok).toMatchObject({ ok: true, reply: expect.stringMatching(/^250 /), port: f.ports.starttls });
+    const delivered = await f.env.waitForMessage(undefined, { timeoutMs: 30_000 });
+    expect(delivered.envelope.rcptTo).toEqual(['it@example.com']);
+    expect(delivered.parsed.subject).toBe('Relay test from the WebAdmin');
+    const bad = await json(
+      await f.h.api('/api/relay/test', {
+        body: { username: dev.username, password: 'wrong', to: 'it@example.com' },
+      }),
+    );
+    expect(bad).toMatchObject({ ok: false, reply: expect.stringMatching(/^535 5\.7\.8/) });
+    expect(f.env.messages()).toHaveLength(1);
+  });
+});

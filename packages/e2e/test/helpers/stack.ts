@@ -49,7 +49,8 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+/** `relay`: also start the SMTP relay (one STARTTLS listener on 127.0.0.1, certificate generated in the data dir). */
+export async function startStack(options: { relay?: boolean } = {}): Promise<Stack> {
   const env = await createTestEnvironment();
   const dataDir = await mkdtemp(join(tmpdir(), 'smtp-oauth-e2e-'));
   const server = await createServer({
@@ -64,6 +65,15 @@ export async function startStack(): Promise<Stack> {
     // Cheap hashes: this server lives for one test file.
     passwordHashing: { N: 2 ** 12, r: 8, p: 1 },
     adminUiDir: adminUiDist(),
+    ...(options.relay
+      ? {
+          relay: {
+            listeners: [{ port: 0, host: '127.0.0.1', mode: 'starttls' as const }],
+            tls: { dir: join(dataDir, 'relay') },
+            hostname: 'localhost',
+          },
+        }
+      : {}),
   });
   const http = await server.listen(0, '127.0.0.1');
   const browser = await chromium.launch({

@@ -92,6 +92,8 @@ export interface Relay {
   /** Binds every listener. @throws the bind error (EADDRINUSE, EACCES) naming the port. */
   start(): Promise<void>;
   status(): RelayStatus;
+  /** The certificate the listeners serve (PEM; public). */
+  certificatePem(): string;
   /** Writes the aggregated refusals to the audit trail now (also done periodically and at close). */
   flushRefusals(): Promise<void>;
   /** Writes pending per-device counters now (also done every second and at close). */
@@ -479,6 +481,7 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
         allowInsecureAuthOnLoopback: insecureLoopback,
       };
     },
+    certificatePem: () => tls.cert,
     flushRefusals: () => refusals.flush(),
     flushCounters: () => counters.flush(),
     devicesChanged() {

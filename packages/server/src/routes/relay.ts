@@ -5,7 +5,8 @@ import { ApiError, type Issue } from '../http/errors.js';
 import { parseIdParam, parseWith, type Schema, s } from '../http/validate.js';
 import { allowListEntryProblem } from '../relay/allow-list.js';
 import { generateDevicePassword, usernameFromName } from '../relay/credentials.js';
-import { EXCHANGE_MAX_MESSAGE_BYTES } from '../relay/policy.js';
+import { EXCHANGE_MAX_MESSAGE_BYTES, entryAddresses } from '../relay/policy.js';
+import { relaySelfTest } from '../relay/self-test.js';
 import { newId } from '../store/ids.js';
 import { createRelayRepository, type RelayDeviceRow, relayDay } from '../store/relay-repository.js';
 import type { OperationDoc } from './docs.js';
@@ -129,6 +130,11 @@ const createBody = s.object(fields, [
   'maxMessageBytes',
   'enabled',
 ] as const);
+const testBody = s.object({
+  username: fields.username,
+  password: s.string({ min: 1, max: 200 }),
+  to: s.string({ min: 3, max: 320, pattern: /^[^\s@<>]+@[^\s@<>]+$/, description: 'an email address' }),
+});
 const updateBody = s.object(fields, Object.keys(fields) as (keyof typeof fields)[]);
 
 const deviceSchema = {
@@ -240,6 +246,30 @@ export const relayDocs: OperationDoc[] = [
     responses: {
       '200': { description: 'New password', schema: withPassword },
       '404': { description: 'No such device' },
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/relay/test',
+    summary:
+      "Send a test message through the relay itself with a device's credentials (loopback, the relay's certificate pinned); answers with the relay's reply",
+    tag: 'relay',
+    auth: 'session',
+    requestBody: testBody.jsonSchema,
+    responses: {
+      '200': {
+        description: '`ok` and the reply a device would get (`250 …` or the refusal)',
+        schema: {
+          type: 'object',
+          properties: {
+            ok: { type: 'boolean' },
+            reply: { type: 'string' },
+            port: { type: 'integer' },
+            mode: { type: 'string' },
+          },
+        },
+      },
+      '409': { description: 'The relay is not running' },
     },
   },
   {
@@ -442,6 +472,37 @@ export function relayRoutes(ctx: AppContext): Router {
       address: req.ip ?? null,
     });
     res.json({ device: view(await found(row.id), await today(row.id)), password });
+  });
+
+  router.post('/test', async (req, res) => {
+    const body = parseWith(testBody, req.body);
+    if (!ctx.relay)
+      throw new ApiError(409, 'RELAY_OFF', 'The relay is not running', {
+        hint: 'Start the server with RELAY_LISTEN (e.g. RELAY_LISTEN=587,465)',
+      });
+    const device = await repo.findByUsername(body.username);
+    const entry = device?.entry_id
+      ? await ctx.repos.emailServers.get(device.entry_id)
+      : await ctx.repos.emailServers.getDefault();
+    const senders = device ? (JSON.parse(device.allowed_senders_json) as string[]) : [];
+    const from =
+      senders.find((s) => !s.startsWith('@')) ??
+      (entry ? entryAddresses(entry.config).mailbox : 'relay-test@localhost');
+    const result = await relaySelfTest(ctx.relay.status(), ctx.relay.certificatePem(), {
+      username: body.username,
+      password: body.password,
+      from,
+      to: body.to,
+    });
+    await ctx.audit.record({
+      actor: actorOf(res),
+      action: 'relay.test',
+      target: device?.id ?? null,
+      fields: ['to'],
+      outcome: result.ok ? 'ok' : 'failed',
+      address: req.ip ?? null,
+    });
+    res.json(result);
   });
 
   router.delete('/devices/:id', async (req, res) => {
