@@ -288,3 +288,42 @@ describeDrivers('relay policy and abuse', (driver) => {
     expect((await lastError(d.id)).reply).toMatch(/^554 /);
   });
 });
+
+describeDrivers('relay: nothing secret leaves', (driver) => {
+  it('device passwords and message bodies reach no log line, audit row or API answer', async () => {
+    const f = await startRelayFixture(driver);
+    try {
+      const d = await createDevice(f.h, { name: 'canary' });
+      const BODY = 'CANARY-relay-body-9f8e7d6c5b4a';
+      const data = Buffer.from(
+        `From: <${f.env.mailbox}>\r\nTo: a@example.com\r\nSubject: canary\r\n\r\n${BODY}\r\n`,
+        'latin1',
+      );
+      await attempt(f, {
+        auth: { username: d.username, password: `${d.password}-wrong` },
+        from: f.env.mailbox,
+        to: ['a@example.com'],
+      });
+      const ok = await attempt(f, {
+        auth: { username: d.username, password: d.password },
+        from: f.env.mailbox,
+        to: ['a@example.com'],
+        data,
+      });
+      expect(ok.at(-1)).toMatch(/^250 /);
+      await f.h.server.relay!.flushRefusals();
+      const seen = [
+        ...f.h.logger.lines,
+        await (await f.h.api('/api/audit?limit=100')).text(),
+        await (await f.h.api('/api/relay/devices')).text(),
+        await (await f.h.api(`/api/relay/devices/${d.id}`)).text(),
+        await (await f.h.api('/api/relay')).text(),
+      ].join('\n');
+      expect(seen).not.toContain(d.password);
+      expect(seen).not.toContain(BODY);
+      expect(seen).not.toMatch(/PRIVATE KEY/);
+    } finally {
+      await f.close();
+    }
+  });
+});

@@ -27,6 +27,7 @@ export function devicePasswordMatches(presented: string, storedHash: string): bo
 export function usernameFromName(name: string): string {
   const slug = name
     .normalize('NFKD')
+    .replace(/\p{M}/gu, '') // the accents NFKD split off: "Büro" → "buro", not "bu-ro"
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, '-')
     .replace(/^-+|-+$/g, '')
