@@ -174,14 +174,15 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
     // Keys of their own: relay failures never lock the WebAdmin's accounts or addresses.
     const account = `relay:${username.slice(0, 200)}`;
     const address = `relay:${peer}`;
+    // Only failures are counted (unlike the WebAdmin's login, which counts before checking): a
+    // generated 192-bit password cannot be guessed however many checks run in parallel, and a
+    // successful login — once per message for printers — then costs two reads, no writes.
     const lockedFor = await deps.limiter.lockedFor(account, address);
-    const attempt =
-      lockedFor > 0 ? { allowed: false, retryAfter: lockedFor } : await deps.limiter.begin(account, address);
-    if (!attempt.allowed) {
+    if (lockedFor > 0) {
       refusals.add(peer, 'auth-locked');
       throw new RelayReply(
         454,
-        `Too many failed logins from this address or for this user; try again in ${Math.ceil(attempt.retryAfter / 60)} minute(s)`,
+        `Too many failed logins from this address or for this user; try again in ${Math.ceil(lockedFor / 60)} minute(s)`,
       );
     }
     const row = username
@@ -190,6 +191,7 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
     const ok =
       row !== undefined && Number(row.enabled) === 1 && devicePasswordMatches(password, row.password_hash);
     if (!ok) {
+      await deps.limiter.begin(account, address);
       await deps.limiter.failed(account, address);
       refusals.add(peer, 'auth-failed');
       const reply = new RelayReply(
@@ -198,7 +200,6 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
       );
       throw await refuse(reply, row?.id);
     }
-    await deps.limiter.succeeded(account, address);
     stateOf(session).deviceId = row.id;
     return row.id;
   }
