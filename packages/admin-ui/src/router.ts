@@ -39,6 +39,12 @@ const routes: RouteRecordRaw[] = [
     meta: { title: 'Edit email server' },
   },
   {
+    path: '/relay',
+    name: 'relay',
+    component: () => import('./pages/RelayPage.vue'),
+    meta: { title: 'SMTP relay' },
+  },
+  {
     path: '/guide',
     name: 'guide',
     component: () => import('./pages/SetupGuidePage.vue'),

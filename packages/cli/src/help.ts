@@ -40,6 +40,7 @@ Commands:
   token      acquire an access token and check its claims (audience, SMTP.SendAsApp, tenant, expiry)
   config     init | validate | show | schema
   sandbox    run a local fake Microsoft 365 (token endpoint + SMTP) to try everything without a tenant
+  relay      an SMTP relay for devices without OAuth2 (printers, scanners), delivering through the entry
 
 Examples:
   smtp-oauth config init
@@ -165,6 +166,25 @@ config file and the CA certificate, and runs until Ctrl-C. Messages are kept in 
 delivered.
 
   --dir DIR            where to write smtp-oauth.config.json and ca.pem (default ./smtp-oauth-sandbox)
+
+${GLOBAL_OPTIONS}
+`,
+  relay: `Usage: smtp-oauth relay --devices FILE [options]
+       smtp-oauth relay --new-password
+
+Runs the server's SMTP relay in one process: devices that only speak SMTP with a password send to
+it, and it delivers through the configured entry with OAuth2 (the MIME passed through unchanged).
+Answers 250 after the email server accepted. Runs until Ctrl-C.
+
+  --devices FILE           JSON list of devices: name, username, passwordSha256, and optionally
+                           allowedIps, allowedSenders, fromPolicy (enforce|rewrite), maxRecipientsPerMessage,
+                           maxRecipientsPerDay, maxMessageBytes
+  --listen PORTS           e.g. 587,465 or 2525:starttls (default 587; 465 is implicit TLS)
+  --host ADDRESS           bind address (default 0.0.0.0)
+  --tls-cert FILE          PEM certificate and --tls-key FILE; without them one is generated in the data dir
+  --data-dir DIR           counters, login throttle and the generated certificate (default ./.smtp-oauth-relay)
+  --allow-insecure-loopback  AUTH without STARTTLS from 127.0.0.1/::1
+  --new-password           print a new device password and the passwordSha256 for the devices file
 
 ${GLOBAL_OPTIONS}
 `,

@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   token: () => import('./commands/token.js'),
   config: () => import('./commands/config.js'),
   sandbox: () => import('./commands/sandbox.js'),
+  relay: () => import('./commands/relay.js'),
 };
 
 /**

@@ -14,6 +14,7 @@ import { healthDocs, healthRoutes } from './routes/health.js';
 import { logDocs, logRoutes } from './routes/logs.js';
 import { buildOpenApi, openApiDocs, openApiRoutes } from './routes/openapi.js';
 import { sandboxDocs, sandboxRoutes } from './routes/sandbox.js';
+import { relayDocs, relayRoutes } from './routes/relay.js';
 import { sendDocs, sendRoutes, sendSchemas } from './routes/send.js';
 
 export const SERVER_VERSION = '0.1.0';
@@ -60,6 +61,7 @@ export function createApp(ctx: AppContext): Express {
     ...emailServerDocs,
     ...sendDocs,
     ...sandboxDocs,
+    ...relayDocs,
     ...openApiDocs,
   ];
   // The send API first: the applications' hot path then matches its route at once instead of
@@ -71,6 +73,7 @@ export function createApp(ctx: AppContext): Express {
   api.use('/email-servers', emailServerRoutes(ctx));
   api.use(logRoutes(ctx));
   api.use('/sandbox', sandboxRoutes(ctx));
+  api.use('/relay', relayRoutes(ctx));
   api.use(
     openApiRoutes(() => buildOpenApi(docs, { ...emailServerSchemas(), ...sendSchemas() }, SERVER_VERSION)),
   );

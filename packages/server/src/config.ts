@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { ServerError } from './errors.js';
+import type { RelayOptions } from './relay/relay.js';
+import { relaySettings } from './relay/settings.js';
 
 /** Server settings read from the environment, once, by the entry point. */
 export interface ServerSettings {
@@ -21,6 +23,8 @@ export interface ServerSettings {
   adminUiDir: string | undefined;
   sandbox: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** The SMTP relay (`RELAY_*`, see relay/settings.ts); undefined: off. */
+  relay: RelayOptions | undefined;
 }
 
 const list = (v: string | undefined) =>
@@ -89,5 +93,6 @@ export function loadSettings(
     adminUiDir: env.ADMIN_UI_DIR || undefined,
     sandbox,
     logLevel,
+    relay: relaySettings(env, dataDir),
   };
 }

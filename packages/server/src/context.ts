@@ -6,6 +6,7 @@ import type { EntryRuntimes } from './entry-runtimes.js';
 import type { SmtpHostPolicy, TokenEndpointPolicy } from './guards/outbound.js';
 import type { Logger } from './logger.js';
 import type { LookupCache } from './lookup-cache.js';
+import type { Relay } from './relay/relay.js';
 import type { SentLogWriter } from './sent-log-writer.js';
 import type { ApiKeyRow } from './store/api-keys-repository.js';
 import type { EmailServerRecord } from './store/email-servers-repository.js';
@@ -41,4 +42,6 @@ export interface AppContext {
   lookups: { apiKeys: LookupCache<ApiKeyRow>; emailServers: LookupCache<EmailServerRecord> };
   /** Sandbox mode only: the practice credentials of the fake tenant. */
   practice?: PracticeCredentials;
+  /** The SMTP relay, when configured (its status for the admin API). */
+  relay?: Relay;
 }

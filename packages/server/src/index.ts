@@ -10,6 +10,16 @@ export { loadSettings, type ServerSettings } from './config.js';
 export type { RuntimeOptions } from './entry-runtimes.js';
 export type { SandboxMode, SandboxModeOptions } from './sandbox.js';
 
+// SMTP relay without the server (the CLI's `smtp-oauth relay`)
+export { generateDevicePassword } from './relay/credentials.js';
+export type { Relay, RelayOptions, RelayStatus } from './relay/relay.js';
+export { relaySettings } from './relay/settings.js';
+export {
+  type StandaloneDevice,
+  type StandaloneRelayOptions,
+  startStandaloneRelay,
+} from './relay/standalone.js';
+
 // Storage
 export { openStore, type Store, type StoreOptions } from './store/db.js';
 export type { Database } from './store/schema.js';

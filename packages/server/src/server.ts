@@ -18,6 +18,10 @@ import type { AppContext } from './context.js';
 import { createEntryRuntimes, type RuntimeOptions } from './entry-runtimes.js';
 import { createLookupCache } from './lookup-cache.js';
 import { createMailerHost } from './mailer-host/host.js';
+import type { OutboxSubmitter } from './outbox/types.js';
+import { createDirectSubmitter } from './relay/direct-submitter.js';
+import { createRelay, type Relay, type RelayOptions } from './relay/relay.js';
+import { createRelayRepository } from './store/relay-repository.js';
 import { createSentLogWriter } from './sent-log-writer.js';
 import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
 import { createJsonLogger, type Logger } from './logger.js';
@@ -105,6 +109,10 @@ export interface CreateServerOptions {
   passwordHashing?: ScryptParams;
   /** After this, connections still open at shutdown are cut. @default 10000 */
   shutdownTimeoutMs?: number;
+  /** The SMTP relay for devices (started with the server when set). @default off */
+  relay?: RelayOptions;
+  /** Where the relay hands accepted messages. @default direct delivery (non-durable; see relay/direct-submitter.ts) */
+  outbox?: OutboxSubmitter;
 }
 
 /** A listening server. */
@@ -121,6 +129,8 @@ export interface SmtpOAuthServer {
   context: AppContext;
   /** Sandbox mode's testkit and seeded entry, when `sandbox` is on. */
   sandbox: SandboxMode | undefined;
+  /** The SMTP relay, when `relay` is configured (already listening). */
+  relay: Relay | undefined;
   listen(port: number, host?: string): Promise<ListeningServer>;
   /** Stops listening, lets in-flight requests finish, closes the mailers, the sandbox and the database. Idempotent. */
   close(): Promise<void>;
@@ -150,6 +160,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
   const sandboxOptions = options.sandbox === true ? {} : options.sandbox || undefined;
   let testkit: Awaited<ReturnType<typeof startTestkit>> | undefined;
   let runtimes: AppContext['runtimes'] | undefined;
+  let relay: Relay | undefined;
   try {
     testkit = sandboxOptions ? await startTestkit(sandboxOptions) : undefined;
     const repos = createRepositories(store.db);
@@ -214,6 +225,29 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
             apiKey: await createSandboxApiKey(context),
           }
         : undefined;
+    if (options.relay) {
+      relay = createRelay(options.relay, {
+        repo: createRelayRepository(store.db),
+        async entry(id) {
+          // The send API's short-lived entry cache (cleared by every local change to entries).
+          const record = id
+            ? await context.lookups.emailServers.get(`id:${id}`, () => repos.emailServers.get(id))
+            : await context.lookups.emailServers.get('default', () => repos.emailServers.getDefault());
+          return record ? { id: record.id, config: record.config } : undefined;
+        },
+        submitter: options.outbox ?? createDirectSubmitter(context),
+        limiter: createLoginLimiter({
+          repo: repos.throttle,
+          now,
+          policy: { ...defaultLoginRateLimit, ...options.loginRateLimit },
+        }),
+        audit: context.audit,
+        logger,
+        now,
+      });
+      context.relay = relay;
+      await relay.start();
+    }
     const app = createApp(context);
 
     const listening = new Set<{ close(): Promise<void> }>();
@@ -223,6 +257,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       app,
       context,
       sandbox,
+      relay,
       listen(port, host = '127.0.0.1') {
         return new Promise<ListeningServer>((resolve, reject) => {
           const http = createHttpServer(app);
@@ -250,6 +285,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       close() {
         closing ??= (async () => {
           await Promise.all([...listening].map((l) => l.close()));
+          await relay?.close();
           await context.runtimes.closeAll();
           await context.sentLog.flush();
           await testkit?.close();
@@ -259,6 +295,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       },
     };
   } catch (error) {
+    await relay?.close();
     await runtimes?.closeAll();
     await testkit?.close();
     await store.close();

@@ -13,13 +13,16 @@ it('pins the public export list', async () => {
       "decryptSecret",
       "defaultAdminUiDir",
       "encryptSecret",
+      "generateDevicePassword",
       "generateKek",
       "loadOrCreateKeyFile",
       "loadSettings",
       "openStore",
       "parseKeyRing",
       "reencryptAll",
+      "relaySettings",
       "silentLogger",
+      "startStandaloneRelay",
     ]
   `);
 });

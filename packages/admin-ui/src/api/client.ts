@@ -53,6 +53,60 @@ export type SendTestResult = SendTestResponse;
  */
 export type EmailServerWrite = Record<string, unknown>;
 
+// The relay's shapes (server/src/routes/relay.ts). Their home should be @org/core/api with the other
+// contract types; they are here until that file is free to change.
+export interface RelayListener {
+  mode: 'starttls' | 'tls';
+  host: string;
+  port: number;
+  listening: boolean;
+}
+export interface RelayStatusResponse {
+  enabled: boolean;
+  status: {
+    listeners: RelayListener[];
+    certificate: {
+      source: 'files' | 'generated';
+      fingerprintSha256: string;
+      subject: string;
+      validTo: string;
+    };
+    maxMessageBytes: number;
+    allowInsecureAuthOnLoopback: boolean;
+  } | null;
+}
+export interface RelayDevice {
+  id: string;
+  name: string;
+  username: string;
+  entryId: string | null;
+  allowedIps: string[];
+  allowedSenders: string[];
+  fromPolicy: 'enforce' | 'rewrite';
+  maxRecipientsPerMessage: number | null;
+  maxRecipientsPerDay: number | null;
+  maxMessageBytes: number | null;
+  enabled: boolean;
+  createdAt: string;
+  lastUsedAt: string | null;
+  lastError: { at: string; reply: string } | null;
+  today: { messages: number; recipients: number; refused: number };
+}
+export type RelayDeviceWrite = Partial<
+  Omit<RelayDevice, 'id' | 'createdAt' | 'lastUsedAt' | 'lastError' | 'today'>
+>;
+/** A device with its password: in the create and new-password answers only. */
+export interface RelayDeviceWithPassword {
+  device: RelayDevice;
+  password: string;
+}
+export interface RelayTestResult {
+  ok: boolean;
+  reply: string;
+  port: number;
+  mode: 'starttls' | 'tls';
+}
+
 /** A created key: the listing's fields plus the key itself, returned once and never again. */
 export interface CreatedApiKey extends ApiKey {
   key: string;
@@ -214,6 +268,20 @@ export function createApiClient(options: ApiClientOptions = {}) {
       return { ...r.apiKey, key: r.key };
     },
     revokeApiKey: (id: string) => request<void>('DELETE', `/api-keys/${enc(id)}`),
+
+    // SMTP relay
+    relayStatus: () => request<RelayStatusResponse>('GET', '/relay'),
+    listRelayDevices: async () =>
+      (await request<{ devices: RelayDevice[] }>('GET', '/relay/devices')).devices,
+    createRelayDevice: (body: RelayDeviceWrite & { name: string }) =>
+      request<RelayDeviceWithPassword>('POST', '/relay/devices', body),
+    updateRelayDevice: (id: string, body: RelayDeviceWrite) =>
+      request<{ device: RelayDevice }>('PATCH', `/relay/devices/${enc(id)}`, body),
+    newRelayPassword: (id: string) =>
+      request<RelayDeviceWithPassword>('POST', `/relay/devices/${enc(id)}/password`, {}),
+    deleteRelayDevice: (id: string) => request<void>('DELETE', `/relay/devices/${enc(id)}`),
+    testRelay: (body: { username: string; password: string; to: string }) =>
+      request<RelayTestResult>('POST', '/relay/test', body),
 
     // Logs
     listAudit: (query: { limit?: number; before?: string | undefined } = {}) =>

@@ -49,8 +49,11 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** `sandbox`: the server runs in sandbox mode (its own testkit, practice credentials). */
-export async function startStack(options: { sandbox?: boolean } = {}): Promise<Stack> {
+/**
+ * `sandbox`: the server runs in sandbox mode (its own testkit, practice credentials).
+ * `relay`: also start the SMTP relay (one STARTTLS listener on 127.0.0.1, certificate generated in the data dir).
+ */
+export async function startStack(options: { sandbox?: boolean; relay?: boolean } = {}): Promise<Stack> {
   const env = await createTestEnvironment();
   const dataDir = await mkdtemp(join(tmpdir(), 'smtp-oauth-e2e-'));
   const server = await createServer({
@@ -66,6 +69,15 @@ export async function startStack(options: { sandbox?: boolean } = {}): Promise<S
     passwordHashing: { N: 2 ** 12, r: 8, p: 1 },
     adminUiDir: adminUiDist(),
     ...(options.sandbox ? { sandbox: true } : {}),
+    ...(options.relay
+      ? {
+          relay: {
+            listeners: [{ port: 0, host: '127.0.0.1', mode: 'starttls' as const }],
+            tls: { dir: join(dataDir, 'relay') },
+            hostname: 'localhost',
+          },
+        }
+      : {}),
   });
   const http = await server.listen(0, '127.0.0.1');
   const browser = await chromium.launch({

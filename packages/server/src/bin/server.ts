@@ -100,10 +100,15 @@ async function serve(s: ServerSettings, logger: Logger): Promise<void> {
     trustProxy: s.trustProxy,
     allowedOrigins: s.allowedOrigins,
     ...(s.adminUiDir ? { adminUiDir: s.adminUiDir } : {}),
+    ...(s.relay ? { relay: s.relay } : {}),
   });
   const { url } = await server.listen(s.port, s.host);
   logger.info('listening', { url, database: s.databaseUrl ? 'postgres' : 'sqlite', sandbox: s.sandbox });
   console.log(`smtp-oauth server on ${url}`);
+  for (const l of server.relay?.status().listeners ?? []) {
+    const fingerprint = server.relay?.status().certificate.fingerprintSha256;
+    console.log(`SMTP relay on ${l.host}:${l.port} (${l.mode}), certificate SHA-256 ${fingerprint}`);
+  }
   if (server.sandbox) {
     console.log(
       sandboxBanner(

@@ -3,13 +3,22 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { AccessToken, EmailServerConfig, GetTokenOptions, MailMessage, SendResult } from '@org/core';
+import type {
+  AccessToken,
+  EmailServerConfig,
+  GetTokenOptions,
+  MailMessage,
+  RawMessage,
+  SendResult,
+} from '@org/core';
 import type { Logger, LogLevel } from '../logger.js';
 import { fromWire, type HostMessage, type WorkerMailerOptions, type WorkerMessage } from './protocol.js';
 
 /** A mailer living in the mailer thread: core's `Mailer` minus `verify`. */
 export interface RemoteMailer {
   send(message: MailMessage): Promise<SendResult>;
+  /** MIME passed through unchanged (the relay); core's `sendRaw`. */
+  sendRaw(message: RawMessage): Promise<SendResult>;
   /** Closes it in the worker once its sends in flight are done. */
   close(): Promise<void>;
 }
@@ -150,6 +159,10 @@ export function createMailerHost(options: MailerHostOptions) {
           // Ordered on the port: a re-open (after a worker restart) is handled before this send.
           void ensureOpen(handle)?.catch(() => {});
           return call<SendResult>({ t: 'send', id: seq++, handle, message, at: options.now() });
+        },
+        sendRaw(message) {
+          void ensureOpen(handle)?.catch(() => {});
+          return call<SendResult>({ t: 'sendRaw', id: seq++, handle, message, at: options.now() });
         },
         async close() {
           if (!live.delete(handle) || !worker) return;

@@ -1,5 +1,5 @@
 import { type ErrorCode, isSmtpOAuthError, SmtpOAuthError, type SmtpOAuthErrorJSON } from '@org/core';
-import type { EmailServerConfig, GetTokenOptions, MailerOptions, MailMessage } from '@org/core';
+import type { EmailServerConfig, GetTokenOptions, MailerOptions, MailMessage, RawMessage } from '@org/core';
 import type { LogLevel } from '../logger.js';
 
 /** The mailer options that may cross to the worker (plain data: no functions). */
@@ -26,6 +26,7 @@ export type HostMessage =
       at: number;
     }
   | { t: 'send'; id: number; handle: number; message: MailMessage; at: number }
+  | { t: 'sendRaw'; id: number; handle: number; message: RawMessage; at: number }
   | {
       t: 'token';
       id: number;

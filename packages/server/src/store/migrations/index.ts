@@ -1,10 +1,12 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './0001-initial.js';
+import { relay } from './0004-relay.js';
 import { webadminLastTest } from './0005-webadmin-last-test.js';
 
 /** Migrations in order. Names are stable: they are recorded in the database. */
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
+  '0004-relay': relay,
   '0005-webadmin-last-test': webadminLastTest,
 };
 
