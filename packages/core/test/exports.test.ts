@@ -6,16 +6,20 @@ describe('public exports', () => {
   it('@org/core', async () => {
     expect(Object.keys(await import('../src/index.js')).sort()).toMatchInlineSnapshot(`
       [
+        "CREDENTIAL_FIELDS",
         "ConfigError",
         "DEFAULT_MAX_MESSAGE_BYTES",
         "DEFAULT_MAX_RECIPIENTS",
+        "DESTINATION_PATHS",
         "EXCHANGE_MAX_CONNECTIONS",
         "EXCHANGE_MESSAGES_PER_MINUTE",
+        "SECRET_PATHS",
         "SMTP_SEND_AS_APP_ROLE",
         "SmtpOAuthError",
         "addressProblem",
         "applyPreset",
         "catalogEntry",
+        "changedDestination",
         "configEnvVariables",
         "configFromEnv",
         "configJsonSchema",
@@ -61,6 +65,7 @@ describe('public exports', () => {
         "parseConfig",
         "parseEntraTokenEndpoint",
         "parseRetryAfter",
+        "planSecretUpdate",
         "redactConfig",
         "redactConfigWithCertificate",
         "redactSecrets",
@@ -73,8 +78,12 @@ describe('public exports', () => {
   it('@org/core/config (browser-safe)', async () => {
     expect(Object.keys(await import('../src/config/index.js')).sort()).toMatchInlineSnapshot(`
       [
+        "CREDENTIAL_FIELDS",
         "ConfigError",
+        "DESTINATION_PATHS",
+        "SECRET_PATHS",
         "applyPreset",
+        "changedDestination",
         "configJsonSchema",
         "configPresets",
         "configWarnings",
@@ -85,19 +94,24 @@ describe('public exports', () => {
         "entraTokenEndpoint",
         "formatPath",
         "generic",
+        "hasValueAt",
         "isEntraLoginHost",
         "isGraphScope",
         "isGuid",
         "isMicrosoftHost",
         "isValidTenant",
         "issuesFromZod",
+        "mergeSecrets",
         "microsoft365",
         "microsoft365China",
         "microsoft365Gcc",
         "parseConfig",
         "parseEntraTokenEndpoint",
+        "planSecretUpdate",
         "redactConfig",
+        "splitSecrets",
         "tenantProblem",
+        "valueAtPath",
       ]
     `);
   });

@@ -13,13 +13,7 @@ import type { EmailServerView } from '@org/core/api';
 import type { AppContext } from './context.js';
 import { assertSmtpHostAllowed, assertTokenEndpointAllowed } from './guards/outbound.js';
 import { ApiError } from './http/errors.js';
-import {
-  carriedSecretPaths,
-  changedPaths,
-  mergeSecrets,
-  splitSecrets,
-  withStoredCertificate,
-} from './secrets/config-secrets.js';
+import { changedPaths, mergeSecrets, planSecretUpdate, splitSecrets } from './secrets/config-secrets.js';
 import { decryptSecret, encryptSecret } from './secrets/envelope.js';
 import type { EmailServerRecord, SecretEnvelopes } from './store/email-servers-repository.js';
 import { newId } from './store/ids.js';
@@ -227,11 +221,22 @@ export async function updateEmailServer(
 ) {
   const record = await ctx.repos.emailServers.get(id);
   if (!record) throw new ApiError(404, 'NOT_FOUND', 'No email server with this id');
-  const withCertificate = withStoredCertificate(input, record.config);
-  const carried = carriedSecretPaths(withCertificate, record.config, Object.keys(record.secrets));
+  const plan = planSecretUpdate(input, record.config, Object.keys(record.secrets));
+  // S3: a stored credential never follows a changed destination (host, port, tls.ca, endpoint …).
+  if (plan.required.length > 0)
+    throw new ApiError(
+      400,
+      'SECRET_REQUIRED',
+      `Enter the stored secret again: ${plan.destinationChanged.join(', ')} changed`,
+      {
+        hint: 'A stored credential is only sent where it was entered for; supply it again in the same request',
+        issues: plan.required.map((r) => ({ path: r.path, message: r.message })),
+      },
+    );
+  const carried: string[] = plan.carried;
   const filled = carried.length
-    ? mergeSecrets(withCertificate as Record<string, unknown>, decryptAll(ctx, record, carried))
-    : withCertificate;
+    ? mergeSecrets(plan.input as Record<string, unknown>, decryptAll(ctx, record, carried))
+    : plan.input;
   const { config, warnings } = await validate(ctx, filled);
   await assertNameFree(ctx, config.name, id);
   const { publicConfig, secrets } = splitSecrets(config as unknown as Record<string, unknown>);

@@ -13,6 +13,7 @@ import {
   entraClouds,
   parseConfig,
   parseEntraTokenEndpoint,
+  planSecretUpdate,
   tenantProblem,
 } from '@org/core/config';
 import { computed, reactive, ref } from 'vue';
@@ -65,6 +66,8 @@ export interface StoredSecrets {
   /** Thumbprint stored with a certificate/PFX credential (as the admin typed it). */
   thumbprint: string | undefined;
   passwordSet: boolean;
+  /** The stored entry (secrets redacted): core compares destinations against it. */
+  config?: EmailServer['config'];
 }
 
 export const presetById: Readonly<Record<PresetId, ConfigPreset>> = Object.fromEntries(
@@ -213,6 +216,7 @@ export function storedSecretsOf(server: EmailServer | undefined): StoredSecrets 
     certificate: server?.certificate ?? null,
     thumbprint: credential && credential.kind !== 'secret' ? credential.thumbprint : undefined,
     passwordSet: auth?.type === 'password' && (server?.passwordSet ?? false),
+    config: server?.config,
   };
 }
 
@@ -344,13 +348,27 @@ export function fillTokenEndpoint(form: EditorForm): void {
 
 /** Validation of a form with core's schema. */
 export function validateForm(form: EditorForm, stored: StoredSecrets) {
-  const keep = {
+  let keep = {
     credential: credentialIsStored(stored, form.credentialKind),
     password: stored.passwordSet,
   };
+  // S3: a stored secret never follows a changed destination; core says which secrets must be entered again.
+  const required = stored.config
+    ? planSecretUpdate(toConfigInput(form, keep, 'payload'), stored.config, [
+        ...(stored.passwordSet ? ['auth.password'] : []),
+        ...(stored.clientSecretSet ? ['auth.credential.secret'] : []),
+        ...(stored.credentialKind === 'certificate' ? ['auth.credential.privateKeyPem'] : []),
+        ...(stored.credentialKind === 'pfx' ? ['auth.credential.pfxBase64'] : []),
+      ]).required
+    : [];
+  if (required.length > 0) keep = { credential: false, password: false };
   const input = toConfigInput(form, keep, 'validate');
   const result = parseConfig(input);
   const issues: ApiIssue[] = result.ok ? [] : [...result.issues];
+  if (required.length > 0) {
+    const paths = required.map((r) => r.path as string);
+    issues.splice(0, issues.length, ...required, ...issues.filter((i) => !paths.includes(i.path)));
+  }
   if (form.authType === 'oauth2' && isMicrosoftPreset(form.preset)) {
     const problem =
       form.tenant.trim() === ''
@@ -387,7 +405,10 @@ export function useServerEditor(existing?: EmailServer) {
   const validation = computed(() => validateForm(form, stored.value));
   const issues = computed(() => [...validation.value.issues, ...serverIssues.value]);
   const valid = computed(() => validation.value.issues.length === 0);
-  const credentialStored = computed(() => credentialIsStored(stored.value, form.credentialKind));
+  // A destination change makes the stored credential unusable, so its inputs show again.
+  const credentialStored = computed(
+    () => credentialIsStored(stored.value, form.credentialKind) && validation.value.keep.credential,
+  );
 
   /** The message for a field, once it was left or a save was tried; `path` is core's field path. */
   function errorFor(path: string): string | undefined {

@@ -1,4 +1,5 @@
 import type { EmailServerConfig } from './schema.js';
+import { splitSecrets } from './secrets.js';
 
 /** A credential as shown to humans: whether it is set, never its value. */
 export type PublicCredential =
@@ -39,7 +40,9 @@ export type PublicEmailServerConfig = Omit<EmailServerConfig, 'auth'> & { auth: 
  * @remarks Use for every API response, log line and UI state; the UI can set a secret, never read it.
  */
 export function redactConfig(config: EmailServerConfig): PublicEmailServerConfig {
-  const { auth, ...rest } = config;
+  // Every secret field (config/secrets.ts) is dropped first, so a new secret field can never leak here.
+  const { auth, ...rest } = splitSecrets(config as unknown as Record<string, unknown>)
+    .publicConfig as unknown as EmailServerConfig;
   let publicAuth: PublicAuthConfig;
   if (auth.type === 'oauth2') {
     const { credential, ...authRest } = auth;
@@ -53,5 +56,5 @@ export function redactConfig(config: EmailServerConfig): PublicEmailServerConfig
     publicAuth = { ...authRest, credential: cred };
   } else if (auth.type === 'password') publicAuth = { type: 'password', passwordSet: true };
   else publicAuth = { type: 'none' };
-  return structuredClone({ ...rest, auth: publicAuth });
+  return { ...rest, auth: publicAuth };
 }
