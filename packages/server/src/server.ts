@@ -22,6 +22,7 @@ import { createSentLogWriter } from './sent-log-writer.js';
 import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import type { KeyRing } from './secrets/keyring.js';
+import { startKeyRing } from './secrets/live-keyring.js';
 import { openStore, type StoreOptions } from './store/db.js';
 import { createRepositories } from './store/repositories.js';
 import {
@@ -38,6 +39,8 @@ export interface CreateServerOptions {
   store: StoreOptions;
   /** Key-encryption keys for secrets at rest; the first encrypts. */
   keyRing: KeyRing;
+  /** The key file `keyRing` came from: followed, so a rotated key is taken up while running. */
+  keyFile?: string;
   /** Clock. @default () => new Date() */
   now?: () => Date;
   /** Structured logger; receives ids, codes and timings only. @default JSON lines on stdout */
@@ -149,14 +152,16 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
   const sandboxOptions = options.sandbox === true ? {} : options.sandbox || undefined;
   let testkit: Awaited<ReturnType<typeof startTestkit>> | undefined;
   let runtimes: AppContext['runtimes'] | undefined;
+  let keys: Awaited<ReturnType<typeof startKeyRing>> | undefined;
   try {
+    keys = await startKeyRing({ db: store.db, ring: options.keyRing, keyFile: options.keyFile, now, logger });
     testkit = sandboxOptions ? await startTestkit(sandboxOptions) : undefined;
     const repos = createRepositories(store.db);
     const sessionPolicy = { ...defaultSessionPolicy, ...options.session };
     const context: AppContext = {
       store,
       repos,
-      keyRing: options.keyRing,
+      keyRing: keys.ring,
       now,
       logger,
       sessions: createSessionManager({ repo: repos.sessions, now, policy: sessionPolicy }),
@@ -251,6 +256,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
           await context.runtimes.closeAll();
           await context.sentLog.flush();
           await testkit?.close();
+          await keys?.stop();
           await store.close();
         })();
         return closing;
@@ -259,6 +265,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
   } catch (error) {
     await runtimes?.closeAll();
     await testkit?.close();
+    await keys?.stop();
     await store.close();
     throw error;
   }

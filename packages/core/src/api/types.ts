@@ -75,6 +75,11 @@ export interface EmailServerView {
   certificate: CertificateView | null;
   /** Why a stored certificate credential cannot be used (expired, key mismatch), from core. */
   certificateProblem: { code: string; message: string } | null;
+  /**
+   * A stored secret no configured key decrypts (`SECRET_DECRYPT_FAILED`): the entry cannot send until
+   * the named fields are entered again. Absent or null when every secret is readable.
+   */
+  secretProblem?: { code: 'SECRET_DECRYPT_FAILED'; message: string; fields: string[] } | null;
   lastTest: LastTest | null;
   createdAt: string;
   updatedAt: string;

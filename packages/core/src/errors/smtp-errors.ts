@@ -57,7 +57,7 @@ function isTransientReply(code: ErrorCode, basic: number): boolean {
  * Transience: see isTransientReply.
  */
 export function errorFromSmtpReply(input: SmtpReplyInput, ctx: ErrorContext = {}): SmtpOAuthError {
-  const reply = redactSecrets(input.response.trim());
+  const reply = redactSecrets(input.response.trim(), ctx.secrets);
   const { basic, enhanced } = parseReply(input);
   const text = reply.toLowerCase();
   const details: Record<string, unknown> = { reply };

@@ -215,6 +215,8 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
   );
 
   const ctx: ErrorContext = { mailbox: config.user, host: config.host, now };
+  // A server may echo the AUTH LOGIN password line in its reply; no pattern can tell it from other base64.
+  if (config.auth.type === 'password') ctx.secrets = [config.auth.password];
   if (auth.type === 'oauth2') {
     ctx.clientId = auth.clientId;
     ctx.scope = auth.scope;

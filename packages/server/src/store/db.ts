@@ -70,7 +70,13 @@ export async function openStore(options: StoreOptions, logger?: Logger): Promise
 
 /** Applies pending migrations; throws with the failing migration's error as `cause`. */
 export async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider,
+    // Each developer owns a number (0002 outbox, 0003 security, …); a database that already ran a
+    // higher one must still take up a lower one merged later.
+    allowUnorderedMigrations: true,
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

@@ -75,6 +75,15 @@ export interface LoginThrottleTable {
   locked_until: string | null;
 }
 
+export interface KeyRingInstancesTable {
+  instance_id: string;
+  host: string;
+  pid: number;
+  primary_key_id: string;
+  key_ids_json: string;
+  seen_at: string;
+}
+
 export interface Database {
   admins: AdminsTable;
   sessions: SessionsTable;
@@ -83,4 +92,5 @@ export interface Database {
   audit_log: AuditLogTable;
   sent_log: SentLogTable;
   login_throttle: LoginThrottleTable;
+  key_ring_instances: KeyRingInstancesTable;
 }
