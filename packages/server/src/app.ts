@@ -1,3 +1,4 @@
+import { jsonLimits } from './http/json-limits.js';
 import express, { type Express } from 'express';
 import { csrfGuard } from './auth/csrf.js';
 import type { AppContext } from './context.js';
@@ -50,6 +51,8 @@ export function createApp(ctx: AppContext): Express {
   api.use(
     express.json({ limit: ctx.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }),
   );
+  // S15: depth, width and key limits before any route clones, serialises or hands the body on.
+  api.use(jsonLimits());
 
   const docs: OperationDoc[] = [
     ...healthDocs,
