@@ -1,3 +1,4 @@
+import type { ScryptParams } from './auth/passwords.js';
 import type { AuditTrail } from './audit.js';
 import type { LoginLimiter } from './auth/rate-limit.js';
 import type { SessionManager, SessionPolicy } from './auth/sessions.js';
@@ -25,6 +26,8 @@ export interface AppContext {
   audit: AuditTrail;
   /** Constant-cost stand-in hash for unknown accounts. */
   dummyHash: string;
+  /** scrypt cost for new password hashes (admin invites and password changes). */
+  passwordHashing?: ScryptParams;
   cookie: { secure: boolean | 'auto' };
   tokenPolicy: TokenEndpointPolicy;
   smtpHostPolicy: SmtpHostPolicy;

@@ -88,6 +88,11 @@ export interface MailerOptions {
    * protocol debug output (which logs bodies) is never enabled, and every line is redacted.
    */
   logger?: Logger;
+  /**
+   * Keep email addresses (recipients, the mailbox) in log lines. They are personal data, so by
+   * default every address in a line becomes `[address]`. @default false
+   */
+  logAddresses?: boolean;
   /** Largest message, encoded. @default 157286400 (Exchange Online) */
   maxMessageBytes?: number;
   /** Most recipients per message. @default 500 (Exchange Online) */
@@ -189,7 +194,7 @@ function parseFrom(value: string): MailAddress {
 export function createMailer(config: EmailServerConfig, options: MailerOptions = {}): Mailer {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? defaultSleep;
-  const log = safeLogger(options.logger);
+  const log = safeLogger(options.logger, { addresses: options.logAddresses === true });
   const auth = config.auth;
   const microsoft = options.exchangeLimits ?? isMicrosoftHost(config.host);
 

@@ -93,6 +93,7 @@ async function serve(s: ServerSettings, logger: Logger): Promise<void> {
       },
     },
     tokenHostAllowlist: s.tokenHostAllowlist,
+    audit: { retentionDays: s.auditRetentionDays },
     smtp: { allowPrivateHosts: s.allowPrivateSmtpHosts },
     sandbox: s.sandbox,
     secureCookies: s.secureCookies,

@@ -43,6 +43,8 @@ export interface ApiKeysTable {
   created_by: string;
   revoked_at: string | null;
   last_used_at: string | null;
+  /** JSON `ApiKeyScope` (auth/api-key-scope.ts); NULL for keys made before bindings existed. */
+  scope_json: string | null;
 }
 
 export interface AuditLogTable {
@@ -55,6 +57,8 @@ export interface AuditLogTable {
   fields_json: string;
   outcome: string;
   address: string | null;
+  /** How many denials this row stands for (aggregated per source, route and interval); NULL = 1. */
+  count: number | null;
 }
 
 export interface SentLogTable {
