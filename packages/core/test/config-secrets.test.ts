@@ -7,6 +7,7 @@ import {
   planSecretUpdate,
   SECRET_PATHS,
   splitSecrets,
+  validateUpdate,
 } from '../src/config/index.js';
 
 const stored = {
@@ -108,5 +109,27 @@ describe('config/secrets: one home for secret fields (S3)', () => {
         'auth.credential.passphrase',
       ]).required.map((r) => r.path),
     ).toEqual(['auth.credential.pfxBase64']);
+  });
+
+  it('validateUpdate: an editor checks a form that omits kept secrets without inventing stand-ins', () => {
+    const form = update(
+      { port: 587 },
+      { clientId: '11111111-2222-3333-4444-555555555555', credential: { kind: 'secret' } },
+    );
+    const withTenant = {
+      ...form,
+      auth: {
+        ...form.auth,
+        tokenEndpoint: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token',
+      },
+    };
+    expect(validateUpdate(withTenant, ['auth.credential.secret'])).toMatchObject({ ok: true, issues: [] });
+    const missing = validateUpdate(withTenant, []);
+    expect(missing.ok).toBe(false);
+    expect(missing.issues.map((i) => i.path)).toContain('auth.credential.secret');
+    // Other fields are still checked.
+    expect(
+      validateUpdate({ ...withTenant, host: 'https://x' }, ['auth.credential.secret']).issues[0]?.path,
+    ).toBe('host');
   });
 });

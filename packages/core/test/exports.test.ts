@@ -111,6 +111,7 @@ describe('public exports', () => {
         "redactConfig",
         "splitSecrets",
         "tenantProblem",
+        "validateUpdate",
         "valueAtPath",
       ]
     `);

@@ -76,5 +76,6 @@ export {
   type SecretPath,
   type SecretUpdatePlan,
   splitSecrets,
+  validateUpdate,
   valueAtPath,
 } from './secrets.js';

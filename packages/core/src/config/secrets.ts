@@ -1,3 +1,6 @@
+import type { ConfigIssue } from '../errors/smtp-oauth-error.js';
+import { type ConfigWarning, parseConfig } from './parse.js';
+
 /**
  * The one home for which parts of an email-server entry are credentials, how they are split out for
  * storage and put back, and how an update is read against what is stored (S3 in SECURITY.md):
@@ -223,4 +226,37 @@ export function planSecretUpdate(
     ? mergeSecrets(input as Obj, { [CERTIFICATE_PEM]: valueAtPath(storedConfig, CERTIFICATE_PEM) as string })
     : input;
   return { input: filled, carried: wouldCarry, required: [], destinationChanged };
+}
+
+// Schema-valid stand-ins for secrets the server keeps, used only inside validateUpdate: a form that
+// omits a kept secret is checked like a complete entry. They never leave this module.
+const KEPT: Record<string, string> = {
+  'auth.password': 'kept',
+  'auth.credential.secret': 'kept',
+  'auth.credential.privateKeyPem': '-----BEGIN PRIVATE KEY-----\nkept\n-----END PRIVATE KEY-----',
+  'auth.credential.pfxBase64': 'a2VwdA==',
+  'auth.credential.passphrase': 'kept',
+  'auth.credential.certificatePem': '-----BEGIN CERTIFICATE-----\nkept\n-----END CERTIFICATE-----',
+};
+
+/**
+ * Validates an update the way the server will read it: secrets in `kept` (and a kept certificate
+ * PEM) count as present, everything else is checked by core's schema. For editors that hold no
+ * secret values, so they need not invent stand-ins of their own.
+ *
+ * @param kept dotted paths the server keeps when the update omits them (see {@link planSecretUpdate})
+ * @returns issues and warnings only: the checked config holds stand-ins and is never returned.
+ */
+export function validateUpdate(
+  input: unknown,
+  kept: readonly string[],
+): { ok: boolean; issues: ConfigIssue[]; warnings: ConfigWarning[] } {
+  const fill = Object.fromEntries(
+    kept.filter((p) => KEPT[p] !== undefined && !hasValueAt(input, p)).map((p) => [p, KEPT[p] as string]),
+  );
+  const isObject = typeof input === 'object' && input !== null && !Array.isArray(input);
+  const result = parseConfig(isObject ? mergeSecrets(input as Obj, fill) : input);
+  return result.ok
+    ? { ok: true, issues: [], warnings: result.warnings }
+    : { ok: false, issues: result.issues, warnings: [] };
 }
