@@ -76,6 +76,18 @@ const routes: RouteRecordRaw[] = [
     meta: { title: 'Audit log' },
   },
   {
+    path: '/account',
+    name: 'account',
+    component: () => import('./pages/AccountPage.vue'),
+    meta: { title: 'Account' },
+  },
+  {
+    path: '/admins',
+    name: 'admins',
+    component: () => import('./pages/AdminsPage.vue'),
+    meta: { title: 'Admins' },
+  },
+  {
     path: '/:pathMatch(.*)*',
     name: 'not-found',
     component: () => import('./pages/NotFoundPage.vue'),

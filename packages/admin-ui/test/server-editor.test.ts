@@ -232,8 +232,13 @@ describe('write-only credentials', () => {
 
   it('after saving, the typed secret is dropped from the form', () => {
     const e = filledEditor();
-    e.prepareSubmit();
-    e.saved(secretEntry());
+    const payload = e.prepareSubmit() as EmailServer['config'];
+    // What the server answers: the entry as saved, its secret redacted.
+    const auth = {
+      ...payload.auth,
+      credential: { kind: 'secret', clientSecretSet: true },
+    } as EmailServer['config']['auth'];
+    e.saved({ ...secretEntry(), config: { ...payload, auth } });
     expect(e.form.secret).toBe('');
     expect(e.credentialStored.value).toBe(true);
   });
@@ -282,6 +287,22 @@ describe('write-only credentials', () => {
     e.form.certificatePem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
     e.prepareSubmit();
     expect(e.errorFor('auth.credential.privateKeyPem')).toMatch(/PEM text/);
+  });
+
+  // Regression (issue 13 §1): the form kept a stored secret while the SMTP host or port changed.
+  it('a changed destination asks for the stored secret again before saving', () => {
+    const e = useServerEditor(secretEntry());
+    e.form.host = 'smtp.office365.com';
+    expect(e.credentialStored.value).toBe(false);
+    expect(e.prepareSubmit()).toBeUndefined();
+    expect(e.errorFor('auth.credential.secret')).toMatch(/must be entered again: host changed/);
+    e.form.secret = 'new8Q~value';
+    expect(e.prepareSubmit()).toMatchObject({ host: 'smtp.office365.com' });
+
+    const p = useServerEditor(storedEntry({ type: 'password', passwordSet: true }, { passwordSet: true }));
+    p.form.port = 2525;
+    expect(p.prepareSubmit()).toBeUndefined();
+    expect(p.errorFor('auth.password')).toMatch(/must be entered again: port changed/);
   });
 
   it('a stored password is kept when the field is left empty', () => {

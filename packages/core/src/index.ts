@@ -75,6 +75,20 @@ export {
   redactConfig,
 } from './config/index.js';
 
+// Config: secret fields and updates that keep stored secrets (S3)
+export {
+  CREDENTIAL_FIELDS,
+  type CredentialField,
+  type CredentialFieldEncoding,
+  changedDestination,
+  DESTINATION_PATHS,
+  planSecretUpdate,
+  type RequiredSecret,
+  SECRET_PATHS,
+  type SecretPath,
+  type SecretUpdatePlan,
+} from './config/index.js';
+
 // Config: loading from files and the environment (Node only)
 export {
   type ConfigEnvVariable,

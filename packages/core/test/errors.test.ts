@@ -159,6 +159,55 @@ describe('redactSecrets', () => {
     expect(redactSecrets(`500 5.5.2 unrecognized ${blob}`)).not.toContain(blob.slice(0, 20));
   });
 
+  // Regression (issue 13 §6): a server that echoed the AUTH PLAIN blob in its 535 reply leaked it.
+  describe('every SASL credential form, in any reply or transcript (canaries)', () => {
+    const PW = 'CANARY-pw-3e9f';
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const forms: [string, string][] = [
+      ['PLAIN', b64(`\0user@contoso.com\0${PW}`)],
+      ['PLAIN with authzid', b64(`admin\0user@contoso.com\0${PW}`)],
+      ['XOAUTH2', b64(`user=user@contoso.com\x01auth=Bearer ${PW}\x01\x01`)],
+      [
+        'OAUTHBEARER',
+        b64(`n,a=user@contoso.com,\x01host=smtp.office365.com\x01port=587\x01auth=Bearer ${PW}\x01\x01`),
+      ],
+    ];
+    it.each(forms)('%s: echoed bare in a 535 reply, after AUTH, and in a transcript', (_name, blob) => {
+      for (const text of [
+        `535 5.7.8 Authentication credentials invalid: ${blob}`,
+        `535 5.7.8 Error: authentication failed: ${blob}.`,
+        `C: AUTH ${_name.split(' ')[0]} ${blob}\nS: 535 5.7.8 nope`,
+        `S: 334 \nC: ${blob}\nS: 535 5.7.8 nope`,
+        JSON.stringify({ reply: `535 ${blob}` }),
+      ]) {
+        const out = redactSecrets(text);
+        expect(out).not.toContain(blob.slice(0, 16));
+        expect(out).toContain('[REDACTED]');
+      }
+    });
+    it('AUTH LOGIN: the lines answering 334 prompts in a transcript, and a known password in any base64 form', () => {
+      const transcript = `C: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: ${b64('user@contoso.com')}\nS: 334 UGFzc3dvcmQ6\nC: ${b64(PW)}\nS: 535 5.7.8 nope`;
+      const out = redactSecrets(transcript);
+      expect(out).not.toContain(b64(PW));
+      expect(out).toContain('S: 535 5.7.8 nope');
+      // A reply quoting the LOGIN password line alone cannot be recognised by shape: the known value can.
+      const echoed = `535 5.7.8 Authentication failed for ${b64(PW)}`;
+      expect(redactSecrets(echoed, [PW])).toBe('535 5.7.8 Authentication failed for [REDACTED]');
+      for (const pad of ['', 'x', 'xy'])
+        expect(redactSecrets(`535 ${b64(`${pad}\0u\0${PW}`)}`, [PW])).not.toContain(
+          b64(`${pad}\0u\0${PW}`).slice(8, 20),
+        );
+      expect(redactSecrets(`plain ${PW} text`, [PW])).toBe('plain [REDACTED] text');
+    });
+    it('core errors built from such a reply carry no form of the secret in message, hint or details', () => {
+      const blob = b64(`\0user@contoso.com\0${PW}`);
+      const err = new SmtpOAuthError('SMTP_AUTH_REJECTED', `SMTP server replied: 535 ${blob}`, {
+        details: { reply: `535 ${blob}`, transcript: [`S: 535 ${blob}`] },
+      });
+      expect(JSON.stringify(err.toJSON())).not.toContain(blob.slice(0, 16));
+    });
+  });
+
   it('removes the decoded XOAUTH2 form', () => {
     expect(redactSecrets('user=a@b.c\x01auth=Bearer ya29.secret-token\x01\x01')).not.toContain(
       'secret-token',

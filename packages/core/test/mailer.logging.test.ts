@@ -89,6 +89,27 @@ describe('S4: no secret, token or body in logs at the most verbose level', () =>
     expect(stored.parsed.text).toContain(body);
   });
 
+  // Regression (issue 13 §8): debug lines named every recipient; addresses are personal data.
+  it('no recipient address in any line unless logAddresses is set', async () => {
+    const rcpt = `rcpt-${randomUUID().slice(0, 8)}@example.com`;
+    for (const logAddresses of [false, true]) {
+      const { logger, lines } = captureLogger();
+      const mailer = createMailer(configFrom(env.config), { logger, now: env.clock.now, logAddresses });
+      try {
+        await mailer.send({ to: rcpt, subject: `addresses ${logAddresses}`, text: 'x' });
+      } finally {
+        await mailer.close();
+      }
+      const all = lines.join('\n');
+      if (logAddresses) expect(all).toContain(rcpt);
+      else {
+        expect(all).not.toContain(rcpt);
+        expect(all).not.toContain(env.mailbox);
+        expect(all).toContain('[address]');
+      }
+    }
+  });
+
   it('errors and failure logs carry no secret or body either', async () => {
     const { logger, lines } = captureLogger();
     const secret = `CANARY-SECRET-${randomUUID()}`;

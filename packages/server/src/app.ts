@@ -1,3 +1,5 @@
+import { deniedRateLimit } from './http/denied-rate-limit.js';
+import { jsonLimits } from './http/json-limits.js';
 import express, { type Express } from 'express';
 import { csrfGuard } from './auth/csrf.js';
 import type { AppContext } from './context.js';
@@ -6,6 +8,7 @@ import { routeLabel } from './http/route-label.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { adminUi } from './http/static-ui.js';
+import { adminDocs, adminRoutes } from './routes/admins.js';
 import { apiKeyDocs, apiKeyRoutes } from './routes/api-keys.js';
 import { authDocs, authRoutes } from './routes/auth.js';
 import type { OperationDoc } from './routes/docs.js';
@@ -36,6 +39,7 @@ export function createApp(ctx: AppContext): Express {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
+  api.use(deniedRateLimit(ctx.audit));
   api.use(
     csrfGuard({
       allowedOrigins: ctx.allowedOrigins,
@@ -52,10 +56,13 @@ export function createApp(ctx: AppContext): Express {
   api.use(
     express.json({ limit: ctx.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }),
   );
+  // S15: depth, width and key limits before any route clones, serialises or hands the body on.
+  api.use(jsonLimits());
 
   const docs: OperationDoc[] = [
     ...healthDocs,
     ...authDocs,
+    ...adminDocs,
     ...apiKeyDocs,
     ...logDocs,
     ...emailServerDocs,
@@ -69,6 +76,7 @@ export function createApp(ctx: AppContext): Express {
   api.use(sendRoutes(ctx));
   api.use(healthRoutes(ctx));
   api.use('/auth', authRoutes(ctx));
+  api.use('/admins', adminRoutes(ctx));
   api.use('/api-keys', apiKeyRoutes(ctx));
   api.use('/email-servers', emailServerRoutes(ctx));
   api.use(logRoutes(ctx));

@@ -25,6 +25,8 @@ export interface ServerSettings {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** The SMTP relay (`RELAY_*`, see relay/settings.ts); undefined: off. */
   relay: RelayOptions | undefined;
+  /** `AUDIT_RETENTION_DAYS`: audit records older than this are deleted. @default 90 */
+  auditRetentionDays: number;
 }
 
 const list = (v: string | undefined) =>
@@ -70,6 +72,15 @@ export function loadSettings(
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     throw new ServerError('SETTINGS_INVALID', 'LOG_LEVEL must be debug, info, warn or error');
   }
+  const retentionRaw = env.AUDIT_RETENTION_DAYS ?? '90';
+  if (!/^\d{1,5}$/.test(retentionRaw) || Number(retentionRaw) < 1)
+    throw new ServerError(
+      'SETTINGS_INVALID',
+      'AUDIT_RETENTION_DAYS must be a whole number of days, at least 1',
+      {
+        hint: 'e.g. AUDIT_RETENTION_DAYS=90',
+      },
+    );
   const trust = env.TRUST_PROXY;
   return {
     port,
@@ -94,5 +105,6 @@ export function loadSettings(
     sandbox,
     logLevel,
     relay: relaySettings(env, dataDir),
+    auditRetentionDays: Number(retentionRaw),
   };
 }

@@ -1,4 +1,5 @@
 import type { PracticeCredentials } from './sandbox.js';
+import type { ScryptParams } from './auth/passwords.js';
 import type { AuditTrail } from './audit.js';
 import type { LoginLimiter } from './auth/rate-limit.js';
 import type { SessionManager, SessionPolicy } from './auth/sessions.js';
@@ -27,6 +28,8 @@ export interface AppContext {
   audit: AuditTrail;
   /** Constant-cost stand-in hash for unknown accounts. */
   dummyHash: string;
+  /** scrypt cost for new password hashes (admin invites and password changes). */
+  passwordHashing?: ScryptParams;
   cookie: { secure: boolean | 'auto' };
   tokenPolicy: TokenEndpointPolicy;
   smtpHostPolicy: SmtpHostPolicy;

@@ -13,13 +13,7 @@ import type { EmailServerView } from '@org/core/api';
 import type { AppContext } from './context.js';
 import { assertSmtpHostAllowed, assertTokenEndpointAllowed } from './guards/outbound.js';
 import { ApiError } from './http/errors.js';
-import {
-  carriedSecretPaths,
-  changedPaths,
-  mergeSecrets,
-  splitSecrets,
-  withStoredCertificate,
-} from './secrets/config-secrets.js';
+import { changedPaths, mergeSecrets, planSecretUpdate, splitSecrets } from './secrets/config-secrets.js';
 import { decryptSecret, encryptSecret } from './secrets/envelope.js';
 import type { EmailServerRecord, SecretEnvelopes } from './store/email-servers-repository.js';
 import { newId } from './store/ids.js';
@@ -33,7 +27,9 @@ const coreNow = (ctx: AppContext) => () => ctx.now().getTime();
  * needs the decrypted credential; secret-credential entries need no decryption at all.
  */
 export function toView(ctx: AppContext, record: EmailServerRecord): EmailServerView {
-  const certificateKind = hasCertificate(record);
+  // A row whose secrets cannot be decrypted fails alone: the list still works, the entry says why.
+  const unreadable = unreadableSecrets(ctx, record);
+  const certificateKind = hasCertificate(record) && unreadable.length === 0;
   let config: PublicEmailServerConfig;
   if (certificateKind) {
     const parsed = parseConfig(mergeSecrets(record.config, decryptAll(ctx, record)));
@@ -57,6 +53,9 @@ export function toView(ctx: AppContext, record: EmailServerRecord): EmailServerV
       ? { ...info, thumbprintSha1: info.thumbprint, expiresInDays: info.daysUntilExpiry }
       : null,
     certificateProblem: problem ?? null,
+    secretProblem: unreadable.length
+      ? { code: 'SECRET_DECRYPT_FAILED', message: SECRET_UNREADABLE, fields: unreadable }
+      : null,
     lastTest: record.lastTest,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
@@ -90,7 +89,7 @@ function certificateWarnings(ctx: AppContext, config: EmailServerConfig): Config
 
 /** Core's warnings for a stored entry (placeholders stand in for secrets; only their kind matters). */
 export function storedWarnings(ctx: AppContext, record: EmailServerRecord): ConfigWarning[] {
-  if (hasCertificate(record)) {
+  if (hasCertificate(record) && unreadableSecrets(ctx, record).length === 0) {
     const parsed = parseConfig(mergeSecrets(record.config, decryptAll(ctx, record)));
     if (parsed.ok) return [...parsed.warnings, ...certificateWarnings(ctx, parsed.config)];
   }
@@ -98,15 +97,49 @@ export function storedWarnings(ctx: AppContext, record: EmailServerRecord): Conf
   return configWarnings(mergeSecrets(record.config, placeholders) as unknown as EmailServerConfig);
 }
 
+const SECRET_UNREADABLE = 'secret unreadable, enter it again';
+
+/** Secret fields of a record that no configured key decrypts. */
+function unreadableSecrets(ctx: AppContext, record: Pick<EmailServerRecord, 'id' | 'secrets'>): string[] {
+  return Object.entries(record.secrets)
+    .filter(([field, envelope]) => {
+      try {
+        decryptSecret(ctx.keyRing, envelope, { table: TABLE, recordId: record.id, field });
+        return false;
+      } catch {
+        return true;
+      }
+    })
+    .map(([field]) => field);
+}
+
+/**
+ * Decrypts a record's secrets. One that no key decrypts is a 409 naming the field, so the admin can
+ * enter it again (an update that supplies it replaces the envelope without decrypting it).
+ *
+ * @throws ApiError 409 `SECRET_DECRYPT_FAILED` with an issue per unreadable field.
+ */
 function decryptAll(
   ctx: AppContext,
-  record: Pick<EmailServerRecord, 'id' | 'secrets'>,
+  record: Pick<EmailServerRecord, 'id' | 'secrets'> & { name?: string },
   paths?: readonly string[],
 ) {
   const out: Record<string, string> = {};
+  const failed: string[] = [];
   for (const [field, envelope] of Object.entries(record.secrets)) {
     if (paths && !paths.includes(field)) continue;
-    out[field] = decryptSecret(ctx.keyRing, envelope, { table: TABLE, recordId: record.id, field });
+    try {
+      out[field] = decryptSecret(ctx.keyRing, envelope, { table: TABLE, recordId: record.id, field });
+    } catch {
+      failed.push(field);
+    }
+  }
+  if (failed.length > 0) {
+    ctx.logger.warn('stored secret unreadable', { emailServerId: record.id, fields: failed });
+    throw new ApiError(409, 'SECRET_DECRYPT_FAILED', `A stored secret of this entry is unreadable`, {
+      hint: 'Enter the secret again and save the entry; if every entry is affected, the key file or SMTP_OAUTH_KEYS lacks the key they were encrypted under',
+      issues: failed.map((path) => ({ path, message: SECRET_UNREADABLE })),
+    });
   }
   return out;
 }
@@ -243,11 +276,22 @@ export async function updateEmailServer(
 ) {
   const record = await ctx.repos.emailServers.get(id);
   if (!record) throw new ApiError(404, 'NOT_FOUND', 'No email server with this id');
-  const withCertificate = withStoredCertificate(input, record.config);
-  const carried = carriedSecretPaths(withCertificate, record.config, Object.keys(record.secrets));
+  const plan = planSecretUpdate(input, record.config, Object.keys(record.secrets));
+  // S3: a stored credential never follows a changed destination (host, port, tls.ca, endpoint …).
+  if (plan.required.length > 0)
+    throw new ApiError(
+      400,
+      'SECRET_REQUIRED',
+      `Enter the stored secret again: ${plan.destinationChanged.join(', ')} changed`,
+      {
+        hint: 'A stored credential is only sent where it was entered for; supply it again in the same request',
+        issues: plan.required.map((r) => ({ path: r.path, message: r.message })),
+      },
+    );
+  const carried: string[] = plan.carried;
   const filled = carried.length
-    ? mergeSecrets(withCertificate as Record<string, unknown>, decryptAll(ctx, record, carried))
-    : withCertificate;
+    ? mergeSecrets(plan.input as Record<string, unknown>, decryptAll(ctx, record, carried))
+    : plan.input;
   const { config, warnings } = await validate(ctx, filled);
   await assertNameFree(ctx, config.name, id);
   const { publicConfig, secrets } = splitSecrets(config as unknown as Record<string, unknown>);

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Express } from 'express';
 import { createApp } from './app.js';
-import { createAuditTrail } from './audit.js';
+import { type AuditPolicy, createAuditTrail } from './audit.js';
 import {
   createDummyHash,
   DEFAULT_SCRYPT,
@@ -26,6 +26,8 @@ import { createSentLogWriter } from './sent-log-writer.js';
 import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import type { KeyRing } from './secrets/keyring.js';
+import { startKeyRing } from './secrets/live-keyring.js';
+import { assertConfiguredPassword } from './auth/password-policy.js';
 import { openStore, type StoreOptions } from './store/db.js';
 import { createRepositories } from './store/repositories.js';
 import {
@@ -43,6 +45,10 @@ export interface CreateServerOptions {
   store: StoreOptions;
   /** Key-encryption keys for secrets at rest; the first encrypts. */
   keyRing: KeyRing;
+  /** The key file `keyRing` came from: followed, so a rotated key is taken up while running. */
+  keyFile?: string;
+  /** Denied-request aggregation and limit, audit retention (default 90 days). */
+  audit?: Partial<AuditPolicy>;
   /** Clock. @default () => new Date() */
   now?: () => Date;
   /** Structured logger; receives ids, codes and timings only. @default JSON lines on stdout */
@@ -161,14 +167,16 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
   let testkit: Awaited<ReturnType<typeof startTestkit>> | undefined;
   let runtimes: AppContext['runtimes'] | undefined;
   let relay: Relay | undefined;
+  let keys: Awaited<ReturnType<typeof startKeyRing>> | undefined;
   try {
+    keys = await startKeyRing({ db: store.db, ring: options.keyRing, keyFile: options.keyFile, now, logger });
     testkit = sandboxOptions ? await startTestkit(sandboxOptions) : undefined;
     const repos = createRepositories(store.db);
     const sessionPolicy = { ...defaultSessionPolicy, ...options.session };
     const context: AppContext = {
       store,
       repos,
-      keyRing: options.keyRing,
+      keyRing: keys.ring,
       now,
       logger,
       sessions: createSessionManager({ repo: repos.sessions, now, policy: sessionPolicy }),
@@ -178,8 +186,14 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
         now,
         policy: { ...defaultLoginRateLimit, ...options.loginRateLimit },
       }),
-      audit: createAuditTrail({ repo: repos.audit, now, logger }),
+      audit: createAuditTrail({
+        repo: repos.audit,
+        now,
+        logger,
+        ...(options.audit ? { policy: options.audit } : {}),
+      }),
       dummyHash: await createDummyHash(options.passwordHashing ?? DEFAULT_SCRYPT),
+      passwordHashing: options.passwordHashing ?? DEFAULT_SCRYPT,
       cookie: { secure: options.secureCookies ?? 'auto' },
       tokenPolicy: {
         hosts: new Set(
@@ -215,6 +229,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       },
     };
     runtimes = context.runtimes;
+    await context.audit.cleanup();
     await ensureAdmin(context, options.admin, options.passwordHashing ?? DEFAULT_SCRYPT, !!testkit);
     const sandbox: SandboxMode | undefined =
       testkit && sandboxOptions
@@ -289,6 +304,8 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
           await context.runtimes.closeAll();
           await context.sentLog.flush();
           await testkit?.close();
+          await keys?.stop();
+          await context.audit.close();
           await store.close();
         })();
         return closing;
@@ -298,6 +315,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
     await relay?.close();
     await runtimes?.closeAll();
     await testkit?.close();
+    await keys?.stop();
     await store.close();
     throw error;
   }
@@ -328,6 +346,7 @@ async function ensureAdmin(
     // A sandbox start must always print credentials that work, so its admin's password is set anew.
     const existing = await ctx.repos.admins.findByEmail(email);
     if (existing) {
+      assertConfiguredPassword(admin?.password, email);
       const password = admin?.password ?? generatePassword();
       await ctx.repos.admins.setPassword(existing.id, await hashPassword(password, params), ctx.now());
       await ctx.audit.record({
@@ -342,6 +361,7 @@ async function ensureAdmin(
     }
   }
   if ((await ctx.repos.admins.count()) > 0) return;
+  assertConfiguredPassword(admin?.password, email);
   const password = admin?.password ?? generatePassword();
   await ctx.repos.admins.create({ email, passwordHash: await hashPassword(password, params), at: ctx.now() });
   await ctx.audit.record({

@@ -39,8 +39,12 @@ describeDrivers('entry actions and the send API against the testkit', (driver) =
     return { env: kit, h, id };
   }
 
-  async function apiKey(harness: Harness): Promise<{ id: string; key: string }> {
-    const body = await json(await harness.api('/api/api-keys', { body: { name: 'app' } }));
+  async function apiKey(harness: Harness, emailServerIds?: string[]): Promise<{ id: string; key: string }> {
+    const body = await json(
+      await harness.api('/api/api-keys', {
+        body: { name: 'app', ...(emailServerIds ? { emailServerIds } : {}) },
+      }),
+    );
     return { id: body.apiKey.id, key: body.key };
   }
 
@@ -372,7 +376,8 @@ describeDrivers('entry actions and the send API against the testkit', (driver) =
     };
     const second = await create('second');
     const third = await create('third');
-    const { key } = await apiKey(h);
+    // Bound to every entry (issue 13 §4): the promotion, not the binding, is under test here.
+    const { key } = await apiKey(h, [first, second, third]);
     expect((await h.api(`/api/email-servers/${first}`, { method: 'DELETE' })).status).toBe(204);
 
     const entries = (await json(await h.api('/api/email-servers'))).emailServers as Json[];

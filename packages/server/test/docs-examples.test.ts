@@ -321,6 +321,14 @@ describeDrivers(`${README}: POST /api/send answers with the documented statuses`
     await expectStatus(await send({ to: 'a@example.com' }, 'smtpo_not-a-key'), 401);
     await expectStatus(await harness.api('/api/send', { body: { to: 'a@example.com' }, cookie: false }), 401);
     await expectStatus(await send({ server: 'no such entry', to: 'a@example.com' }), 404);
+    // Outside the key's binding (issue 13 §4).
+    const keyId = (await json(await harness.api('/api/api-keys'))).apiKeys[0].id as string;
+    await harness.api(`/api/api-keys/${keyId}/scope`, {
+      method: 'PUT',
+      body: { emailServerIds: [id], allowedFrom: ['elsewhere.example'] },
+    });
+    await expectStatus(await send({ to: 'a@example.com', subject: 'x', text: 'hi' }), 403, /^API_KEY_SCOPE$/);
+    await harness.api(`/api/api-keys/${keyId}/scope`, { method: 'PUT', body: { emailServerIds: [id] } });
     // Over the request-body limit (1 MB by default).
     await expectStatus(
       await send(undefined, key, JSON.stringify({ to: 'a@example.com', text: 'x'.repeat(1_100_000) })),

@@ -148,6 +148,9 @@ describeDrivers('fuzz', (driver) => {
     h = await startHarness(driver, {
       tokenHostAllowlist: ['127.0.0.1'],
       smtp: { allowedAddresses: ['127.0.0.1'], resolveHost: async () => ['52.96.0.10'] },
+      // Thousands of deliberately refused requests from one address: the denial limit (429, tested in
+      // audit-flood.test.ts) would otherwise answer most of them before the routes under test.
+      audit: { maxDeniedPerSource: 1_000_000 },
     });
     await h.login();
     kitId = (await json(await h.api('/api/email-servers', { body: env.config }))).emailServer.id;
@@ -252,4 +255,100 @@ describeDrivers('fuzz', (driver) => {
     expect((await h.api('/api/health')).status).toBe(200);
     expect((await h.api('/api/auth/me')).status).toBe(200);
   }, 120_000);
+
+  // Regression (issue 13 §5): 5,000 nested arrays in `cc` on /api/send was a 500 (RangeError in
+  // postMessage to the mailer thread), and the same in an entry update (structuredClone before
+  // validation). Every route with a body gets deep nesting, long strings, many keys and wide arrays.
+  it('hostile shapes on every route: deep nesting, long strings, many keys → zero 5xx', async () => {
+    const deepArrays = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    const deepObjects = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
+    const manyKeys = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":${i}`).join(',')}}`;
+    const shapes: Record<string, string> = {
+      'deep arrays (5000)': deepArrays(5000),
+      'deep objects (5000)': deepObjects(5000),
+      'deep arrays (40)': deepArrays(40),
+      'long string (900 KB)': JSON.stringify('x'.repeat(900_000)),
+      'many keys (30000)': manyKeys(30_000),
+      'wide array (200000)': `[${Array(200_000).fill(0).join(',')}]`,
+    };
+    const message = { to: 'a@example.com', subject: 's', text: 't' };
+    const entry = secretEntry({ name: 'fuzz-target' });
+    const targets: {
+      method: string;
+      path: string;
+      base: Record<string, unknown>;
+      fields: string[];
+      apiKey?: true;
+    }[] = [
+      {
+        method: 'POST',
+        path: '/api/send',
+        base: message,
+        fields: ['cc', 'to', 'headers', 'attachments', 'subject'],
+        apiKey: true,
+      },
+      {
+        method: 'PUT',
+        path: `/api/email-servers/${serverId}`,
+        base: entry,
+        fields: ['auth', 'tls', 'limits', 'name'],
+      },
+      { method: 'POST', path: '/api/email-servers', base: entry, fields: ['auth', 'host'] },
+      {
+        method: 'POST',
+        path: '/api/auth/login',
+        base: { email: 'x@example.com', password: 'p' },
+        fields: ['email', 'password'],
+      },
+      { method: 'POST', path: '/api/api-keys', base: { name: 'k' }, fields: ['name'] },
+      {
+        method: 'POST',
+        path: `/api/email-servers/${serverId}/send-test`,
+        base: { to: 'a@example.com' },
+        fields: ['to'],
+      },
+      {
+        method: 'POST',
+        path: `/api/email-servers/${serverId}/diagnose`,
+        base: { sendTestTo: 'a@example.com' },
+        fields: ['sendTestTo'],
+      },
+    ];
+    const failures: string[] = [];
+    for (const t of targets) {
+      const bodies = [
+        ...Object.entries(shapes).map(([name, raw]) => ({ name: `whole body: ${name}`, raw })),
+        ...t.fields.flatMap((field) =>
+          Object.entries(shapes).map(([name, raw]) => {
+            const json = JSON.stringify({ ...t.base, [field]: '__SHAPE__' });
+            return { name: `${field}: ${name}`, raw: json.replace('"__SHAPE__"', raw) };
+          }),
+        ),
+      ];
+      for (const b of bodies) {
+        const res = await h.api(t.path, {
+          method: t.method,
+          raw: b.raw,
+          ...(t.apiKey ? { headers: { authorization: `Bearer ${sendKey}` }, cookie: false as const } : {}),
+        });
+        const text = await res.text();
+        if (res.status >= 500)
+          failures.push(`${t.method} ${t.path} ${b.name} → ${res.status} ${text.slice(0, 200)}`);
+        else if (res.status >= 400) expect(typeof (JSON.parse(text) as Json).error.code).toBe('string');
+      }
+    }
+    expect(failures).toEqual([]);
+    // The repro: 10 KB with 5000 nested arrays in cc is a 400 naming the field.
+    const res = await h.api('/api/send', {
+      raw: JSON.stringify({ ...message, cc: '__' }).replace('"__"', deepArrays(5000)),
+      headers: { authorization: `Bearer ${sendKey}` },
+      cookie: false,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Json).error).toMatchObject({
+      code: 'BODY_TOO_COMPLEX',
+      issues: [{ path: expect.stringMatching(/^cc(\[0\])+$/) }],
+    });
+    expect((await h.api('/api/health')).status).toBe(200);
+  }, 300_000);
 });

@@ -34,6 +34,32 @@ describe('address classification (S6)', () => {
     ['2603:1036::1', 'public'],
     ['[::1]', 'loopback'],
     ['not-an-ip', 'invalid'],
+    // Regression (issue 13 §6): IPv4-translated loopback and metadata, and site-local, were accepted.
+    ['::ffff:0:7f00:1', 'ipv4-mapped'],
+    ['::ffff:0:a9fe:a9fe', 'ipv4-mapped'],
+    ['fec0::1', 'site-local'],
+    // Every other special-purpose range of the IANA registries (via ipaddr.js).
+    ['64:ff9b:1::a00:1', 'ipv4-mapped'], // NAT64 local use (RFC 8215)
+    ['2002:7f00:1::1', 'ipv4-mapped'], // 6to4 (RFC 3056)
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'ipv4-mapped'], // Teredo (RFC 4380)
+    ['::7f00:1', 'reserved'], // IPv4-compatible (deprecated, RFC 4291)
+    ['100::1', 'reserved'], // discard (RFC 6666)
+    ['2001:2::1', 'reserved'], // benchmarking (RFC 5180)
+    ['2001:db8::1', 'reserved'], // documentation (RFC 3849)
+    ['3fff::1', 'reserved'], // documentation (RFC 9637)
+    ['2001:20::1', 'reserved'], // ORCHIDv2 (RFC 7343)
+    ['5f00::1', 'reserved'], // SRv6 SIDs (RFC 9602)
+    ['4000::1', 'reserved'], // outside 2000::/3
+    ['255.255.255.255', 'reserved'], // limited broadcast
+    ['192.0.0.8', 'reserved'], // IETF protocol assignments (RFC 6890)
+    ['192.88.99.1', 'reserved'], // 6to4 relay anycast (RFC 7526)
+    ['198.18.0.1', 'reserved'], // benchmarking (RFC 2544)
+    ['192.31.196.1', 'reserved'], // AS112 (RFC 7535)
+    ['192.52.193.1', 'reserved'], // AMT (RFC 7450)
+    ['240.0.0.1', 'reserved'],
+    ['169.254.170.2', 'metadata'],
+    ['100.100.100.200', 'metadata'],
+    ['0.1.2.3', 'unspecified'],
   ])('%s → %s', (address, cls) => {
     expect(classifyAddress(address)).toBe(cls);
   });

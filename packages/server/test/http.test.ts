@@ -257,7 +257,7 @@ describe('lifecycle', () => {
       store: { dataDir },
       keyRing: testKeyRing(),
       logger: createCapturingLogger(),
-      admin: { password: 'x' },
+      admin: { password: 'lifecycle test passphrase' },
       passwordHashing: { N: 1024, r: 8, p: 1 },
       adminUiDir: false,
     });

@@ -3,8 +3,10 @@ import { sql } from 'kysely';
 import { afterEach, expect, it } from 'vitest';
 import { loadEmailServerConfig } from '../src/email-servers.js';
 import { reencryptAll } from '../src/rotate.js';
+import { decryptSecret } from '../src/secrets/envelope.js';
 import { createKeyRing } from '../src/secrets/keyring.js';
 import { openStore } from '../src/store/db.js';
+import { createEmailServersRepository } from '../src/store/email-servers-repository.js';
 import { describeDrivers } from './helpers/drivers.js';
 import { type Harness, json, secretEntry, startHarness, testKeyRing } from './helpers/harness.js';
 
@@ -115,10 +117,22 @@ describeDrivers('secrets at rest', (driver) => {
     ).toBe(CANARY);
     await h.close();
 
-    // Without the right key: an error, not an empty secret.
-    h = await startHarness(driver, { store, keyRing: k1 });
-    await expect(loadEmailServerConfig(h.server.context, id)).rejects.toMatchObject({
-      code: 'SECRET_DECRYPT_FAILED',
+    // Without the right key: the server refuses to start (issue 13 §3), and a decrypt is an error,
+    // never an empty secret.
+    h = undefined;
+    await expect(startHarness(driver, { store, keyRing: k1, keepStore: true })).rejects.toMatchObject({
+      code: 'KEYRING_MISSING_KEYS',
     });
+    const raw = await openStore(store.options);
+    try {
+      const record = await createEmailServersRepository(raw.db).get(id);
+      const field = 'auth.credential.secret';
+      expect(() =>
+        decryptSecret(k1, record!.secrets[field]!, { table: 'email_servers', recordId: id, field }),
+      ).toThrowError(expect.objectContaining({ code: 'SECRET_DECRYPT_FAILED' }));
+    } finally {
+      await raw.close();
+      await store.cleanup();
+    }
   });
 });

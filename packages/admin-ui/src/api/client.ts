@@ -41,6 +41,14 @@ export type EmailServer = EmailServerView;
 /** The answer to create/update/get: the entry and core's non-fatal warnings. */
 export type SavedEmailServer = EmailServerResponse;
 export type ApiKey = ApiKeyView;
+/** One admin account as `GET /api/admins` lists it. */
+export interface AdminListItem {
+  id: string;
+  email: string;
+  createdAt: string;
+}
+/** What a key may do: entries, From addresses or domains, source ranges. */
+export type ApiKeyScope = NonNullable<ApiKeyView['scope']>;
 export type StepStatus = DiagnosticStep['status'];
 /** core's `DiagnoseResult`: the steps and a one-line summary. */
 export type DiagnosticsResult = DiagnoseResponse;
@@ -235,6 +243,14 @@ export function createApiClient(options: ApiClientOptions = {}) {
       request<AdminResponse>('POST', '/auth/login', { email, password }),
     logout: () => request<void>('POST', '/auth/logout', {}),
     me: () => request<AdminResponse>('GET', '/auth/me'),
+    /** Every other session of this admin ends; this one stays. */
+    changePassword: (currentPassword: string, newPassword: string) =>
+      request<void>('POST', '/auth/password', { currentPassword, newPassword }),
+    listAdmins: async () => (await request<{ admins: AdminListItem[] }>('GET', '/admins')).admins,
+    /** The one-time password is in this answer only. */
+    inviteAdmin: (email: string) =>
+      request<{ admin: AdminListItem; oneTimePassword: string }>('POST', '/admins', { email }),
+    removeAdmin: (id: string) => request<void>('DELETE', `/admins/${enc(id)}`),
 
     // Email servers
     listServers: async () => (await request<EmailServerListResponse>('GET', '/email-servers')).emailServers,
@@ -263,10 +279,13 @@ export function createApiClient(options: ApiClientOptions = {}) {
 
     // API keys
     listApiKeys: async () => (await request<ApiKeyListResponse>('GET', '/api-keys')).apiKeys,
-    createApiKey: async (name: string): Promise<CreatedApiKey> => {
-      const r = await request<CreatedApiKeyResponse>('POST', '/api-keys', { name });
+    /** Without `scope.emailServerIds` the key is bound to the default entry. */
+    createApiKey: async (name: string, scope: Partial<ApiKeyScope> = {}): Promise<CreatedApiKey> => {
+      const r = await request<CreatedApiKeyResponse>('POST', '/api-keys', { name, ...scope });
       return { ...r.apiKey, key: r.key };
     },
+    setApiKeyScope: async (id: string, scope: ApiKeyScope) =>
+      (await request<{ apiKey: ApiKey }>('PUT', `/api-keys/${enc(id)}/scope`, scope)).apiKey,
     revokeApiKey: (id: string) => request<void>('DELETE', `/api-keys/${enc(id)}`),
 
     // SMTP relay
@@ -284,8 +303,22 @@ export function createApiClient(options: ApiClientOptions = {}) {
       request<RelayTestResult>('POST', '/relay/test', body),
 
     // Logs
-    listAudit: (query: { limit?: number; before?: string | undefined } = {}) =>
-      page<AuditEntry>('/audit', query),
+    /** Filters match exactly; empty ones are left out. */
+    listAudit: (
+      query: {
+        limit?: number;
+        before?: string | undefined;
+        actor?: string | undefined;
+        action?: string | undefined;
+        target?: string | undefined;
+      } = {},
+    ) =>
+      page<AuditEntry>(
+        '/audit',
+        Object.fromEntries(
+          Object.entries(query).filter(([, v]) => v !== undefined && v !== ''),
+        ) as typeof query,
+      ),
     listSentLog: (query: { limit?: number; before?: string | undefined; serverId?: string } = {}) =>
       page<SentLogEntry>('/sent-log', query),
   };

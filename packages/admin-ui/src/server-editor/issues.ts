@@ -8,6 +8,7 @@ import {
   configWarnings,
   type EmailServerConfig,
   parseConfig,
+  planSecretUpdate,
   tenantProblem,
 } from '@org/core/config';
 import type { ApiIssue } from '../api/client.js';
@@ -35,13 +36,27 @@ export function phraseIssue(path: string, message: string, code?: ConfigIssueCod
 
 /** Validation of a form with core's schema: blocking issues, warnings, and the payload to save. */
 export function validateForm(form: EditorForm, stored: StoredSecrets) {
-  const keep: KeptSecrets = {
+  let keep: KeptSecrets = {
     credential: credentialIsStored(stored, form.credentialKind),
     password: stored.passwordSet,
   };
+  // S3: a stored secret never follows a changed destination; core says which secrets must be entered again.
+  const required = stored.config
+    ? planSecretUpdate(toConfigInput(form, keep, 'payload'), stored.config, [
+        ...(stored.passwordSet ? ['auth.password'] : []),
+        ...(stored.clientSecretSet ? ['auth.credential.secret'] : []),
+        ...(stored.credentialKind === 'certificate' ? ['auth.credential.privateKeyPem'] : []),
+        ...(stored.credentialKind === 'pfx' ? ['auth.credential.pfxBase64'] : []),
+      ]).required
+    : [];
+  if (required.length > 0) keep = { credential: false, password: false };
   const input = toConfigInput(form, keep, 'validate');
   const result = parseConfig(input);
   const issues: ApiIssue[] = result.ok ? [] : [...result.issues];
+  if (required.length > 0) {
+    const paths = required.map((r) => r.path as string);
+    issues.splice(0, issues.length, ...required, ...issues.filter((i) => !paths.includes(i.path)));
+  }
   if (form.authType === 'oauth2' && isMicrosoftPreset(form.preset)) {
     const empty = form.tenant.trim() === '';
     const problem = empty

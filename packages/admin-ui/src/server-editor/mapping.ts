@@ -16,6 +16,8 @@ export interface StoredSecrets {
   /** Thumbprint stored with a certificate/PFX credential (as the admin typed it). */
   thumbprint: string | undefined;
   passwordSet: boolean;
+  /** The stored entry (secrets redacted): core compares destinations against it. */
+  config?: EmailServer['config'];
 }
 
 /** The preset an existing token endpoint belongs to, and its tenant. */
@@ -79,6 +81,7 @@ export function storedSecretsOf(server: EmailServer | undefined): StoredSecrets 
     certificate: server?.certificate ?? null,
     thumbprint: credential && credential.kind !== 'secret' ? credential.thumbprint : undefined,
     passwordSet: auth?.type === 'password' && (server?.passwordSet ?? false),
+    ...(server?.config ? { config: server.config } : {}),
   };
 }
 

@@ -23,7 +23,10 @@ export function useServerEditor(existing?: EmailServer) {
   const validation = computed(() => validateForm(form, stored.value));
   const issues = computed(() => [...validation.value.issues, ...serverIssues.value]);
   const valid = computed(() => validation.value.issues.length === 0);
-  const credentialStored = computed(() => credentialIsStored(stored.value, form.credentialKind));
+  // A destination change makes the stored credential unusable, so its inputs show again.
+  const credentialStored = computed(
+    () => credentialIsStored(stored.value, form.credentialKind) && validation.value.keep.credential,
+  );
 
   /** The message for a field, once it was left or a save was tried; `path` is core's field path. */
   function errorFor(path: string): string | undefined {

@@ -89,6 +89,11 @@ export interface EmailServerView {
   certificate: CertificateView | null;
   /** Why a stored certificate credential cannot be used (expired, key mismatch), from core. */
   certificateProblem: { code: string; message: string } | null;
+  /**
+   * A stored secret no configured key decrypts (`SECRET_DECRYPT_FAILED`): the entry cannot send until
+   * the named fields are entered again. Absent or null when every secret is readable.
+   */
+  secretProblem?: { code: 'SECRET_DECRYPT_FAILED'; message: string; fields: string[] } | null;
   lastTest: LastTest | null;
   createdAt: string;
   updatedAt: string;
@@ -138,6 +143,11 @@ export interface ApiKeyView {
   createdBy: string;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  /**
+   * What the key may do: the entries it sends through and, when not empty, the From addresses or
+   * domains and source ranges it may use. `null` for keys made before bindings existed (any entry).
+   */
+  scope?: { emailServerIds: string[]; allowedFrom: string[]; allowedSources: string[] } | null;
 }
 
 /** `GET /api/api-keys`. */
@@ -163,6 +173,10 @@ export interface AuditEntry {
   fields: string[];
   outcome: 'ok' | 'denied' | 'failed';
   address: string | null;
+  /** Denied requests from one source to one route within an interval share one record. @default 1 */
+  count?: number;
+  /** The name of the email server or API key `target` names, when it still exists. */
+  targetName?: string;
 }
 
 /** One sent-message record: counts, status and the server's reply — no addresses, subject or body. */

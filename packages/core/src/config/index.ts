@@ -80,3 +80,22 @@ export {
   type PublicEmailServerConfig,
   redactConfig,
 } from './redact.js';
+
+// Secret fields: split, merge, and reading an update against what is stored (S3)
+export {
+  CREDENTIAL_FIELDS,
+  type CredentialField,
+  type CredentialFieldEncoding,
+  changedDestination,
+  DESTINATION_PATHS,
+  hasValueAt,
+  mergeSecrets,
+  planSecretUpdate,
+  type RequiredSecret,
+  SECRET_PATHS,
+  type SecretPath,
+  type SecretUpdatePlan,
+  splitSecrets,
+  validateUpdate,
+  valueAtPath,
+} from './secrets.js';

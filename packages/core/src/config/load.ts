@@ -7,6 +7,7 @@ import { type EntraCloud, entraClouds, isEntraLoginHost, tenantProblem } from '.
 import { type ConfigWarning, configWarnings, formatPath, issuesFromZod } from './parse.js';
 import { type EmailServerConfig, emailServerConfigSchema } from './schema.js';
 import { expectObject, expectString } from '../internal/guard.js';
+import { CREDENTIAL_FIELDS, type CredentialFieldEncoding } from './secrets.js';
 
 /** I/O seams for loading. Libraries never read `process.env`: the caller passes it. */
 export interface LoadConfigOptions {
@@ -24,16 +25,14 @@ export interface LoadedConfig {
   warnings: ConfigWarning[];
 }
 
-type FieldKind = 'text' | 'secret' | 'binary';
+type FieldKind = CredentialFieldEncoding;
 
-/** Fields that may hold `env:NAME` / `file:PATH` references, and how a file's bytes become the value. */
+/**
+ * Fields that may hold `env:NAME` / `file:PATH` references, and how a file's bytes become the value:
+ * every credential field (from `config/secrets.ts`) plus the CA certificate.
+ */
 const REFERENCE_FIELDS: readonly { path: readonly string[]; kind: FieldKind }[] = [
-  { path: ['auth', 'credential', 'secret'], kind: 'secret' },
-  { path: ['auth', 'credential', 'passphrase'], kind: 'secret' },
-  { path: ['auth', 'credential', 'privateKeyPem'], kind: 'text' },
-  { path: ['auth', 'credential', 'certificatePem'], kind: 'text' },
-  { path: ['auth', 'credential', 'pfxBase64'], kind: 'binary' },
-  { path: ['auth', 'password'], kind: 'secret' },
+  ...CREDENTIAL_FIELDS.map((f) => ({ path: f.path.split('.'), kind: f.encoding })),
   { path: ['tls', 'ca'], kind: 'text' },
 ];
 

@@ -1,5 +1,6 @@
 import type { EmailServerConfig } from './schema.js';
 import { expectEmailServerConfig } from '../internal/guard.js';
+import { splitSecrets } from './secrets.js';
 
 /** A credential as shown to humans: whether it is set, never its value. */
 export type PublicCredential =
@@ -41,7 +42,9 @@ export type PublicEmailServerConfig = Omit<EmailServerConfig, 'auth'> & { auth: 
  */
 export function redactConfig(config: EmailServerConfig): PublicEmailServerConfig {
   expectEmailServerConfig(config);
-  const { auth, ...rest } = config;
+  // Every secret field (config/secrets.ts) is dropped first, so a new secret field can never leak here.
+  const { auth, ...rest } = splitSecrets(config as unknown as Record<string, unknown>)
+    .publicConfig as unknown as EmailServerConfig;
   let publicAuth: PublicAuthConfig;
   if (auth.type === 'oauth2') {
     const { credential, ...authRest } = auth;
@@ -55,5 +58,5 @@ export function redactConfig(config: EmailServerConfig): PublicEmailServerConfig
     publicAuth = { ...authRest, credential: cred };
   } else if (auth.type === 'password') publicAuth = { type: 'password', passwordSet: true };
   else publicAuth = { type: 'none' };
-  return structuredClone({ ...rest, auth: publicAuth });
+  return { ...rest, auth: publicAuth };
 }

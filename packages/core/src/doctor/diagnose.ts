@@ -181,7 +181,7 @@ export async function diagnose(
       title: TITLES[id],
       status: outcome.status,
       durationMs: Math.round(performance.now() - start),
-      evidence: outcome.evidence.map(redactSecrets),
+      evidence: outcome.evidence.map((line) => redactSecrets(line)),
       ...(outcome.causes?.length ? { causes: outcome.causes } : {}),
       ...(outcome.fix ? { fix: outcome.fix } : {}),
     };

@@ -34,6 +34,11 @@ export interface ErrorContext {
   proxy?: string;
   /** Clock for Retry-After HTTP dates. @default Date.now */
   now?: () => number;
+  /**
+   * Secret values of the entry (the SMTP password): removed, with their base64 forms, from any server
+   * reply quoted in an error. Never shown.
+   */
+  secrets?: readonly string[];
 }
 
 export const or = (value: string | undefined, placeholder: string): string =>

@@ -74,7 +74,7 @@ function isTransientReply(code: ErrorCode, basic: number): boolean {
 export function errorFromSmtpReply(input: SmtpReplyInput, ctx: ErrorContext = {}): SmtpOAuthError {
   // Mappers never throw: an unusable input maps like an empty reply.
   if (!input || typeof input.response !== 'string') input = { response: '' };
-  const reply = redactSecrets(input.response.trim());
+  const reply = redactSecrets(input.response.trim(), ctx.secrets);
   const { basic, enhanced } = parseReply(input);
   const text = reply.toLowerCase();
   const details: Record<string, unknown> = { reply };

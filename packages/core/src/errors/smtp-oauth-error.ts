@@ -44,7 +44,7 @@ export class SmtpOAuthError extends Error {
     this.code = code;
     this.hint = redactSecrets(options.hint ?? entry.fix);
     this.transient = options.transient ?? entry.transient;
-    this.details = options.details ?? {};
+    this.details = redactDetails(options.details ?? {}) as ErrorDetails;
   }
 
   toJSON(): SmtpOAuthErrorJSON {
@@ -57,6 +57,14 @@ export class SmtpOAuthError extends Error {
       details: this.details,
     };
   }
+}
+
+/** Every string in the details (server replies, transcripts) passes the same redaction as the message. */
+function redactDetails(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactSecrets(value);
+  if (depth > 5 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => redactDetails(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDetails(v, depth + 1)]));
 }
 
 /** One validation problem: a dotted field path (`auth.scope`) and what is wrong with it. */

@@ -22,11 +22,15 @@ export interface SafeLogger {
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
 }
 
-function redactValue(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return redactSecrets(value);
+// Email addresses are personal data: masked in every line unless the caller opts in.
+const ADDRESS = /[^\s<>"'@,;:()[\]]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+const maskAddresses = (text: string) => text.replace(ADDRESS, '[address]');
+
+function redactValue(value: unknown, depth = 0, mask = false): unknown {
+  if (typeof value === 'string') return mask ? maskAddresses(redactSecrets(value)) : redactSecrets(value);
   if (value instanceof Error) return redactSecrets(`${value.name}: ${value.message}`);
   if (depth > 3 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1, mask));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     // Fields that carry credentials by name are dropped, not merely redacted.
@@ -36,7 +40,7 @@ function redactValue(value: unknown, depth = 0): unknown {
       )
     )
       continue;
-    out[k] = redactValue(v, depth + 1);
+    out[k] = redactValue(v, depth + 1, mask);
   }
   return out;
 }
@@ -49,8 +53,14 @@ const FALLBACK: Record<LogLevel, LogLevel[]> = {
   error: ['error'],
 };
 
-/** Wraps a user logger so every line goes through {@link redactSecrets}. */
-export function safeLogger(logger: Logger | undefined): SafeLogger {
+/**
+ * Wraps a user logger so every line goes through {@link redactSecrets}.
+ *
+ * @param options.addresses keep email addresses (recipients, the mailbox) in lines. @default false:
+ *   they are personal data and are replaced by `[address]`.
+ */
+export function safeLogger(logger: Logger | undefined, options: { addresses?: boolean } = {}): SafeLogger {
+  const mask = options.addresses !== true;
   return {
     log(level, message, fields) {
       if (!logger) return;
@@ -59,8 +69,8 @@ export function safeLogger(logger: Logger | undefined): SafeLogger {
       try {
         method.call(
           logger,
-          redactSecrets(message),
-          fields ? (redactValue(fields) as Record<string, unknown>) : undefined,
+          mask ? maskAddresses(redactSecrets(message)) : redactSecrets(message),
+          fields ? (redactValue(fields, 0, mask) as Record<string, unknown>) : undefined,
         );
       } catch {
         // A failing logger must never break sending.

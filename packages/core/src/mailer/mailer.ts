@@ -101,6 +101,11 @@ export interface MailerOptions {
    * protocol debug output (which logs bodies) is never enabled, and every line is redacted.
    */
   logger?: Logger;
+  /**
+   * Keep email addresses (recipients, the mailbox) in log lines. They are personal data, so by
+   * default every address in a line becomes `[address]`. @default false
+   */
+  logAddresses?: boolean;
   /** Largest message, encoded. @default 157286400 (Exchange Online) */
   maxMessageBytes?: number;
   /** Most recipients per message. @default 500 (Exchange Online) */
@@ -228,7 +233,7 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
   expectObject(options, 'options');
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? defaultSleep;
-  const log = safeLogger(options.logger);
+  const log = safeLogger(options.logger, { addresses: options.logAddresses === true });
   const auth = config.auth;
   const microsoft = options.exchangeLimits ?? isMicrosoftHost(config.host);
 
@@ -262,6 +267,8 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
   );
 
   const ctx: ErrorContext = { mailbox: config.user, host: config.host, now };
+  // A server may echo the AUTH LOGIN password line in its reply; no pattern can tell it from other base64.
+  if (config.auth.type === 'password') ctx.secrets = [config.auth.password];
   if (auth.type === 'oauth2') {
     ctx.clientId = auth.clientId;
     ctx.scope = auth.scope;

@@ -1,4 +1,5 @@
 import { hash as digest, randomBytes } from 'node:crypto';
+import { parseScope } from './api-key-scope.js';
 import type { RequestHandler } from 'express';
 import type { AppContext } from '../context.js';
 import { routeLabel } from '../http/route-label.js';
@@ -49,6 +50,8 @@ export function requireApiKey(ctx: AppContext): RequestHandler {
       );
     }
     res.locals.apiKey = { id: row.id, name: row.name };
+    // The binding, checked by the send route once it knows the entry and From (auth/api-key-scope.ts).
+    res.locals.apiKeyScope = parseScope(row.scope_json);
     // "Last used" to the minute is enough; skipping the write keeps the send path at one update-free lookup.
     const now = ctx.now();
     if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) >= 60_000) {

@@ -57,6 +57,10 @@ export function createSessionManager(deps: {
     async destroy(token: string): Promise<void> {
       await repo.delete(hashId(token));
     },
+    /** Ends every other session of the admin (after a password change). */
+    async destroyOthers(adminId: string, keepToken: string | undefined): Promise<void> {
+      await repo.deleteForAdmin(adminId, keepToken ? hashId(keepToken) : undefined);
+    },
   };
 }
 

@@ -8,19 +8,14 @@
  */
 import { loadSettings, type ServerSettings } from '../config.js';
 import { createJsonLogger, type Logger } from '../logger.js';
-import { reencryptAll } from '../rotate.js';
-import {
-  generateKek,
-  type KeyRing,
-  loadOrCreateKeyFile,
-  parseKeyRing,
-  prependKeyToFile,
-  pruneKeyFile,
-} from '../secrets/keyring.js';
+import { ServerError } from '../errors.js';
+import { rotateKeys } from '../rotate.js';
+import { storedEnvelopeKeyIds } from '../secrets/key-inventory.js';
+import { type KeyRing, loadOrCreateKeyFile, parseKeyRing } from '../secrets/keyring.js';
 import { SANDBOX_ENTRY_NAME, type SandboxMode } from '../sandbox.js';
 import { createServer } from '../server.js';
 import { openStore, type StoreOptions } from '../store/db.js';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { getProxyForUrl } from 'proxy-from-env';
 
 /**
@@ -36,9 +31,29 @@ function storeOptions(s: ServerSettings): StoreOptions {
   return s.databaseUrl ? { databaseUrl: s.databaseUrl } : { dataDir: s.dataDir };
 }
 
-function keyRing(s: ServerSettings, logger: Logger): KeyRing {
+/**
+ * The key ring: SMTP_OAUTH_KEYS, or the key file. A missing key file is created only while no secret
+ * is stored: a new key over existing envelopes would leave every one of them unreadable.
+ */
+async function keyRing(s: ServerSettings, logger: Logger): Promise<KeyRing> {
   if (s.keys) return parseKeyRing(s.keys);
   mkdirSync(s.dataDir, { recursive: true, mode: 0o700 });
+  if (!existsSync(s.keyFile)) {
+    const store = await openStore(storeOptions(s));
+    try {
+      const stored = await storedEnvelopeKeyIds(store.db);
+      if (stored.size > 0)
+        throw new ServerError(
+          'KEYFILE_MISSING',
+          `Key file ${s.keyFile} is missing, but stored secrets were encrypted under key ${[...stored.keys()].map((id) => `"${id}"`).join(', ')}`,
+          {
+            hint: `Restore ${s.keyFile} from your backup (mode 0600), or set SMTP_OAUTH_KEY_FILE / SMTP_OAUTH_KEYS to where the keys are. No new key was generated.`,
+          },
+        );
+    } finally {
+      await store.close();
+    }
+  }
   const { ring, created } = loadOrCreateKeyFile(s.keyFile, new Date());
   if (created)
     logger.warn('generated a new encryption key file; back it up — without it stored secrets are lost', {
@@ -48,26 +63,21 @@ function keyRing(s: ServerSettings, logger: Logger): KeyRing {
 }
 
 async function rotate(s: ServerSettings, args: string[], logger: Logger): Promise<void> {
-  let ring = keyRing(s, logger);
-  if (args.includes('--generate')) {
-    if (s.keys)
-      throw new Error(
-        '--generate works with the key file; with SMTP_OAUTH_KEYS put the new key first yourself',
-      );
-    ring = prependKeyToFile(s.keyFile, generateKek(new Date()));
-  }
+  const ring = await keyRing(s, logger);
   const store = await openStore(storeOptions(s));
   try {
-    const result = await reencryptAll(store, ring, { logger });
+    const result = await rotateKeys(store, ring, {
+      ...(s.keys ? {} : { keyFile: s.keyFile }),
+      generate: args.includes('--generate'),
+      prune: args.includes('--prune'),
+      logger,
+    });
     console.log(
-      `Re-encrypted ${result.reencrypted} secret(s) under key "${ring.primary.id}" (${result.unchanged} already were).`,
+      `Re-encrypted ${result.reencrypted} secret(s) under key "${result.ring.primary.id}" (${result.unchanged} already were).`,
     );
+    if (result.pruned) console.log('Removed the old keys from the key file.');
   } finally {
     await store.close();
-  }
-  if (args.includes('--prune') && !s.keys) {
-    pruneKeyFile(s.keyFile);
-    console.log('Removed the old keys from the key file.');
   }
 }
 
@@ -76,7 +86,8 @@ async function serve(s: ServerSettings, logger: Logger): Promise<void> {
   const proxy = environmentProxy();
   const server = await createServer({
     store: storeOptions(s),
-    keyRing: keyRing(s, logger),
+    keyRing: await keyRing(s, logger),
+    ...(s.keys ? {} : { keyFile: s.keyFile }),
     logger,
     admin: {
       ...(s.adminEmail ? { email: s.adminEmail } : {}),
@@ -94,6 +105,7 @@ async function serve(s: ServerSettings, logger: Logger): Promise<void> {
     },
     tokenHostAllowlist: s.tokenHostAllowlist,
     ...(proxy ? { runtime: { proxy } } : {}),
+    audit: { retentionDays: s.auditRetentionDays },
     smtp: { allowPrivateHosts: s.allowPrivateSmtpHosts },
     sandbox: s.sandbox,
     secureCookies: s.secureCookies,

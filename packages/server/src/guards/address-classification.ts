@@ -1,4 +1,5 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /** Why an address is not a public unicast destination. */
 export type AddressClass =
@@ -7,6 +8,7 @@ export type AddressClass =
   | 'loopback'
   | 'private'
   | 'link-local'
+  | 'site-local'
   | 'metadata'
   | 'ipv4-mapped'
   | 'shared'
@@ -14,95 +16,64 @@ export type AddressClass =
   | 'reserved'
   | 'invalid';
 
-const v4 = (entries: [string, number][]) => {
-  const list = new BlockList();
-  for (const [net, prefix] of entries) list.addSubnet(net, prefix, 'ipv4');
-  return list;
-};
-const v6 = (entries: [string, number][]) => {
-  const list = new BlockList();
-  for (const [net, prefix] of entries) list.addSubnet(net, prefix, 'ipv6');
-  return list;
-};
-
-// Ordered: the first matching class names the reason in the error.
-const IPV4: [AddressClass, BlockList][] = [
-  [
-    'metadata',
-    v4([
-      ['169.254.169.254', 32],
-      ['169.254.170.2', 32],
-      ['100.100.100.200', 32],
-    ]),
-  ],
-  ['unspecified', v4([['0.0.0.0', 8]])],
-  ['loopback', v4([['127.0.0.0', 8]])],
-  [
-    'private',
-    v4([
-      ['10.0.0.0', 8],
-      ['172.16.0.0', 12],
-      ['192.168.0.0', 16],
-    ]),
-  ],
-  ['link-local', v4([['169.254.0.0', 16]])],
-  ['shared', v4([['100.64.0.0', 10]])],
-  ['multicast', v4([['224.0.0.0', 4]])],
-  [
-    'reserved',
-    v4([
-      ['192.0.0.0', 24],
-      ['192.0.2.0', 24],
-      ['198.18.0.0', 15],
-      ['198.51.100.0', 24],
-      ['203.0.113.0', 24],
-      ['240.0.0.0', 4],
-    ]),
-  ],
-];
-
-const IPV6: [AddressClass, BlockList][] = [
-  ['metadata', v6([['fd00:ec2::254', 128]])],
-  ['unspecified', v6([['::', 128]])],
-  ['loopback', v6([['::1', 128]])],
-  // IPv4-mapped/-compatible and NAT64/6to4 forms can smuggle any IPv4 destination.
-  [
-    'ipv4-mapped',
-    v6([
-      ['::ffff:0:0', 96],
-      ['::', 96],
-      ['64:ff9b::', 96],
-      ['64:ff9b:1::', 48],
-      ['2002::', 16],
-    ]),
-  ],
-  ['private', v6([['fc00::', 7]])],
-  ['link-local', v6([['fe80::', 10]])],
-  ['multicast', v6([['ff00::', 8]])],
-  [
-    'reserved',
-    v6([
-      ['2001:db8::', 32],
-      ['100::', 64],
-      ['2001::', 23],
-    ]),
-  ],
-];
+// Cloud instance-metadata endpoints (AWS, ECS, Alibaba, AWS IPv6): named apart from link-local so the
+// refusal says what it would have reached.
+const METADATA = new Set(['169.254.169.254', '169.254.170.2', '100.100.100.200', 'fd00:ec2::254']);
 
 /**
- * Classifies an IP literal for outbound-connection policy (S6). Anything but `public` is refused
- * for SMTP unless the operator allows private destinations.
+ * ipaddr.js range names (which follow the IANA IPv4 and IPv6 special-purpose address registries) →
+ * our classes. A range name this table does not know (a newer ipaddr.js) is `reserved`: fail closed.
+ */
+const CLASS_OF_RANGE: Record<string, AddressClass> = {
+  // IPv4
+  unspecified: 'unspecified',
+  broadcast: 'reserved',
+  multicast: 'multicast',
+  linkLocal: 'link-local',
+  loopback: 'loopback',
+  carrierGradeNat: 'shared',
+  private: 'private',
+  reserved: 'reserved',
+  as112: 'reserved',
+  amt: 'reserved',
+  // IPv6
+  uniqueLocal: 'private',
+  deprecatedSiteLocal: 'site-local',
+  // Forms that carry an IPv4 destination inside an IPv6 address (mapped, translated, NAT64, 6to4,
+  // Teredo): each could reach any IPv4 address, private ones included.
+  ipv4Mapped: 'ipv4-mapped',
+  rfc6145: 'ipv4-mapped',
+  rfc6052: 'ipv4-mapped',
+  '6to4': 'ipv4-mapped',
+  teredo: 'ipv4-mapped',
+  discard: 'reserved',
+  benchmarking: 'reserved',
+  as112v6: 'reserved',
+  deprecatedOrchid: 'reserved',
+  orchid2: 'reserved',
+  droneRemoteIdProtocolEntityTags: 'reserved',
+  segmentRouting: 'reserved',
+};
+
+// IANA IPv6 address space: only 2000::/3 is allocated as global unicast; everything else ipaddr.js
+// calls "unicast" (::/8 with the deprecated IPv4-compatible ::a.b.c.d, 4000::/3 …) is reserved.
+const GLOBAL_UNICAST = ipaddr.parseCIDR('2000::/3');
+
+/**
+ * Classifies an IP literal for outbound-connection policy (S6) with ipaddr.js's ranges, which follow
+ * the IANA special-purpose registries. Anything but `public` is refused for SMTP unless the operator
+ * allows private destinations.
  */
 export function classifyAddress(address: string): AddressClass {
   const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
-  const family = isIP(bare);
-  if (family === 4) {
-    for (const [cls, list] of IPV4) if (list.check(bare, 'ipv4')) return cls;
-    return 'public';
+  // node's parser is strict (no 0x7f.1 or 127.1 shorthands): anything it refuses is not an address.
+  if (isIP(bare) === 0) return 'invalid';
+  const parsed = ipaddr.parse(bare);
+  if (METADATA.has(parsed.toNormalizedString()) || METADATA.has(parsed.toString())) return 'metadata';
+  const range = parsed.range();
+  if (range === 'unicast') {
+    if (parsed.kind() === 'ipv4') return 'public';
+    return (parsed as ipaddr.IPv6).match(GLOBAL_UNICAST) ? 'public' : 'reserved';
   }
-  if (family === 6) {
-    for (const [cls, list] of IPV6) if (list.check(bare, 'ipv6')) return cls;
-    return 'public';
-  }
-  return 'invalid';
+  return CLASS_OF_RANGE[range] ?? 'reserved';
 }

@@ -77,6 +77,30 @@ export const s = {
       },
     };
   },
+  /** An array of at most `max` items, each checked by `item`. */
+  array<T>(item: Schema<T>, opts: { max: number; description?: string }): Schema<T[]> {
+    return {
+      jsonSchema: {
+        type: 'array',
+        items: item.jsonSchema,
+        maxItems: opts.max,
+        ...(opts.description ? { description: opts.description } : {}),
+      },
+      check(input, path, issues) {
+        if (!Array.isArray(input)) {
+          issues.push({ path, message: `Expected an array, got ${describe(input)}` });
+          return undefined;
+        }
+        if (input.length > opts.max) {
+          issues.push({ path, message: `Must have at most ${opts.max} items` });
+          return undefined;
+        }
+        const before = issues.length;
+        const out = input.map((v, i) => item.check(v, `${path}[${i}]`, issues));
+        return issues.length === before ? (out as T[]) : undefined;
+      },
+    };
+  },
   /** A strict object: unknown keys are rejected with their path (S15). */
   object<Shape extends Record<string, Schema<unknown>>, Opt extends keyof Shape = never>(
     shape: Shape,

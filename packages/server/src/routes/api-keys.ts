@@ -4,12 +4,69 @@ import { actorOf, requireAdmin } from '../auth/admin-session.js';
 import { generateApiKey } from '../auth/api-keys.js';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../http/errors.js';
-import { parseIdParam, parseWith, s } from '../http/validate.js';
+import { idString, parseIdParam, parseWith, s } from '../http/validate.js';
+import {
+  type ApiKeyScope,
+  fromPatternProblem,
+  parseScope,
+  sourceRangeProblem,
+} from '../auth/api-key-scope.js';
 import { newId } from '../store/ids.js';
 import type { ApiKeyRow } from '../store/api-keys-repository.js';
 import type { OperationDoc } from './docs.js';
 
-const createBody = s.object({ name: s.string({ min: 1, max: 100, trim: true }) });
+const scopeFields = {
+  emailServerIds: s.array(idString('an email-server id'), {
+    max: 100,
+    description: 'Entries the key may send through. @default the default entry when the key is created',
+  }),
+  allowedFrom: s.array(s.string({ min: 3, max: 320, trim: true }), {
+    max: 100,
+    description: 'From addresses (noreply@contoso.com) or domains (contoso.com) the key may use; empty: any',
+  }),
+  allowedSources: s.array(s.string({ min: 2, max: 64, trim: true }), {
+    max: 100,
+    description: 'Source IP addresses or CIDR ranges the key may be used from; empty: any',
+  }),
+};
+const createBody = s.object({ name: s.string({ min: 1, max: 100, trim: true }), ...scopeFields }, [
+  'emailServerIds',
+  'allowedFrom',
+  'allowedSources',
+]);
+const scopeBody = s.object(scopeFields, ['allowedFrom', 'allowedSources']);
+
+/** Checks a binding against the stored entries and the pattern rules; throws a 400 naming the field. */
+async function checkedScope(
+  ctx: AppContext,
+  input: { emailServerIds?: string[]; allowedFrom?: string[]; allowedSources?: string[] },
+): Promise<ApiKeyScope> {
+  const issues: { path: string; message: string }[] = [];
+  let ids = input.emailServerIds;
+  if (ids === undefined) {
+    // A new key defaults to the entry it was created for: the default entry, which it would use.
+    const fallback = await ctx.repos.emailServers.getDefault();
+    ids = fallback ? [fallback.id] : [];
+  }
+  for (const [i, id] of ids.entries())
+    if (!(await ctx.repos.emailServers.get(id)))
+      issues.push({ path: `emailServerIds[${i}]`, message: 'No email server with this id' });
+  for (const [i, v] of (input.allowedFrom ?? []).entries()) {
+    const problem = fromPatternProblem(v);
+    if (problem) issues.push({ path: `allowedFrom[${i}]`, message: problem });
+  }
+  for (const [i, v] of (input.allowedSources ?? []).entries()) {
+    const problem = sourceRangeProblem(v);
+    if (problem) issues.push({ path: `allowedSources[${i}]`, message: problem });
+  }
+  if (issues.length)
+    throw new ApiError(400, 'VALIDATION_FAILED', 'The API key binding is invalid', { issues });
+  return {
+    emailServerIds: [...new Set(ids)],
+    allowedFrom: input.allowedFrom ?? [],
+    allowedSources: input.allowedSources ?? [],
+  };
+}
 
 const apiKeySchema = {
   type: 'object',
@@ -21,6 +78,15 @@ const apiKeySchema = {
     createdBy: { type: 'string' },
     revokedAt: { type: ['string', 'null'], format: 'date-time' },
     lastUsedAt: { type: ['string', 'null'], format: 'date-time' },
+    scope: {
+      type: ['object', 'null'],
+      description: 'The binding; null for a key made before bindings existed (any entry)',
+      properties: {
+        emailServerIds: { type: 'array', items: { type: 'string' } },
+        allowedFrom: { type: 'array', items: { type: 'string' } },
+        allowedSources: { type: 'array', items: { type: 'string' } },
+      },
+    },
   },
 };
 
@@ -56,6 +122,19 @@ export const apiKeyDocs: OperationDoc[] = [
     },
   },
   {
+    method: 'put',
+    path: '/api/api-keys/{id}/scope',
+    summary: "Change a key's binding: entries, From addresses or domains, source ranges",
+    tag: 'api-keys',
+    auth: 'session',
+    requestBody: scopeBody.jsonSchema,
+    responses: {
+      '200': { description: 'Updated', schema: { type: 'object', properties: { apiKey: apiKeySchema } } },
+      '400': { description: 'Invalid binding (issues name the field)' },
+      '404': { description: 'No such active key' },
+    },
+  },
+  {
     method: 'delete',
     path: '/api/api-keys/{id}',
     summary: 'Revoke an API key',
@@ -73,6 +152,7 @@ const view = (r: ApiKeyRow): ApiKeyView => ({
   createdBy: r.created_by,
   revokedAt: r.revoked_at,
   lastUsedAt: r.last_used_at,
+  scope: parseScope(r.scope_json) ?? null,
 });
 
 export function apiKeyRoutes(ctx: AppContext): Router {
@@ -84,7 +164,8 @@ export function apiKeyRoutes(ctx: AppContext): Router {
   });
 
   router.post('/', async (req, res) => {
-    const { name } = parseWith(createBody, req.body);
+    const { name, ...binding } = parseWith(createBody, req.body);
+    const scope = await checkedScope(ctx, binding);
     const { key, prefix, hash } = generateApiKey();
     const row: ApiKeyRow = {
       id: newId(),
@@ -95,17 +176,39 @@ export function apiKeyRoutes(ctx: AppContext): Router {
       created_by: actorOf(res),
       revoked_at: null,
       last_used_at: null,
+      scope_json: JSON.stringify(scope),
     };
     await ctx.repos.apiKeys.insert(row);
     await ctx.audit.record({
       actor: actorOf(res),
       action: 'api-key.create',
       target: row.id,
-      fields: ['name'],
+      fields: ['name', 'scope.emailServerIds', 'scope.allowedFrom', 'scope.allowedSources'],
       outcome: 'ok',
       address: req.ip ?? null,
     });
     res.status(201).json({ apiKey: view(row), key } satisfies CreatedApiKeyResponse);
+  });
+
+  router.put('/:id/scope', async (req, res) => {
+    const id = parseIdParam(req.params.id, 'active API key');
+    const scope = await checkedScope(ctx, parseWith(scopeBody, req.body));
+    const before = (await ctx.repos.apiKeys.findById(id))?.scope_json ?? null;
+    if (!(await ctx.repos.apiKeys.setScope(id, JSON.stringify(scope))))
+      throw new ApiError(404, 'NOT_FOUND', 'No active API key with this id');
+    ctx.lookups.apiKeys.clear();
+    const old = parseScope(before);
+    await ctx.audit.record({
+      actor: actorOf(res),
+      action: 'api-key.scope',
+      target: id,
+      fields: (['emailServerIds', 'allowedFrom', 'allowedSources'] as const)
+        .filter((f) => JSON.stringify(old?.[f] ?? null) !== JSON.stringify(scope[f]))
+        .map((f) => `scope.${f}`),
+      outcome: 'ok',
+      address: req.ip ?? null,
+    });
+    res.json({ apiKey: view((await ctx.repos.apiKeys.findById(id))!) });
   });
 
   router.delete('/:id', async (req, res) => {

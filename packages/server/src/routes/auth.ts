@@ -1,7 +1,8 @@
 import type { AdminResponse } from '@org/core/api';
 import { Router } from 'express';
-import { readSessionToken, requireAdmin, setSessionCookie } from '../auth/admin-session.js';
-import { verifyPassword } from '../auth/passwords.js';
+import { actorOf, readSessionToken, requireAdmin, setSessionCookie } from '../auth/admin-session.js';
+import { passwordProblem } from '../auth/password-policy.js';
+import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../http/errors.js';
 import { parseWith, s } from '../http/validate.js';
@@ -10,6 +11,11 @@ import type { OperationDoc } from './docs.js';
 const loginBody = s.object({
   email: s.string({ min: 1, max: 254, trim: true }),
   password: s.string({ min: 1, max: 1024 }),
+});
+
+const passwordBody = s.object({
+  currentPassword: s.string({ min: 1, max: 1024 }),
+  newPassword: s.string({ min: 1, max: 1024 }),
 });
 
 const adminSchema = {
@@ -40,6 +46,20 @@ export const authDocs: OperationDoc[] = [
     tag: 'auth',
     auth: 'session',
     responses: { '204': { description: 'Signed out' } },
+  },
+  {
+    method: 'post',
+    path: '/api/auth/password',
+    summary: "Change the signed-in admin's password; every other session of this admin ends",
+    tag: 'auth',
+    auth: 'session',
+    requestBody: passwordBody.jsonSchema,
+    responses: {
+      '204': { description: 'Changed' },
+      '400': { description: 'The new password breaks the policy (issue path `newPassword`)' },
+      '403': { description: 'The current password is wrong (issue path `currentPassword`)' },
+      '429': { description: 'Too many wrong current passwords; see Retry-After' },
+    },
   },
   {
     method: 'get',
@@ -107,6 +127,52 @@ export function authRoutes(ctx: AppContext): Router {
     const token = readSessionToken(ctx, req);
     if (token) await ctx.sessions.destroy(token);
     setSessionCookie(ctx, req, res, undefined);
+    res.status(204).end();
+  });
+
+  router.post('/password', requireAdmin(ctx), async (req, res) => {
+    const { currentPassword, newPassword } = parseWith(passwordBody, req.body);
+    const me = res.locals.admin as { id: string; email: string };
+    const address = req.ip ?? 'unknown';
+    const admin = (await ctx.repos.admins.findById(me.id))!;
+    // The same limiter as sign-in: a stolen session cannot guess the current password.
+    const locked = await ctx.limiter.lockedFor(admin.email, address);
+    if (locked > 0)
+      throw new ApiError(429, 'LOGIN_RATE_LIMITED', 'Too many failed attempts', {
+        hint: `Try again in ${locked} seconds`,
+        headers: { 'Retry-After': String(locked) },
+      });
+    if (!(await verifyPassword(currentPassword, admin.password_hash))) {
+      await ctx.limiter.failed(admin.email, address);
+      await ctx.audit.recordDenied({
+        actor: actorOf(res),
+        action: 'admin.password-change',
+        fields: [],
+        address,
+      });
+      throw new ApiError(403, 'INVALID_CREDENTIALS', 'The current password is wrong', {
+        issues: [{ path: 'currentPassword', message: 'is wrong' }],
+      });
+    }
+    const problem = passwordProblem(newPassword, [admin.email, ...admin.email.split(/[@.]/)]);
+    if (problem)
+      throw new ApiError(400, 'PASSWORD_POLICY', `The new password ${problem}`, {
+        issues: [{ path: 'newPassword', message: problem }],
+      });
+    await ctx.repos.admins.setPassword(
+      admin.id,
+      await hashPassword(newPassword, ctx.passwordHashing),
+      ctx.now(),
+    );
+    await ctx.sessions.destroyOthers(admin.id, readSessionToken(ctx, req));
+    await ctx.audit.record({
+      actor: actorOf(res),
+      action: 'admin.password-change',
+      target: admin.email,
+      fields: ['password'],
+      outcome: 'ok',
+      address,
+    });
     res.status(204).end();
   });
 

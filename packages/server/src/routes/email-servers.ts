@@ -219,6 +219,15 @@ export function emailServerSchemas(): Record<string, unknown> {
           type: ['object', 'null'],
           properties: { code: { type: 'string' }, message: { type: 'string' } },
         },
+        secretProblem: {
+          type: ['object', 'null'],
+          description: 'A stored secret no configured key decrypts: enter the named fields again',
+          properties: {
+            code: { type: 'string', enum: ['SECRET_DECRYPT_FAILED'] },
+            message: { type: 'string' },
+            fields: { type: 'array', items: { type: 'string' } },
+          },
+        },
         lastTest: {
           type: ['object', 'null'],
           properties: {

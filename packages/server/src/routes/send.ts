@@ -1,6 +1,7 @@
 import type { MailMessage } from '@org/core';
 import { Router } from 'express';
 import { sendThrough } from '../actions.js';
+import { assertApiKeyScope, fromAddressOf } from '../auth/api-key-scope.js';
 import { requireApiKey } from '../auth/api-keys.js';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../http/errors.js';
@@ -207,6 +208,14 @@ export function sendRoutes(ctx: AppContext): Router {
     }
     const record = await chooseEntry(ctx, server);
     const apiKey = res.locals.apiKey as { id: string };
+    assertApiKeyScope(
+      { ...res.locals.apiKey, scope: res.locals.apiKeyScope },
+      {
+        entry: record,
+        from: fromAddressOf(message.from ?? record.config.from ?? record.config.user),
+        ip: req.ip,
+      },
+    );
     const result = await sendThrough(ctx, record, message as MailMessage, { apiKeyId: apiKey.id });
     res.json({
       messageId: result.messageId,

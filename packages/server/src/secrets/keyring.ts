@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { ServerError } from '../errors.js';
 
 /** A key-encryption key (KEK). */
@@ -76,8 +76,14 @@ export function generateKek(now: Date): Kek {
  * Reads the key file, or creates it (mode 0600) with one new key. Refuses a file others can read: a
  * KEK readable by other users defeats encryption at rest.
  */
-export function loadOrCreateKeyFile(path: string, now: Date): { ring: KeyRing; created: boolean } {
+export function loadOrCreateKeyFile(
+  path: string,
+  now: Date,
+  options: { create?: boolean } = {},
+): { ring: KeyRing; created: boolean } {
   if (!existsSync(path)) {
+    if (options.create === false)
+      throw new ServerError('KEYFILE_MISSING', `Key file ${path} does not exist`, { hint: keyHint });
     writeFileSync(path, formatKeys([generateKek(now)]), { mode: 0o600, flag: 'wx' });
     chmodSync(path, 0o600);
     return { ring: parseKeyRing(readFileSync(path, 'utf8')), created: true };
@@ -95,17 +101,28 @@ export function loadOrCreateKeyFile(path: string, now: Date): { ring: KeyRing; c
   return { ring: parseKeyRing(readFileSync(path, 'utf8')), created: false };
 }
 
+// Write-then-rename: a running server that re-reads the file never sees half of it.
+function writeKeyFileAtomically(path: string, keys: readonly Kek[]): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, formatKeys(keys), { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+}
+
 /** Puts a new key in front of the key file (it becomes the encrypting key); old keys keep decrypting. */
 export function prependKeyToFile(path: string, kek: Kek): KeyRing {
   const current = parseKeyRing(readFileSync(path, 'utf8'));
   const keys = [kek, ...current.ids.map((id) => current.get(id)!)];
-  writeFileSync(path, formatKeys(keys), { mode: 0o600 });
+  writeKeyFileAtomically(path, keys);
   return createKeyRing(keys);
 }
 
-/** Rewrites the key file with the primary key only — after `rotate-key` re-encrypted everything. */
+/**
+ * Rewrites the key file with the primary key only. Call only through `rotateKeys`, which first checks
+ * that no stored envelope and no running instance still needs an old key.
+ */
 export function pruneKeyFile(path: string): KeyRing {
   const current = parseKeyRing(readFileSync(path, 'utf8'));
-  writeFileSync(path, formatKeys([current.primary]), { mode: 0o600 });
+  writeKeyFileAtomically(path, [current.primary]);
   return createKeyRing([current.primary]);
 }

@@ -16,6 +16,14 @@ export function createAdminsRepository(db: Kysely<Database>) {
     async findByEmail(email: string): Promise<AdminRow | undefined> {
       return db.selectFrom('admins').selectAll().where('email', '=', email.toLowerCase()).executeTakeFirst();
     },
+    async list(): Promise<AdminRow[]> {
+      return db.selectFrom('admins').selectAll().orderBy('created_at').orderBy('email').execute();
+    },
+    async delete(id: string): Promise<boolean> {
+      await db.deleteFrom('sessions').where('admin_id', '=', id).execute();
+      const r = await db.deleteFrom('admins').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
     async findById(id: string): Promise<AdminRow | undefined> {
       return db.selectFrom('admins').selectAll().where('id', '=', id).executeTakeFirst();
     },

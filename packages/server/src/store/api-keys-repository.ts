@@ -5,8 +5,12 @@ export type ApiKeyRow = Selectable<ApiKeysTable>;
 
 export function createApiKeysRepository(db: Kysely<Database>) {
   return {
-    async insert(row: ApiKeyRow): Promise<void> {
-      await db.insertInto('api_keys').values(row).execute();
+    /** `scope_json` omitted: an unbound key (see auth/api-key-scope.ts). */
+    async insert(row: Omit<ApiKeyRow, 'scope_json'> & { scope_json?: string | null }): Promise<void> {
+      await db
+        .insertInto('api_keys')
+        .values({ ...row, scope_json: row.scope_json ?? null })
+        .execute();
     },
     async list(): Promise<ApiKeyRow[]> {
       return db.selectFrom('api_keys').selectAll().orderBy('created_at', 'desc').orderBy('id').execute();
@@ -26,6 +30,15 @@ export function createApiKeysRepository(db: Kysely<Database>) {
       const result = await db
         .updateTable('api_keys')
         .set({ revoked_at: at.toISOString() })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+    async setScope(id: string, scopeJson: string): Promise<boolean> {
+      const result = await db
+        .updateTable('api_keys')
+        .set({ scope_json: scopeJson })
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();

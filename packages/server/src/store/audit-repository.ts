@@ -16,11 +16,12 @@ export function createAuditRepository(db: Kysely<Database>) {
   const nextId = createSortableIds();
   return {
     /** `executor`: a transaction, when the record must stand or fall with the change it records. */
-    async append(entry: NewAuditEntry, at: Date, executor: Kysely<Database> = db): Promise<void> {
+    async append(entry: NewAuditEntry, at: Date, executor: Kysely<Database> = db): Promise<string> {
+      const id = nextId(at);
       await executor
         .insertInto('audit_log')
         .values({
-          id: nextId(at),
+          id,
           at: at.toISOString(),
           actor: entry.actor,
           action: entry.action,
@@ -28,13 +29,37 @@ export function createAuditRepository(db: Kysely<Database>) {
           fields_json: JSON.stringify(entry.fields ?? []),
           outcome: entry.outcome,
           address: entry.address ?? null,
+          count: null,
         })
         .execute();
+      return id;
+    },
+    /** Adds denials to an aggregated record. */
+    async addCount(id: string, extra: number): Promise<void> {
+      await db
+        .updateTable('audit_log')
+        .set((eb) => ({ count: eb(eb.fn.coalesce('count', eb.lit(1)), '+', extra) }))
+        .where('id', '=', id)
+        .execute();
+    },
+    /** Retention: removes records older than `before`; returns how many. */
+    async deleteBefore(before: Date): Promise<number> {
+      const r = await db.deleteFrom('audit_log').where('at', '<', before.toISOString()).executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
     /** Newest first; `before` is an id from a previous page. */
-    async list(options: { limit: number; before?: string | undefined }): Promise<AuditEntry[]> {
+    async list(options: {
+      limit: number;
+      before?: string | undefined;
+      actor?: string | undefined;
+      action?: string | undefined;
+      target?: string | undefined;
+    }): Promise<AuditEntry[]> {
       let q = db.selectFrom('audit_log').selectAll();
       if (options.before) q = q.where('id', '<', options.before);
+      if (options.actor) q = q.where('actor', '=', options.actor);
+      if (options.action) q = q.where('action', '=', options.action);
+      if (options.target) q = q.where('target', '=', options.target);
       const rows = await q.orderBy('id', 'desc').limit(options.limit).execute();
       return rows.map((r) => ({
         id: r.id,
@@ -45,6 +70,7 @@ export function createAuditRepository(db: Kysely<Database>) {
         fields: JSON.parse(r.fields_json) as string[],
         outcome: r.outcome as AuditEntry['outcome'],
         address: r.address,
+        ...(r.count !== null && r.count !== 1 ? { count: Number(r.count) } : {}),
       }));
     },
   };

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { ServerError } from '../errors.js';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
@@ -42,8 +43,8 @@ export async function openStore(options: StoreOptions, logger?: Logger): Promise
     });
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
-    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     sqliteFile = join(options.dataDir, SQLITE_FILE_NAME);
+    ownerOnly(options.dataDir, sqliteFile, logger);
     const sqlite = new SQLite(sqliteFile);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');
@@ -57,7 +58,7 @@ export async function openStore(options: StoreOptions, logger?: Logger): Promise
     await migrate(db);
   } catch (error) {
     if (owned) await db.destroy();
-    throw error;
+    throw 'databaseUrl' in options ? (unreachable(options.databaseUrl, error) ?? error) : error;
   }
   return {
     db,
@@ -68,9 +69,68 @@ export async function openStore(options: StoreOptions, logger?: Logger): Promise
   };
 }
 
+/**
+ * The data directory 0700 and the database 0600, also when they already existed with wider modes
+ * (warned and fixed). SQLite gives its -wal and -shm files the database file's mode, so creating the
+ * file 0600 before SQLite opens it covers them too.
+ */
+function ownerOnly(dataDir: string, file: string, logger?: Logger): void {
+  if (process.platform === 'win32') {
+    mkdirSync(dataDir, { recursive: true });
+    return;
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const fix = (path: string, mode: number) => {
+    const current = statSync(path).mode & 0o777;
+    if (current === mode) return;
+    chmodSync(path, mode);
+    logger?.warn('tightened permissions', { path, from: current.toString(8), to: mode.toString(8) });
+  };
+  fix(dataDir, 0o700);
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(path)) fix(path, 0o600);
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+]);
+
+/** "cannot connect to PostgreSQL at host:port (ECONNREFUSED)" instead of a failed migration. */
+function unreachable(databaseUrl: string, error: unknown): ServerError | undefined {
+  let node: unknown = error;
+  for (let i = 0; i < 5 && node; i++) {
+    const e = node as { code?: unknown; errors?: unknown[]; cause?: unknown };
+    const code = typeof e.code === 'string' ? e.code : (e.errors?.[0] as { code?: string } | undefined)?.code;
+    if (code && NETWORK_CODES.has(code)) {
+      let where = 'the configured address';
+      try {
+        const url = new URL(databaseUrl);
+        where = `${url.hostname}:${url.port || '5432'}`;
+      } catch {}
+      return new ServerError('DATABASE_UNREACHABLE', `cannot connect to PostgreSQL at ${where} (${code})`, {
+        hint: 'Check that PostgreSQL is running and DATABASE_URL names the right host and port',
+        cause: error,
+      });
+    }
+    node = e.cause;
+  }
+  return undefined;
+}
+
 /** Applies pending migrations; throws with the failing migration's error as `cause`. */
 export async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider,
+    // Each developer owns a number (0002 outbox, 0003 security, …); a database that already ran a
+    // higher one must still take up a lower one merged later.
+    allowUnorderedMigrations: true,
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

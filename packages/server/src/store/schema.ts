@@ -49,6 +49,8 @@ export interface ApiKeysTable {
   created_by: string;
   revoked_at: string | null;
   last_used_at: string | null;
+  /** JSON `ApiKeyScope` (auth/api-key-scope.ts); NULL for keys made before bindings existed. */
+  scope_json: string | null;
 }
 
 export interface AuditLogTable {
@@ -61,6 +63,8 @@ export interface AuditLogTable {
   fields_json: string;
   outcome: string;
   address: string | null;
+  /** How many denials this row stands for (aggregated per source, route and interval); NULL = 1. */
+  count: number | null;
 }
 
 export interface SentLogTable {
@@ -81,6 +85,15 @@ export interface LoginThrottleTable {
   locked_until: string | null;
 }
 
+export interface KeyRingInstancesTable {
+  instance_id: string;
+  host: string;
+  pid: number;
+  primary_key_id: string;
+  key_ids_json: string;
+  seen_at: string;
+}
+
 export interface Database {
   admins: AdminsTable;
   sessions: SessionsTable;
@@ -89,4 +102,5 @@ export interface Database {
   audit_log: AuditLogTable;
   sent_log: SentLogTable;
   login_throttle: LoginThrottleTable;
+  key_ring_instances: KeyRingInstancesTable;
 }

@@ -21,6 +21,12 @@ export function createSessionsRepository(db: Kysely<Database>) {
     async delete(idHash: string): Promise<void> {
       await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
     },
+    /** Ends an admin's sessions except one (a password change keeps the session that made it). */
+    async deleteForAdmin(adminId: string, exceptIdHash?: string): Promise<void> {
+      let q = db.deleteFrom('sessions').where('admin_id', '=', adminId);
+      if (exceptIdHash) q = q.where('id_hash', '!=', exceptIdHash);
+      await q.execute();
+    },
     async deleteExpired(at: Date): Promise<void> {
       await db.deleteFrom('sessions').where('expires_at', '<=', at.toISOString()).execute();
     },

@@ -1,11 +1,17 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './0001-initial.js';
+import { securityKeyInstances } from './0003-security-a.js';
+import { securityApiKeyScope } from './0003-security-b.js';
+import { securityAuditCount } from './0003-security-c.js';
 import { relay } from './0004-relay.js';
 import { webadminLastTest } from './0005-webadmin-last-test.js';
 
 /** Migrations in order. Names are stable: they are recorded in the database. */
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
+  '0003-security-a': securityKeyInstances,
+  '0003-security-b': securityApiKeyScope,
+  '0003-security-c': securityAuditCount,
   '0004-relay': relay,
   '0005-webadmin-last-test': webadminLastTest,
 };
