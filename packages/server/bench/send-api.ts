@@ -224,10 +224,9 @@ async function main() {
     const delivered = (await testkit.call('count')) as number;
     if (delivered !== 2 * ROUNDS * REQUESTS)
       throw new Error(`expected ${2 * ROUNDS * REQUESTS} messages, testkit has ${delivered}`);
-    await ctx.sentLog.flush();
-    const logged = await sql<{ n: number }>`select count(*) as n from sent_log where status = 'sent'`.execute(
-      ctx.store.db,
-    );
+    const logged = await sql<{
+      n: number;
+    }>`select count(*) as n from outbox_messages where status = 'sent'`.execute(ctx.store.db);
     if (Number(logged.rows[0]?.n) !== WARMUP + ROUNDS * REQUESTS)
       throw new Error(`expected ${WARMUP + ROUNDS * REQUESTS} sent-log rows, found ${logged.rows[0]?.n}`);
 

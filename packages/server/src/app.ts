@@ -10,8 +10,9 @@ import { apiKeyDocs, apiKeyRoutes } from './routes/api-keys.js';
 import { authDocs, authRoutes } from './routes/auth.js';
 import type { OperationDoc } from './routes/docs.js';
 import { emailServerDocs, emailServerRoutes, emailServerSchemas } from './routes/email-servers.js';
-import { healthDocs, healthRoutes } from './routes/health.js';
+import { drainingGuard, healthDocs, healthRoutes } from './routes/health.js';
 import { logDocs, logRoutes } from './routes/logs.js';
+import { messageDocs, messageRoutes } from './routes/messages.js';
 import { buildOpenApi, openApiDocs, openApiRoutes } from './routes/openapi.js';
 import { sendDocs, sendRoutes, sendSchemas } from './routes/send.js';
 
@@ -34,6 +35,7 @@ export function createApp(ctx: AppContext): Express {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
+  api.use(drainingGuard(ctx));
   api.use(
     csrfGuard({
       allowedOrigins: ctx.allowedOrigins,
@@ -58,6 +60,7 @@ export function createApp(ctx: AppContext): Express {
     ...logDocs,
     ...emailServerDocs,
     ...sendDocs,
+    ...messageDocs,
     ...openApiDocs,
   ];
   // The send API first: the applications' hot path then matches its route at once instead of
@@ -68,6 +71,7 @@ export function createApp(ctx: AppContext): Express {
   api.use('/api-keys', apiKeyRoutes(ctx));
   api.use('/email-servers', emailServerRoutes(ctx));
   api.use(logRoutes(ctx));
+  api.use(messageRoutes(ctx));
   api.use(
     openApiRoutes(() => buildOpenApi(docs, { ...emailServerSchemas(), ...sendSchemas() }, SERVER_VERSION)),
   );

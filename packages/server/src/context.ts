@@ -5,7 +5,7 @@ import type { EntryRuntimes } from './entry-runtimes.js';
 import type { SmtpHostPolicy, TokenEndpointPolicy } from './guards/outbound.js';
 import type { Logger } from './logger.js';
 import type { LookupCache } from './lookup-cache.js';
-import type { SentLogWriter } from './sent-log-writer.js';
+import type { Outbox } from './outbox/outbox.js';
 import type { ApiKeyRow } from './store/api-keys-repository.js';
 import type { EmailServerRecord } from './store/email-servers-repository.js';
 import type { KeyRing } from './secrets/keyring.js';
@@ -34,8 +34,8 @@ export interface AppContext {
   trustProxy: boolean | number | string;
   /** One mailer and token cache per entry and config version, shared by every request. */
   runtimes: EntryRuntimes;
-  /** Sent-log rows, written behind the response in batches. */
-  sentLog: SentLogWriter;
+  /** The durable outbox every send goes through (accepted = committed); the sent log is its view. */
+  outbox: Outbox;
   /** The send API's per-request lookups; cleared by every local change to keys or entries. */
   lookups: { apiKeys: LookupCache<ApiKeyRow>; emailServers: LookupCache<EmailServerRecord> };
 }

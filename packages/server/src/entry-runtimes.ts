@@ -107,9 +107,12 @@ export function createEntryRuntimes(
   ): Promise<RemoteMailer> {
     // S6: connect to the address the guard checked; TLS still verifies the host name.
     const connectAddress = isIP(config.host) ? undefined : address;
-    if (host) return host.open({ key, config, connectAddress, options: { ...options.mailer } });
+    // The outbox owns retries (its schedule, its attempt records): core retries nothing on its own
+    // unless the server is configured to.
+    const mailerOptions = { retry: false as const, ...options.mailer };
+    if (host) return host.open({ key, config, connectAddress, options: mailerOptions });
     return createMailer(config, {
-      ...options.mailer,
+      ...mailerOptions,
       ...(tokens ? { tokenProvider: tokens } : {}),
       ...(connectAddress ? { connectAddress } : {}),
       now: coreNow,
@@ -197,6 +200,10 @@ export function createEntryRuntimes(
       slots.clear();
       await Promise.allSettled(all.map(async (s) => (await s.runtime).mailer.close()));
       await host?.close();
+    },
+    /** The mailer thread answers (readiness); always true without one. */
+    alive(): Promise<boolean> {
+      return host ? host.alive() : Promise.resolve(!closed);
     },
     /** Number of live runtimes (tests). */
     get size(): number {

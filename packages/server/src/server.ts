@@ -18,7 +18,9 @@ import type { AppContext } from './context.js';
 import { createEntryRuntimes, type RuntimeOptions } from './entry-runtimes.js';
 import { createLookupCache } from './lookup-cache.js';
 import { createMailerHost } from './mailer-host/host.js';
-import { createSentLogWriter } from './sent-log-writer.js';
+import { ApiError } from './http/errors.js';
+import { outboxDriverFor } from './outbox/index.js';
+import { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.js';
 import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import type { KeyRing } from './secrets/keyring.js';
@@ -104,6 +106,15 @@ export interface CreateServerOptions {
   passwordHashing?: ScryptParams;
   /** After this, connections still open at shutdown are cut. @default 10000 */
   shutdownTimeoutMs?: number;
+  /**
+   * The outbox's delivery: retry schedule and lifetime, concurrency, lease, poll interval, retention
+   * (see {@link OutboxOptions}); `deliver: false` only accepts (an API-only instance).
+   * `drainTimeoutMs`: at shutdown, sends in flight get this long to finish. @default 10000
+   */
+  outbox?: Pick<
+    OutboxOptions,
+    'schedule' | 'concurrency' | 'leaseMs' | 'pollMs' | 'retentionMs' | 'instanceId'
+  > & { deliver?: boolean; drainTimeoutMs?: number };
 }
 
 /** A listening server. */
@@ -195,13 +206,35 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
         options.runtime,
         options.mailerThread === false ? undefined : createMailerHost({ logger, now: () => now().getTime() }),
       ),
-      sentLog: createSentLogWriter({ repo: repos.sentLog, logger }),
+      outbox: undefined as unknown as Outbox,
       lookups: {
         apiKeys: createLookupCache(options.lookupCacheMs ?? 1000),
         emailServers: createLookupCache(options.lookupCacheMs ?? 1000),
       },
     };
     runtimes = context.runtimes;
+    context.outbox = createOutbox({
+      ...options.outbox,
+      driver: outboxDriverFor(store.db),
+      logger,
+      now,
+      reclaimOthersAtStart: store.sqliteFile !== undefined,
+      async mailerFor(entryId) {
+        const record = await context.lookups.emailServers.get(`ref:${entryId}`, () =>
+          repos.emailServers.get(entryId),
+        );
+        if (!record)
+          throw new ApiError(
+            404,
+            'EMAIL_SERVER_NOT_FOUND',
+            'The email-server entry of this message was deleted',
+            {
+              hint: 'Submit the message again through an existing entry',
+            },
+          );
+        return (await context.runtimes.get(record)).mailer;
+      },
+    });
     await ensureAdmin(context, options.admin, options.passwordHashing ?? DEFAULT_SCRYPT, !!testkit);
     const sandbox: SandboxMode | undefined =
       testkit && sandboxOptions
@@ -213,6 +246,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
           }
         : undefined;
     const app = createApp(context);
+    if (options.outbox?.deliver !== false) await context.outbox.start();
 
     const listening = new Set<{ close(): Promise<void> }>();
     let closing: Promise<void> | undefined;
@@ -247,9 +281,11 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       },
       close() {
         closing ??= (async () => {
+          // The outbox stops claiming at once and lets in-flight sends finish; meanwhile the API
+          // still listens and answers 503 + Retry-After (not a dropped connection). Then HTTP stops.
+          await context.outbox.stop(options.outbox?.drainTimeoutMs ?? 10_000);
           await Promise.all([...listening].map((l) => l.close()));
           await context.runtimes.closeAll();
-          await context.sentLog.flush();
           await testkit?.close();
           await store.close();
         })();

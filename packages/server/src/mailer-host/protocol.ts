@@ -1,5 +1,5 @@
 import { type ErrorCode, isSmtpOAuthError, SmtpOAuthError, type SmtpOAuthErrorJSON } from '@org/core';
-import type { EmailServerConfig, GetTokenOptions, MailerOptions, MailMessage } from '@org/core';
+import type { EmailServerConfig, GetTokenOptions, MailerOptions, MailMessage, RawMessage } from '@org/core';
 import type { LogLevel } from '../logger.js';
 
 /** The mailer options that may cross to the worker (plain data: no functions). */
@@ -26,6 +26,7 @@ export type HostMessage =
       at: number;
     }
   | { t: 'send'; id: number; handle: number; message: MailMessage; at: number }
+  | { t: 'sendRaw'; id: number; handle: number; message: RawMessage; at: number }
   | {
       t: 'token';
       id: number;
@@ -35,6 +36,7 @@ export type HostMessage =
       at: number;
     }
   | { t: 'close'; id: number; handle: number }
+  | { t: 'ping'; id: number }
   | { t: 'shutdown'; id: number };
 
 /** Worker → host. Log records are core's, already redacted; they arrive before the reply they belong to. */

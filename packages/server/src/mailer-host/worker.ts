@@ -73,6 +73,12 @@ async function handle(msg: HostMessage): Promise<unknown> {
       if (!h) throw new Error('mailer handle is not open');
       return h.mailer.send(msg.message);
     }
+    case 'sendRaw': {
+      sync(msg.at);
+      const h = handles.get(msg.handle);
+      if (!h) throw new Error('mailer handle is not open');
+      return h.mailer.sendRaw(msg.message);
+    }
     case 'token': {
       sync(msg.at);
       // A key whose mailers are all closed (a race with an update) gets a throw-away cache.
@@ -89,6 +95,8 @@ async function handle(msg: HostMessage): Promise<unknown> {
       await h.mailer.close();
       return undefined;
     }
+    case 'ping':
+      return undefined;
     case 'shutdown': {
       const all = [...handles.values()];
       handles.clear();

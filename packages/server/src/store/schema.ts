@@ -75,6 +75,49 @@ export interface LoginThrottleTable {
   locked_until: string | null;
 }
 
+/** One message in the outbox (see src/outbox/). */
+export interface OutboxMessagesTable {
+  id: string;
+  created_at: string;
+  updated_at: string;
+  entry_id: string | null;
+  source_kind: string;
+  source_id: string | null;
+  idempotency_key: string | null;
+  payload_hash: string | null;
+  message_id: string;
+  content_kind: string;
+  content: string | null;
+  envelope_json: string | null;
+  recipient_count: number;
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  expires_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  transmitting: number;
+  last_code: string | null;
+  last_hint: string | null;
+  last_reply: string | null;
+  accepted_json: string | null;
+  rejected_json: string | null;
+  finished_at: string | null;
+}
+
+/** One delivery attempt of an outbox message. */
+export interface OutboxAttemptsTable {
+  id: string;
+  outbox_id: string;
+  at: string;
+  attempt: number;
+  outcome: string;
+  code: string | null;
+  reply: string | null;
+  duration_ms: number | null;
+  instance: string | null;
+}
+
 export interface Database {
   admins: AdminsTable;
   sessions: SessionsTable;
@@ -83,4 +126,6 @@ export interface Database {
   audit_log: AuditLogTable;
   sent_log: SentLogTable;
   login_throttle: LoginThrottleTable;
+  outbox_messages: OutboxMessagesTable;
+  outbox_attempts: OutboxAttemptsTable;
 }
