@@ -19,6 +19,10 @@ import { createEntryRuntimes, type RuntimeOptions } from './entry-runtimes.js';
 import { createLookupCache } from './lookup-cache.js';
 import { createMailerHost } from './mailer-host/host.js';
 import { ApiError } from './http/errors.js';
+import { mailboxOf } from './governor/limits.js';
+import { createMemoryGovernor } from './governor/memory.js';
+import { createPostgresGovernor } from './governor/postgres.js';
+import type { Governor } from './governor/types.js';
 import { outboxDriverFor } from './outbox/index.js';
 import { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.js';
 import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
@@ -115,6 +119,13 @@ export interface CreateServerOptions {
     OutboxOptions,
     'schedule' | 'concurrency' | 'leaseMs' | 'pollMs' | 'retentionMs' | 'instanceId'
   > & { deliver?: boolean; drainTimeoutMs?: number };
+  /**
+   * The governor of per-mailbox limits (Exchange's for Microsoft hosts; an entry's `limits`
+   * otherwise): in process with SQLite, across instances with PostgreSQL. `windowMs` is the
+   * per-minute window (@default 60000; shorter only in tests), `leaseMs` a connection lease's life
+   * without heartbeat (@default 30000). `enabled: false` turns it off.
+   */
+  governor?: { enabled?: boolean; windowMs?: number; leaseMs?: number; lingerMs?: number };
 }
 
 /** A listening server. */
@@ -160,6 +171,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
   const sandboxOptions = options.sandbox === true ? {} : options.sandbox || undefined;
   let testkit: Awaited<ReturnType<typeof startTestkit>> | undefined;
   let runtimes: AppContext['runtimes'] | undefined;
+  let governor: Governor | undefined;
   try {
     testkit = sandboxOptions ? await startTestkit(sandboxOptions) : undefined;
     const repos = createRepositories(store.db);
@@ -213,12 +225,20 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       },
     };
     runtimes = context.runtimes;
+    const governorOptions = { now: () => now().getTime(), ...options.governor };
+    governor =
+      options.governor?.enabled === false
+        ? undefined
+        : store.sqliteFile !== undefined
+          ? createMemoryGovernor(governorOptions)
+          : createPostgresGovernor(store.db, governorOptions);
     context.outbox = createOutbox({
       ...options.outbox,
       driver: outboxDriverFor(store.db),
       logger,
       now,
       reclaimOthersAtStart: store.sqliteFile !== undefined,
+      ...(governor ? { governor } : {}),
       async mailerFor(entryId) {
         const record = await context.lookups.emailServers.get(`ref:${entryId}`, () =>
           repos.emailServers.get(entryId),
@@ -232,7 +252,16 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
               hint: 'Submit the message again through an existing entry',
             },
           );
-        return (await context.runtimes.get(record)).mailer;
+        const runtime = await context.runtimes.get(record);
+        const mailbox = governor ? mailboxOf(runtime.config) : undefined;
+        if (!mailbox) return { mailer: runtime.mailer };
+        return {
+          mailbox,
+          mailer: {
+            send: (m) => runtime.once((mailer) => mailer.send(m)),
+            sendRaw: (m) => runtime.once((mailer) => mailer.sendRaw(m)),
+          },
+        };
       },
     });
     await ensureAdmin(context, options.admin, options.passwordHashing ?? DEFAULT_SCRYPT, !!testkit);
@@ -286,6 +315,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
           await context.outbox.stop(options.outbox?.drainTimeoutMs ?? 10_000);
           await Promise.all([...listening].map((l) => l.close()));
           await context.runtimes.closeAll();
+          await governor?.close();
           await testkit?.close();
           await store.close();
         })();
@@ -294,6 +324,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
     };
   } catch (error) {
     await runtimes?.closeAll();
+    await governor?.close();
     await testkit?.close();
     await store.close();
     throw error;

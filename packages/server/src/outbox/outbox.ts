@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { MailMessage, RawMessage, SendResult } from '@org/core';
 import { ApiError } from '../http/errors.js';
+import type { Governor, Mailbox } from '../governor/types.js';
 import type { Logger } from '../logger.js';
 import { classifyFailure } from './classify.js';
 import { type AttemptOutcome, type OutboxDriver, type OutboxRow, toOutboxMessage } from './driver.js';
@@ -22,17 +23,11 @@ export interface OutboxMailer {
   sendRaw(message: RawMessage): Promise<SendResult>;
 }
 
-/**
- * Admission to deliver one message of an entry now (the governor: per-mailbox connections and
- * rate). `acquire` resolves with a release function, or `undefined` when the mailbox has no
- * capacity right now (the message stays queued and is claimed later).
- */
-export interface DeliveryGate {
-  acquire(entryId: string, recipients: number): Promise<(() => void) | undefined>;
-  /** Entries that cannot take a message right now (not claimed at all). */
-  saturated(): string[];
-  /** A 432 (too many connections) arrived anyway: shrink the share and back off. */
-  throttled?(entryId: string): void;
+/** What delivers an entry's messages: its mailer, and the governed mailbox it sends as (if any). */
+export interface DeliveryTarget {
+  mailer: OutboxMailer;
+  /** Present when the governor keeps this mailbox's limits. */
+  mailbox?: Mailbox;
 }
 
 export interface OutboxOptions {
@@ -41,7 +36,7 @@ export interface OutboxOptions {
    * The mailer of an entry, at delivery time.
    * @throws ApiError (entry deleted or not usable as stored: the message fails with that code)
    */
-  mailerFor(entryId: string): Promise<OutboxMailer>;
+  mailerFor(entryId: string): Promise<DeliveryTarget>;
   logger: Logger;
   /** @default () => new Date() */
   now?: () => Date;
@@ -62,8 +57,8 @@ export interface OutboxOptions {
    * file), so it is reclaimed at start instead of after its lease. @default false
    */
   reclaimOthersAtStart?: boolean;
-  /** Per-mailbox admission (the governor). @default none */
-  gate?: DeliveryGate;
+  /** Per-mailbox admission: connections, per-minute and per-day windows. @default none */
+  governor?: Governor;
   /** Observes every attempt (metrics). */
   onAttempt?: (
     entryId: string | null,
@@ -120,6 +115,13 @@ export function createOutbox(options: OutboxOptions) {
   let lastHeartbeat = 0;
   let lastReclaim = 0;
   let lastPurge = 0;
+  /** Entries whose mailbox has no room until this time (ms): not claimed before. */
+  const blocked = new Map<string, number>();
+  const saturated = (): string[] => {
+    const t = now().getTime();
+    for (const [entry, until] of blocked) if (until <= t) blocked.delete(entry);
+    return [...blocked.keys()];
+  };
   /** The last claim failed because the database is unreachable (readiness). */
   let claimError: unknown;
 
@@ -163,18 +165,23 @@ export function createOutbox(options: OutboxOptions) {
   async function deliver(row: OutboxRow): Promise<void> {
     const startedAt = now();
     const started = Date.now();
-    let release: (() => void) | undefined;
+    let release: (() => Promise<void>) | undefined;
+    let mailbox: Mailbox | undefined;
     let transmitted = false;
     try {
       if (!row.entry_id)
         throw new ApiError(409, 'EMAIL_SERVER_NOT_FOUND', 'The message has no email-server entry');
-      const mailer = await options.mailerFor(row.entry_id);
-      if (options.gate) {
-        release = await options.gate.acquire(row.entry_id, Number(row.recipient_count));
-        if (!release) {
+      const target = await options.mailerFor(row.entry_id);
+      const mailer = target.mailer;
+      mailbox = target.mailbox;
+      if (mailbox && options.governor) {
+        const admission = await options.governor.admit(mailbox, Number(row.recipient_count));
+        if (!admission.admitted) {
+          blocked.set(row.entry_id, admission.retryAt);
           await driver.release(row.id, owner, now());
           return;
         }
+        release = admission.release;
       }
       if (state !== 'running' || !(await driver.markTransmitting(row.id, owner))) {
         await driver.release(row.id, owner, now());
@@ -210,7 +217,7 @@ export function createOutbox(options: OutboxOptions) {
         return;
       }
       const failure = classifyFailure(error);
-      if (failure.code === 'SMTP_CONCURRENCY_LIMIT' && row.entry_id) options.gate?.throttled?.(row.entry_id);
+      if (failure.code === 'SMTP_CONCURRENCY_LIMIT' && mailbox) options.governor?.throttled(mailbox);
       const attemptNo = Number(row.attempts) + 1;
       let status: OutboxStatus =
         failure.kind === 'transient' ? 'queued' : failure.kind === 'unknown' ? 'unknown' : 'failed';
@@ -238,7 +245,7 @@ export function createOutbox(options: OutboxOptions) {
         },
       });
     } finally {
-      release?.();
+      void release?.();
     }
   }
 
@@ -274,7 +281,7 @@ export function createOutbox(options: OutboxOptions) {
             now: now(),
             leaseMs,
             limit: concurrency - inFlight.size,
-            excludeEntries: options.gate?.saturated() ?? [],
+            excludeEntries: saturated(),
           });
           claimError = undefined;
           if (rows.length === 0) break;

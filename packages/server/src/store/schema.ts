@@ -118,6 +118,22 @@ export interface OutboxAttemptsTable {
   instance: string | null;
 }
 
+/** A connection lease of the governor (PostgreSQL deployments). */
+export interface GovernorLeasesTable {
+  id: string;
+  key: string;
+  owner: string;
+  expires_at: string;
+}
+
+/** One send admitted by the governor (the per-minute and per-day windows). */
+export interface GovernorSendsTable {
+  id: string;
+  key: string;
+  at: string;
+  recipients: number;
+}
+
 export interface Database {
   admins: AdminsTable;
   sessions: SessionsTable;
@@ -128,4 +144,6 @@ export interface Database {
   login_throttle: LoginThrottleTable;
   outbox_messages: OutboxMessagesTable;
   outbox_attempts: OutboxAttemptsTable;
+  governor_leases: GovernorLeasesTable;
+  governor_sends: GovernorSendsTable;
 }
