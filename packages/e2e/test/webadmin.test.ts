@@ -414,7 +414,7 @@ describe('WebAdmin end to end', () => {
     });
     // Accepted into the server's outbox; delivered right after.
     expect(sent.status).toBe(202);
-    await stack.env.waitForMessage((m) => m.parsed.subject === 'Invoice');
+    await stack.env.waitForMessage((m) => m.parsed.subject === 'Invoice', { timeoutMs: 30_000 });
     await page.reload();
     await page
       .getByRole('row', { name: /billing app/ })

@@ -13,6 +13,7 @@ import { emailServerDocs, emailServerRoutes, emailServerSchemas } from './routes
 import { drainingGuard, healthDocs, healthRoutes } from './routes/health.js';
 import { logDocs, logRoutes } from './routes/logs.js';
 import { messageDocs, messageRoutes } from './routes/messages.js';
+import { metricsDocs } from './routes/metrics.js';
 import { buildOpenApi, openApiDocs, openApiRoutes } from './routes/openapi.js';
 import { sendDocs, sendRoutes, sendSchemas } from './routes/send.js';
 
@@ -61,6 +62,7 @@ export function createApp(ctx: AppContext): Express {
     ...emailServerDocs,
     ...sendDocs,
     ...messageDocs,
+    ...metricsDocs,
     ...openApiDocs,
   ];
   // The send API first: the applications' hot path then matches its route at once instead of
@@ -78,6 +80,7 @@ export function createApp(ctx: AppContext): Express {
   api.use(notFoundApi());
 
   app.use('/api', api);
+  app.get('/metrics', ctx.metrics.handler());
   app.use(adminUi(ctx.adminUiDir));
   app.use(errorHandler(ctx.logger));
   return app;

@@ -6,6 +6,7 @@ import type { SmtpHostPolicy, TokenEndpointPolicy } from './guards/outbound.js';
 import type { Logger } from './logger.js';
 import type { LookupCache } from './lookup-cache.js';
 import type { Outbox } from './outbox/outbox.js';
+import type { ServerMetrics } from './routes/metrics.js';
 import type { ApiKeyRow } from './store/api-keys-repository.js';
 import type { EmailServerRecord } from './store/email-servers-repository.js';
 import type { KeyRing } from './secrets/keyring.js';
@@ -36,6 +37,8 @@ export interface AppContext {
   runtimes: EntryRuntimes;
   /** The durable outbox every send goes through (accepted = committed); the sent log is its view. */
   outbox: Outbox;
+  /** Prometheus metrics (`GET /metrics`). */
+  metrics: ServerMetrics;
   /** The send API's per-request lookups; cleared by every local change to keys or entries. */
   lookups: { apiKeys: LookupCache<ApiKeyRow>; emailServers: LookupCache<EmailServerRecord> };
 }

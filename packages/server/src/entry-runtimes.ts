@@ -134,7 +134,11 @@ export function createEntryRuntimes(
   function tokensFor(key: string, config: EmailServerConfig): TokenProvider | undefined {
     if (config.auth.type !== 'oauth2') return undefined;
     if (host) return { getToken: (o) => host.token(key, config, o) };
-    return entryTokenCache(config, { now: coreNow, ...logOption(ctx()) });
+    return entryTokenCache(config, {
+      now: coreNow,
+      ...logOption(ctx()),
+      onTokenRequest: (outcome) => ctx().metrics.tokenRequest(outcome),
+    });
   }
 
   async function build(record: EmailServerRecord, key: string): Promise<EntryRuntime> {

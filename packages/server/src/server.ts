@@ -27,6 +27,7 @@ import { outboxDriverFor } from './outbox/index.js';
 import { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.js';
 import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
 import { createJsonLogger, type Logger } from './logger.js';
+import { createServerMetrics } from './routes/metrics.js';
 import type { KeyRing } from './secrets/keyring.js';
 import { openStore, type StoreOptions } from './store/db.js';
 import { createRepositories } from './store/repositories.js';
@@ -90,6 +91,11 @@ export interface CreateServerOptions {
    * keeps them on the main thread. @default true
    */
   mailerThread?: boolean;
+  /**
+   * The mailer thread's watchdog: a call not answered within this fails with `MAILER_CALL_TIMEOUT`
+   * and the thread is replaced. @default 180000
+   */
+  mailerCallTimeoutMs?: number;
   /** `Secure` cookies: true, false, or 'auto' (when the request is https). @default 'auto' */
   secureCookies?: boolean | 'auto';
   /** express `trust proxy` (for X-Forwarded-Proto/For behind a reverse proxy). @default false */
@@ -168,6 +174,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
   const now = options.now ?? (() => new Date());
   const logger = options.logger ?? createJsonLogger({ now });
   const store = await openStore(options.store, logger);
+  const metrics = createServerMetrics(now);
   const sandboxOptions = options.sandbox === true ? {} : options.sandbox || undefined;
   let testkit: Awaited<ReturnType<typeof startTestkit>> | undefined;
   let runtimes: AppContext['runtimes'] | undefined;
@@ -216,9 +223,17 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       runtimes: createEntryRuntimes(
         () => context,
         options.runtime,
-        options.mailerThread === false ? undefined : createMailerHost({ logger, now: () => now().getTime() }),
+        options.mailerThread === false
+          ? undefined
+          : createMailerHost({
+              logger,
+              now: () => now().getTime(),
+              onTokenRequest: (outcome) => metrics.tokenRequest(outcome),
+              ...(options.mailerCallTimeoutMs ? { callTimeoutMs: options.mailerCallTimeoutMs } : {}),
+            }),
       ),
       outbox: undefined as unknown as Outbox,
+      metrics,
       lookups: {
         apiKeys: createLookupCache(options.lookupCacheMs ?? 1000),
         emailServers: createLookupCache(options.lookupCacheMs ?? 1000),
@@ -239,6 +254,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       now,
       reclaimOthersAtStart: store.sqliteFile !== undefined,
       ...(governor ? { governor } : {}),
+      onAttempt: (_entry, outcome, code) => metrics.attempt(outcome, code),
       async mailerFor(entryId) {
         const record = await context.lookups.emailServers.get(`ref:${entryId}`, () =>
           repos.emailServers.get(entryId),
@@ -274,6 +290,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
             apiKey: await createSandboxApiKey(context),
           }
         : undefined;
+    metrics.attach({ outbox: context.outbox, governor });
     const app = createApp(context);
     if (options.outbox?.deliver !== false) await context.outbox.start();
 

@@ -192,7 +192,9 @@ describeDrivers(`${README}: curl examples`, (driver) => {
               if (example.answer)
                 expect(Object.keys(call.body).sort(), what).toEqual(Object.keys(example.answer).sort());
               expect(call.body, what).toMatchObject({ status: 'queued' });
-              const message = await kit.waitForMessage((m) => m.messageId === call.body.messageId);
+              const message = await kit.waitForMessage((m) => m.messageId === call.body.messageId, {
+                timeoutMs: 30_000,
+              });
               expect(message.identity.appId).toBe(kit.clientId);
               break;
             }
@@ -332,7 +334,7 @@ describeDrivers(`${README}: POST /api/send answers with the documented statuses`
     );
     expect(Object.keys(queued).sort()).toEqual(['id', 'messageId', 'status']);
     // Delivered before the faults below are set up (they must hit the next sends, not this one).
-    await kit.waitForMessage((m) => m.messageId === queued.messageId);
+    await kit.waitForMessage((m) => m.messageId === queued.messageId, { timeoutMs: 30_000 });
     await expectStatus(
       await send({ to: 'a@example.com', subject: 'Other', text: 'hi' }, key, undefined, {
         'idempotency-key': 'k1',

@@ -64,7 +64,9 @@ describeDrivers('outbox contract', (driver) => {
     expect(accepted).toMatchObject({ status: 'queued' });
     expect(accepted.messageId).toMatch(/^<[^<>@]+@[^<>@]+>$/);
     expect(res.headers.get('location')).toBe(`/api/messages/${accepted.id}`);
-    const delivered = await env.waitForMessage((m) => m.parsed.subject === 'queued one');
+    const delivered = await env.waitForMessage((m) => m.parsed.subject === 'queued one', {
+      timeoutMs: 30_000,
+    });
     expect(delivered.messageId).toBe(accepted.messageId);
     const found = await until(h, accepted.id, (m) => m.status === 'sent');
     expect(found.message).toMatchObject({
@@ -250,7 +252,9 @@ describeDrivers('outbox contract', (driver) => {
       messageId,
     });
     expect(accepted).toMatchObject({ status: 'queued', duplicate: false, messageId });
-    const delivered = await env.waitForMessage((m) => m.parsed.subject === 'raw pass-through');
+    const delivered = await env.waitForMessage((m) => m.parsed.subject === 'raw pass-through', {
+      timeoutMs: 30_000,
+    });
     expect(delivered.raw.equals(raw)).toBe(true);
     expect(delivered.envelope.rcptTo).toEqual(['b@example.com']);
     const found = await until(h, accepted.id, (m) => m.status === 'sent');

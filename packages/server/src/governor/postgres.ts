@@ -33,6 +33,7 @@ export function createPostgresGovernor(
   const owner = options.owner ?? randomUUID();
   /** Leases held here: id → mailbox key. */
   const held = new Map<string, string>();
+  const seen = new Set<string>();
   const local = new Map<string, { backoffUntil: number; shrink: number; shrinkUntil: number }>();
   let lastCleanup = 0;
 
@@ -50,6 +51,7 @@ export function createPostgresGovernor(
   return {
     async admit(mailbox: Mailbox, recipients: number): Promise<Admission> {
       const t = now();
+      seen.add(mailbox.key);
       const mine = local.get(mailbox.key);
       if (mine && t < mine.backoffUntil)
         return { admitted: false, retryAt: mine.backoffUntil, reason: 'backoff' };
@@ -152,7 +154,8 @@ export function createPostgresGovernor(
       local.set(mailbox.key, mine);
     },
     leases() {
-      const out: Record<string, number> = {};
+      // Every mailbox this instance governed, 0 when it holds none now.
+      const out: Record<string, number> = Object.fromEntries([...seen].map((k) => [k, 0]));
       for (const key of held.values()) out[key] = (out[key] ?? 0) + 1;
       return out;
     },

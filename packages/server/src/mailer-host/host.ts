@@ -44,6 +44,8 @@ export interface MailerHostOptions {
    * hung thread. @default 180000
    */
   callTimeoutMs?: number;
+  /** Each request the worker's token caches make to a token endpoint: `ok` or the catalog code. */
+  onTokenRequest?: (outcome: string) => void;
 }
 
 /** A call into the mailer thread got no answer in time (see {@link MailerHostOptions.callTimeoutMs}). */
@@ -108,6 +110,10 @@ export function createMailerHost(options: MailerHostOptions) {
     w.on('message', (m: WorkerMessage) => {
       if (m.t === 'log') {
         options.logger[m.level](m.message, m.fields);
+        return;
+      }
+      if (m.t === 'tokenRequest') {
+        options.onTokenRequest?.(m.outcome);
         return;
       }
       const p = pending.get(m.id);

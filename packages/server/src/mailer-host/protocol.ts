@@ -43,6 +43,7 @@ export type HostMessage =
 export type WorkerMessage =
   | { t: 'log'; level: LogLevel; message: string; fields: Record<string, unknown> | undefined }
   | { t: 'ok'; id: number; value?: unknown }
+  | { t: 'tokenRequest'; outcome: string }
   | { t: 'err'; id: number; error: WireError };
 
 /** An error on the wire: core's `toJSON()` (no `cause`), or the name and message of anything else. */
