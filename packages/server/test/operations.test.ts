@@ -14,7 +14,10 @@ describeDrivers('operations: health, readiness, metrics, the mailer-thread watch
     env = undefined;
   });
 
-  async function start(extra: Partial<Omit<CreateServerOptions, 'store'>> = {}, entry: Record<string, unknown> = {}) {
+  async function start(
+    extra: Partial<Omit<CreateServerOptions, 'store'>> = {},
+    entry: Record<string, unknown> = {},
+  ) {
     env = await createTestEnvironment({ limits: false });
     const kit = env;
     h = await startHarness(driver, {

@@ -129,21 +129,15 @@ export function createOutboxDriver(db: Kysely<Database>, dialect: OutboxDialect)
      */
     async finish(id: string, owner: string, outcome: AttemptOutcome, at: Date): Promise<boolean> {
       const iso = at.toISOString();
+      const final = outcome.status !== 'queued';
       return db.transaction().execute(async (trx) => {
-        const current = await trx
-          .selectFrom('outbox_messages')
-          .select(['attempts', 'status', 'lease_owner'])
-          .where('id', '=', id)
-          .executeTakeFirst();
-        if (!current || current.lease_owner !== owner) return false;
-        if (current.status !== 'sending' && current.status !== 'unknown') return false;
-        const attempt = Number(current.attempts) + 1;
-        const final = outcome.status !== 'queued';
-        await trx
+        // One statement decides and changes: only under this owner's lease (or its expired-lease
+        // `unknown` guess), attempts counted in SQL.
+        const updated = await trx
           .updateTable('outbox_messages')
-          .set({
+          .set((eb) => ({
             status: outcome.status,
-            attempts: attempt,
+            attempts: eb('attempts', '+', 1),
             updated_at: iso,
             lease_owner: null,
             lease_expires_at: null,
@@ -155,16 +149,20 @@ export function createOutboxDriver(db: Kysely<Database>, dialect: OutboxDialect)
             ...(outcome.accepted ? { accepted_json: JSON.stringify(outcome.accepted) } : {}),
             ...(outcome.rejected ? { rejected_json: JSON.stringify(outcome.rejected) } : {}),
             finished_at: final ? iso : null,
-          })
+          }))
           .where('id', '=', id)
-          .execute();
+          .where('lease_owner', '=', owner)
+          .where('status', 'in', ['sending', 'unknown'])
+          .returning('attempts')
+          .executeTakeFirst();
+        if (!updated) return false;
         await trx
           .insertInto('outbox_attempts')
           .values({
             id: nextAttemptId(at),
             outbox_id: id,
             at: outcome.attempt.at,
-            attempt,
+            attempt: Number(updated.attempts),
             outcome: outcome.attempt.outcome,
             code: outcome.attempt.code,
             reply: outcome.attempt.reply,
