@@ -430,23 +430,34 @@ export function createOutbox(options: OutboxOptions) {
     async waitFor(id: string, ms: number): Promise<OutboxRow | undefined> {
       const deadline = Date.now() + ms;
       for (;;) {
-        const row = await guard(() => driver.getRow(id));
-        if (!row || FINAL.has(row.status as OutboxStatus)) return row;
-        // Shutting down: answer now (202, still queued) instead of holding the connection open.
-        if (state === 'draining' || state === 'stopped') return row;
-        const left = deadline - Date.now();
-        if (left <= 0) return row;
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(t);
-            waiters.get(id)?.delete(done);
-            resolve();
-          };
-          const t = setTimeout(done, Math.min(left, 500));
-          const set = waiters.get(id) ?? new Set();
-          waiters.set(id, set);
-          set.add(done);
+        // Listen before reading: a delivery that finishes between the read and the wait still wakes us.
+        let done: () => void = () => {};
+        const woken = new Promise<void>((resolve) => {
+          done = resolve;
         });
+        const set = waiters.get(id) ?? new Set();
+        waiters.set(id, set);
+        set.add(done);
+        try {
+          const row = await guard(() => driver.getRow(id));
+          if (!row || FINAL.has(row.status as OutboxStatus)) return row;
+          // Shutting down: answer now (202, still queued) instead of holding the connection open.
+          if (state === 'draining' || state === 'stopped') return row;
+          const left = deadline - Date.now();
+          if (left <= 0) return row;
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            woken,
+            new Promise<void>((resolve) => {
+              // Polls too: another instance's delivery is not notified here.
+              timer = setTimeout(resolve, Math.min(left, 500));
+            }),
+          ]);
+          clearTimeout(timer);
+        } finally {
+          set.delete(done);
+          if (set.size === 0 && waiters.get(id) === set) waiters.delete(id);
+        }
       }
     },
 
