@@ -71,6 +71,12 @@ Send one message:
   --attach FILE        attachment (repeatable)
   (with neither --text nor --html, the text body is read from stdin when it is piped)
 
+Submit to a server's outbox instead (joins its per-mailbox limits across every sender):
+  --server URL         an smtp-oauth server, e.g. https://smtp-oauth.example.com (a name that is
+                       not an http(s) URL still picks an entry of the config file)
+  --api-key KEY        the server's API key (or SMTP_OAUTH_API_KEY)
+  --wait               wait up to 60 s for the delivery (exit 4 when still queued)
+
 Send a batch (one message per row):
   --batch FILE         CSV with a header row, or JSONL (.jsonl/.ndjson) with one object per line.
                        Columns/keys to, cc, bcc, from, subject, text, html override the options;

@@ -82,7 +82,7 @@ describe('credential redaction with an SMTP server that echoes AUTH (S4)', () =>
     it(`AUTH ${mechanism}: the --json error carries the 535 but no form of the password`, async () => {
       const ca = createCertificateAuthority();
       const leaf = ca.issueServerCertificate({ hosts: ['127.0.0.1'] });
-      server = echoingSmtpServer(mechanism, { key: leaf.keyPem, cert: leaf.certPem });
+      server = echoingSmtpServer(mechanism, { key: leaf.privateKeyPem, cert: leaf.certificatePem });
       await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
       const port = (server.address() as { port: number }).port;
       dir = mkdtempSync(join(tmpdir(), 'smtp-oauth-redact-'));
@@ -98,7 +98,7 @@ describe('credential redaction with an SMTP server that echoes AUTH (S4)', () =>
           auth: { type: 'password', password: 'env:CANARY_PASSWORD' },
         }),
       );
-      writeFileSync(join(dir, 'ca.pem'), ca.certPem);
+      writeFileSync(join(dir, 'ca.pem'), ca.certificatePem);
       const r = await runCli(
         [
           '--config',

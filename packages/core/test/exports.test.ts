@@ -6,16 +6,20 @@ describe('public exports', () => {
   it('@org/core', async () => {
     expect(Object.keys(await import('../src/index.js')).sort()).toMatchInlineSnapshot(`
       [
+        "CREDENTIAL_FIELDS",
         "ConfigError",
         "DEFAULT_MAX_MESSAGE_BYTES",
         "DEFAULT_MAX_RECIPIENTS",
+        "DESTINATION_PATHS",
         "EXCHANGE_MAX_CONNECTIONS",
         "EXCHANGE_MESSAGES_PER_MINUTE",
+        "SECRET_PATHS",
         "SMTP_SEND_AS_APP_ROLE",
         "SmtpOAuthError",
         "addressProblem",
         "applyPreset",
         "catalogEntry",
+        "changedDestination",
         "cloudIssues",
         "cloudOfScope",
         "cloudOfSmtpHost",
@@ -68,6 +72,7 @@ describe('public exports', () => {
         "parseConfig",
         "parseEntraTokenEndpoint",
         "parseRetryAfter",
+        "planSecretUpdate",
         "redactConfig",
         "redactConfigWithCertificate",
         "redactSecrets",
@@ -82,8 +87,12 @@ describe('public exports', () => {
   it('@org/core/config (browser-safe)', async () => {
     expect(Object.keys(await import('../src/config/index.js')).sort()).toMatchInlineSnapshot(`
       [
+        "CREDENTIAL_FIELDS",
         "ConfigError",
+        "DESTINATION_PATHS",
+        "SECRET_PATHS",
         "applyPreset",
+        "changedDestination",
         "cloudIssues",
         "cloudOfLoginHost",
         "cloudOfScope",
@@ -100,12 +109,14 @@ describe('public exports', () => {
         "entryCloud",
         "formatPath",
         "generic",
+        "hasValueAt",
         "isEntraLoginHost",
         "isGraphScope",
         "isGuid",
         "isMicrosoftHost",
         "isValidTenant",
         "issuesFromZod",
+        "mergeSecrets",
         "microsoft365",
         "microsoft365China",
         "microsoft365Gcc",
@@ -114,8 +125,12 @@ describe('public exports', () => {
         "normalizeThumbprint",
         "parseConfig",
         "parseEntraTokenEndpoint",
+        "planSecretUpdate",
         "redactConfig",
+        "splitSecrets",
         "tenantProblem",
+        "validateUpdate",
+        "valueAtPath",
       ]
     `);
   });

@@ -446,8 +446,9 @@ describe('WebAdmin end to end', () => {
         text: 'Your invoice.',
       }),
     });
-    expect(sent.status).toBe(200);
-    await stack.env.waitForMessage((m) => m.parsed.subject === 'Invoice');
+    // Accepted into the server's outbox; delivered right after.
+    expect(sent.status).toBe(202);
+    await stack.env.waitForMessage((m) => m.parsed.subject === 'Invoice', { timeoutMs: 30_000 });
     await page.reload();
     await page
       .getByRole('row', { name: /billing app/ })

@@ -35,7 +35,13 @@ let close = async () => {};
 if (mode === 'http') {
   const agent = new Agent({ keepAlive: true, maxSockets: clients });
   const target = new URL(workerData.url);
-  const headers = { authorization: `Bearer ${workerData.key}`, 'content-type': 'application/json' };
+  const headers = {
+    authorization: `Bearer ${workerData.key}`,
+    'content-type': 'application/json',
+    ...workerData.headers,
+  };
+  // POST /api/send answers 202 (stored) by default, 200 with `Prefer: wait`; a bare route 201.
+  const expected = workerData.expectStatus ?? 200;
   job = (i) =>
     new Promise((resolve, reject) => {
       const payload = JSON.stringify(messageFor(i));
@@ -46,7 +52,7 @@ if (mode === 'http') {
           const chunks = [];
           res.on('data', (c) => chunks.push(c));
           res.on('end', () =>
-            res.statusCode === 200
+            res.statusCode === expected
               ? resolve()
               : reject(
                   new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 300)}`),

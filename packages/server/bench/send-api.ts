@@ -1,8 +1,10 @@
 /**
  * POST /api/send against the testkit (limits off): 8 concurrent HTTP clients, 2,000 requests —
  * requests/s and p50/p99 latency — next to core's mailer sending the same messages directly in
- * the same run. The ratio is the cost of the HTTP layer (API key, entry lookup, sent-log row,
- * express, JSON in and out); target ≥ 0.7. Prints a table and `BENCH_ROW` lines for the root
+ * the same run. Each request asks `Prefer: wait=60`, so it is answered once its message was
+ * delivered: the ratio is the cost of the HTTP layer and the outbox (API key, entry lookup, the
+ * outbox row and its attempt, express, JSON in and out); target ≥ 0.7. The outbox's own figures
+ * (durable accept rate, delivery rate, two instances) are in bench/outbox.ts. Prints a table and `BENCH_ROW` lines for the root
  * `pnpm bench`.
  *
  * What makes the comparison fair — both sides do the same work under the same conditions:
@@ -31,18 +33,16 @@
  *   of going over HTTP that the direct side does not have, and one reason the ratio is lower there
  *   than on a machine with more cores.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import type { MailerOptions } from '@org/core';
-import type { EnvironmentEmailServerConfig } from '@org/testkit';
 import { sql } from 'kysely';
 import { generateApiKey } from '../src/auth/api-keys.js';
+import { type Run, startLoad, startTestkit } from './shared.js';
 import { createEmailServer } from '../src/email-servers.js';
 import { silentLogger } from '../src/logger.js';
 import { createKeyRing } from '../src/secrets/keyring.js';
@@ -54,24 +54,10 @@ const WARMUP = 1000;
 // Six interleaved rounds: on 2 shared cores single rounds of either side vary up to 2x.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const TARGET = 0.7;
-const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 /** The same mailer options on both sides. */
 const MAILER_OPTIONS = { limits: false } satisfies Pick<MailerOptions, 'limits'>;
 
 const body = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(36); // ~2 KB
-
-interface Run {
-  seconds: number;
-  latencies: number[];
-  /** Event-loop busy time of the thread that sends (server main thread, or the direct worker). */
-  busyMs: number;
-  /** CPU time of that thread (Linux); undefined elsewhere. */
-  cpuMs?: number | undefined;
-  /** HTTP side: CPU time of the clients' thread. */
-  clientCpuMs?: number | undefined;
-  /** CPU time of the testkit process during the round. */
-  testkitCpuMs?: number;
-}
 
 /** CPU time (ms) of the calling thread, from /proc (Linux; USER_HZ is 100); undefined elsewhere. */
 function threadCpuMs(): number | undefined {
@@ -82,69 +68,6 @@ function threadCpuMs(): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The testkit in a child process, driven over IPC. */
-async function startTestkit(): Promise<{
-  config: EnvironmentEmailServerConfig;
-  call(cmd: 'count' | 'cpu' | 'reset' | 'close'): Promise<unknown>;
-  child: ChildProcess;
-}> {
-  const child = fork(new URL('./testkit-process.mjs', import.meta.url), { execArgv: [], stdio: 'inherit' });
-  let seq = 0;
-  const waiting = new Map<number, (v: unknown) => void>();
-  const config = await new Promise<EnvironmentEmailServerConfig>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`testkit process exited (${code})`)));
-    child.on(
-      'message',
-      (m: { ready?: boolean; config?: EnvironmentEmailServerConfig; id?: number; value?: unknown }) => {
-        if (m.ready && m.config) resolve(m.config);
-        else if (m.id !== undefined) waiting.get(m.id)?.(m.value);
-      },
-    );
-  });
-  return {
-    config,
-    child,
-    call: (cmd) =>
-      new Promise((resolve) => {
-        const id = seq++;
-        waiting.set(id, resolve);
-        child.send({ cmd, id });
-      }),
-  };
-}
-
-/** A long-lived load worker (see load-worker.mjs); `run(n)` sends n messages with 8-way concurrency. */
-async function startLoad(workerData: Record<string, unknown>) {
-  const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), {
-    // BENCH_PROFILE_DIR=/tmp/prof: CPU profiles of the load workers too (the main thread's come from
-    // `node --cpu-prof`); the testkit process is never profiled.
-    execArgv: PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [],
-    workerData: { clients: CLIENTS, body, ...workerData },
-  });
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('error', reject);
-  });
-  return {
-    run: (total: number) =>
-      new Promise<Run>((resolve, reject) => {
-        const onError = (e: Error) => reject(e);
-        worker.once('error', onError);
-        worker.once('message', (m: Run & { error?: string }) => {
-          worker.off('error', onError);
-          if (m.error) reject(new Error(m.error));
-          else resolve(m);
-        });
-        worker.postMessage({ total });
-      }),
-    close: async () => {
-      worker.postMessage({ close: true });
-      await new Promise((resolve) => worker.once('exit', resolve));
-    },
-  };
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -180,8 +103,23 @@ async function main() {
     last_used_at: null,
   });
   const { url, close } = await server.listen(0, '127.0.0.1');
-  const api = await startLoad({ mode: 'http', url: `${url}/api/send`, key });
-  const direct = await startLoad({ mode: 'direct', config: testkit.config, mailerOptions: MAILER_OPTIONS });
+  // `Prefer: wait`: each request waits for its delivery, so both sides measure a delivered message.
+  const api = await startLoad({
+    clients: CLIENTS,
+    body,
+    mode: 'http',
+    url: `${url}/api/send`,
+    key,
+    headers: { prefer: 'wait=60' },
+    expectStatus: 200,
+  });
+  const direct = await startLoad({
+    clients: CLIENTS,
+    body,
+    mode: 'direct',
+    config: testkit.config,
+    mailerOptions: MAILER_OPTIONS,
+  });
   // The server's sending thread is this one: its busy and CPU time are measured here.
   const apiRun = async (n: number): Promise<Run> => {
     const tk0 = (await testkit.call('cpu')) as number;
@@ -224,10 +162,9 @@ async function main() {
     const delivered = (await testkit.call('count')) as number;
     if (delivered !== 2 * ROUNDS * REQUESTS)
       throw new Error(`expected ${2 * ROUNDS * REQUESTS} messages, testkit has ${delivered}`);
-    await ctx.sentLog.flush();
-    const logged = await sql<{ n: number }>`select count(*) as n from sent_log where status = 'sent'`.execute(
-      ctx.store.db,
-    );
+    const logged = await sql<{
+      n: number;
+    }>`select count(*) as n from outbox_messages where status = 'sent'`.execute(ctx.store.db);
     if (Number(logged.rows[0]?.n) !== WARMUP + ROUNDS * REQUESTS)
       throw new Error(`expected ${WARMUP + ROUNDS * REQUESTS} sent-log rows, found ${logged.rows[0]?.n}`);
 

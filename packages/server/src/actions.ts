@@ -1,23 +1,21 @@
 import { isIP } from 'node:net';
 import {
+  createMessageId,
   type DiagnoseResult,
   diagnose,
   inspectAccessToken,
-  isSmtpOAuthError,
   type MailMessage,
   type SendResult,
   type SendTestResult,
   sendTest as coreSendTest,
+  validateMessage,
 } from '@org/core';
 import type { TestCheck, TokenTestResult } from '@org/core/api';
 import type { AppContext } from './context.js';
 import { ApiError, toApiError } from './http/errors.js';
+import { outcomeError, sendResultOf } from './outbox/outcome.js';
+import type { OutboxSource } from './outbox/types.js';
 import type { EmailServerRecord } from './store/email-servers-repository.js';
-
-/** Who triggered a send, for the sent-log. */
-export interface SendOrigin {
-  apiKeyId: string | null;
-}
 
 export async function getRecordOr404(ctx: AppContext, id: string): Promise<EmailServerRecord> {
   const record = await ctx.repos.emailServers.get(id);
@@ -106,55 +104,42 @@ export async function diagnoseEntry(
   }
 }
 
+/** The sender address of a message (its `from`, else the entry's `from` or mailbox): the Message-ID's domain. */
+export function senderOf(record: EmailServerRecord, from: { address: string } | undefined): string {
+  if (from) return from.address;
+  const configured = String(record.config.from ?? record.config.user ?? '');
+  return /<([^<>]+)>/.exec(configured)?.[1] ?? configured;
+}
+
 /**
- * Sends through the entry's shared mailer and writes one sent-log row: time, entry, recipient
- * count, status, error code, server reply — never addresses, subject or body.
+ * Sends through the outbox and waits for the outcome (the admin's synchronous actions): the message
+ * is stored first, like every other, so it appears in the sent log and its attempts are recorded.
+ * @throws ApiError with core's code when it failed; `OUTBOX_PENDING` (504) when still queued after `waitMs`
  */
 export async function sendThrough(
   ctx: AppContext,
   record: EmailServerRecord,
   message: MailMessage,
-  origin: SendOrigin,
+  source: OutboxSource,
+  waitMs = 60_000,
 ): Promise<SendResult> {
-  let result: SendResult;
-  try {
-    const runtime = await ctx.runtimes.get(record);
-    result = await runtime.mailer.send(message);
-  } catch (error) {
-    ctx.sentLog.append(
-      {
-        serverId: record.id,
-        apiKeyId: origin.apiKeyId,
-        recipientCount: countRecipients(message),
-        status: 'failed',
-        errorCode: toApiError(error)?.code ?? 'INTERNAL',
-        serverReply: isSmtpOAuthError(error) ? replyOf(error.details) : null,
-      },
-      ctx.now(),
-    );
-    throw error;
+  const normalized = validateMessage(message);
+  const accepted = await ctx.outbox.submit({
+    entryId: record.id,
+    source,
+    content: { kind: 'message', message },
+    messageId: createMessageId(senderOf(record, normalized.from)),
+  });
+  const row = await ctx.outbox.waitFor(accepted.id, waitMs);
+  if (row?.status === 'sent') {
+    const { id: _id, status: _status, ...result } = sendResultOf(row);
+    return result;
   }
-  ctx.sentLog.append(
-    {
-      serverId: record.id,
-      apiKeyId: origin.apiKeyId,
-      recipientCount: result.accepted.length + result.rejected.length,
-      status: 'sent',
-      errorCode: null,
-      serverReply: result.response.slice(0, 1000),
-    },
-    ctx.now(),
-  );
-  return result;
-}
-
-const replyOf = (details: Record<string, unknown>): string | null =>
-  typeof details.reply === 'string' ? details.reply.slice(0, 1000) : null;
-
-/** Recipients as given (the message may be invalid, so this only counts). */
-function countRecipients(message: MailMessage): number {
-  const n = (v: unknown) => (Array.isArray(v) ? v.length : v === undefined || v === null ? 0 : 1);
-  return n(message.to) + n(message.cc) + n(message.bcc);
+  if (row && (row.status === 'failed' || row.status === 'unknown')) throw outcomeError(row);
+  throw new ApiError(504, 'OUTBOX_PENDING', 'The message is queued but was not delivered in time', {
+    hint: `Follow it at GET /api/messages/${accepted.id}`,
+    details: { id: accepted.id, status: row?.status ?? 'queued' },
+  });
 }
 
 /**
@@ -186,17 +171,6 @@ export async function sendTest(
     await recordTest(ctx, record.id, 'send-test', false, failureLine(error));
     throw error;
   }
-  ctx.sentLog.append(
-    {
-      serverId: record.id,
-      apiKeyId: null,
-      recipientCount: 1,
-      status: result.ok ? 'sent' : 'failed',
-      errorCode: result.ok ? null : (result.error?.code ?? 'INTERNAL'),
-      serverReply: result.sent ? result.sent.response.slice(0, 1000) : null,
-    },
-    ctx.now(),
-  );
   await recordTest(
     ctx,
     record.id,

@@ -13,8 +13,10 @@ import { apiKeyDocs, apiKeyRoutes } from './routes/api-keys.js';
 import { authDocs, authRoutes } from './routes/auth.js';
 import type { OperationDoc } from './routes/docs.js';
 import { emailServerDocs, emailServerRoutes, emailServerSchemas } from './routes/email-servers.js';
-import { healthDocs, healthRoutes } from './routes/health.js';
+import { drainingGuard, healthDocs, healthRoutes } from './routes/health.js';
 import { logDocs, logRoutes } from './routes/logs.js';
+import { messageDocs, messageRoutes } from './routes/messages.js';
+import { metricsDocs } from './routes/metrics.js';
 import { buildOpenApi, openApiDocs, openApiRoutes } from './routes/openapi.js';
 import { sandboxDocs, sandboxRoutes } from './routes/sandbox.js';
 import { relayDocs, relayRoutes } from './routes/relay.js';
@@ -40,6 +42,7 @@ export function createApp(ctx: AppContext): Express {
     next();
   });
   api.use(deniedRateLimit(ctx.audit));
+  api.use(drainingGuard(ctx));
   api.use(
     csrfGuard({
       allowedOrigins: ctx.allowedOrigins,
@@ -69,6 +72,8 @@ export function createApp(ctx: AppContext): Express {
     ...sendDocs,
     ...sandboxDocs,
     ...relayDocs,
+    ...messageDocs,
+    ...metricsDocs,
     ...openApiDocs,
   ];
   // The send API first: the applications' hot path then matches its route at once instead of
@@ -82,12 +87,14 @@ export function createApp(ctx: AppContext): Express {
   api.use(logRoutes(ctx));
   api.use('/sandbox', sandboxRoutes(ctx));
   api.use('/relay', relayRoutes(ctx));
+  api.use(messageRoutes(ctx));
   api.use(
     openApiRoutes(() => buildOpenApi(docs, { ...emailServerSchemas(), ...sendSchemas() }, SERVER_VERSION)),
   );
   api.use(notFoundApi());
 
   app.use('/api', api);
+  app.get('/metrics', ctx.metrics.handler());
   app.use(adminUi(ctx.adminUiDir));
   app.use(errorHandler(ctx.logger));
   return app;

@@ -27,6 +27,35 @@ export interface ServerSettings {
   relay: RelayOptions | undefined;
   /** `AUDIT_RETENTION_DAYS`: audit records older than this are deleted. @default 90 */
   auditRetentionDays: number;
+  /** Outbox tuning (`OUTBOX_*`, milliseconds / counts); unset fields keep the server's defaults. */
+  outbox: {
+    leaseMs?: number;
+    pollMs?: number;
+    drainTimeoutMs?: number;
+    concurrency?: number;
+    retryFirstDelayMs?: number;
+  };
+}
+
+/** A positive integer from the environment, or undefined when unset. */
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d{1,9}$/.test(v) || Number(v) <= 0)
+    throw new ServerError('SETTINGS_INVALID', `${name} must be a positive whole number`, {
+      hint: `e.g. ${name}=1000`,
+    });
+  return Number(v);
+}
+
+function outboxSettings(env: Record<string, string | undefined>): ServerSettings['outbox'] {
+  const entries = {
+    leaseMs: positiveInt('OUTBOX_LEASE_MS', env.OUTBOX_LEASE_MS),
+    pollMs: positiveInt('OUTBOX_POLL_MS', env.OUTBOX_POLL_MS),
+    drainTimeoutMs: positiveInt('OUTBOX_DRAIN_TIMEOUT_MS', env.OUTBOX_DRAIN_TIMEOUT_MS),
+    concurrency: positiveInt('OUTBOX_CONCURRENCY', env.OUTBOX_CONCURRENCY),
+    retryFirstDelayMs: positiveInt('OUTBOX_RETRY_FIRST_DELAY_MS', env.OUTBOX_RETRY_FIRST_DELAY_MS),
+  };
+  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
 }
 
 const list = (v: string | undefined) =>
@@ -102,6 +131,7 @@ export function loadSettings(
           : (bool('TRUST_PROXY', trust) ?? trust),
     allowedOrigins: list(env.ALLOWED_ORIGINS),
     adminUiDir: env.ADMIN_UI_DIR || undefined,
+    outbox: outboxSettings(env),
     sandbox,
     logLevel,
     relay: relaySettings(env, dataDir),

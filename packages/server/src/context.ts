@@ -8,7 +8,8 @@ import type { SmtpHostPolicy, TokenEndpointPolicy } from './guards/outbound.js';
 import type { Logger } from './logger.js';
 import type { LookupCache } from './lookup-cache.js';
 import type { Relay } from './relay/relay.js';
-import type { SentLogWriter } from './sent-log-writer.js';
+import type { Outbox } from './outbox/outbox.js';
+import type { ServerMetrics } from './routes/metrics.js';
 import type { ApiKeyRow } from './store/api-keys-repository.js';
 import type { EmailServerRecord } from './store/email-servers-repository.js';
 import type { KeyRing } from './secrets/keyring.js';
@@ -39,8 +40,10 @@ export interface AppContext {
   trustProxy: boolean | number | string;
   /** One mailer and token cache per entry and config version, shared by every request. */
   runtimes: EntryRuntimes;
-  /** Sent-log rows, written behind the response in batches. */
-  sentLog: SentLogWriter;
+  /** The durable outbox every send goes through (accepted = committed); the sent log is its view. */
+  outbox: Outbox;
+  /** Prometheus metrics (`GET /metrics`). */
+  metrics: ServerMetrics;
   /** The send API's per-request lookups; cleared by every local change to keys or entries. */
   lookups: { apiKeys: LookupCache<ApiKeyRow>; emailServers: LookupCache<EmailServerRecord> };
   /** Sandbox mode only: the practice credentials of the fake tenant. */

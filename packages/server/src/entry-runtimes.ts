@@ -22,6 +22,12 @@ export interface EntryRuntime {
   /** The addresses the S6 guard checked; the mailer connects to the first one. */
   readonly addresses: readonly string[];
   readonly mailer: RemoteMailer;
+  /**
+   * Sends through a connection of its own, closed before this resolves: for governed mailboxes,
+   * where each send holds one of the mailbox's connection leases (a pooled connection would stay
+   * open, and counted by Exchange, after its lease was given back). Shares the entry's token cache.
+   */
+  once<T>(run: (mailer: RemoteMailer) => Promise<T>): Promise<T>;
 }
 
 /** Options that shape every mailer the server builds (tests and the benchmark set them). */
@@ -109,12 +115,20 @@ export function createEntryRuntimes(
     config: EmailServerConfig,
     tokens: TokenProvider | undefined,
     address: string,
+    single = false,
   ): Promise<RemoteMailer> {
     // S6: connect to the address the guard checked; TLS still verifies the host name.
     const connectAddress = isIP(config.host) ? undefined : address;
-    if (host) return host.open({ key, config, connectAddress, options: { ...options.mailer } });
-    return createMailer(config, {
+    // The outbox owns retries (its schedule, its attempt records): core retries nothing on its own
+    // unless the server is configured to. A single-connection mailer leaves pacing to the governor.
+    const mailerOptions = {
+      retry: false as const,
       ...options.mailer,
+      ...(single ? { limits: { maxConnections: 1, messagesPerMinute: 0 } } : {}),
+    };
+    if (host) return host.open({ key, config, connectAddress, options: mailerOptions });
+    return createMailer(config, {
+      ...mailerOptions,
       ...(tokens ? { tokenProvider: tokens } : {}),
       ...(connectAddress ? { connectAddress } : {}),
       now: coreNow,
@@ -125,7 +139,11 @@ export function createEntryRuntimes(
   function tokensFor(key: string, config: EmailServerConfig): TokenProvider | undefined {
     if (config.auth.type !== 'oauth2') return undefined;
     if (host) return { getToken: (o) => host.token(key, config, o) };
-    return entryTokenCache(config, { now: coreNow, ...logOption(ctx()) });
+    return entryTokenCache(config, {
+      now: coreNow,
+      ...logOption(ctx()),
+      onTokenRequest: (outcome) => ctx().metrics.tokenRequest(outcome),
+    });
   }
 
   /**
@@ -145,7 +163,21 @@ export function createEntryRuntimes(
     const effective = withEnvironmentProxy(config);
     const tokens = tokensFor(key, effective);
     const mailer = await buildMailer(key, effective, tokens, addresses[0]!);
-    return { id: record.id, config, tokens, addresses, mailer };
+    return {
+      id: record.id,
+      config,
+      tokens,
+      addresses,
+      mailer,
+      async once(run) {
+        const single = await buildMailer(key, effective, tokens, addresses[0]!, true);
+        try {
+          return await run(single);
+        } finally {
+          await single.close();
+        }
+      },
+    };
   }
 
   /** Re-resolves after the TTL; keeps the mailer while its address is still among the checked ones. */
@@ -219,6 +251,10 @@ export function createEntryRuntimes(
       slots.clear();
       await Promise.allSettled(all.map(async (s) => (await s.runtime).mailer.close()));
       await host?.close();
+    },
+    /** The mailer thread answers (readiness); always true without one. */
+    alive(): Promise<boolean> {
+      return host ? host.alive() : Promise.resolve(!closed);
     },
     /** Number of live runtimes (tests). */
     get size(): number {

@@ -6,13 +6,36 @@ import {
   createTokenCache,
   createTokenProvider,
   type EmailServerConfig,
+  isSmtpOAuthError,
   type Logger,
   type TokenCache,
+  type TokenProvider,
 } from '@org/core';
 
 export function entryTokenCache(
   config: EmailServerConfig,
-  options: { now: () => number; logger?: Logger },
+  options: {
+    now: () => number;
+    logger?: Logger;
+    /** Called once per request to the token endpoint (not per cached use): `ok` or the catalog code (metrics). */
+    onTokenRequest?: (outcome: string) => void;
+  },
 ): TokenCache {
-  return createTokenCache(createTokenProvider(config, options), options);
+  const { onTokenRequest, ...rest } = options;
+  const provider = createTokenProvider(config, rest);
+  const counted: TokenProvider = onTokenRequest
+    ? {
+        async getToken(o) {
+          try {
+            const token = await provider.getToken(o);
+            onTokenRequest('ok');
+            return token;
+          } catch (error) {
+            onTokenRequest(isSmtpOAuthError(error) ? error.code : 'error');
+            throw error;
+          }
+        },
+      }
+    : provider;
+  return createTokenCache(counted, rest);
 }

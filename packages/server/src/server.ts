@@ -18,13 +18,18 @@ import type { AppContext } from './context.js';
 import { createEntryRuntimes, type RuntimeOptions } from './entry-runtimes.js';
 import { createLookupCache } from './lookup-cache.js';
 import { createMailerHost } from './mailer-host/host.js';
-import type { OutboxSubmitter } from './outbox/types.js';
-import { createDirectSubmitter } from './relay/direct-submitter.js';
 import { createRelay, type Relay, type RelayOptions } from './relay/relay.js';
 import { createRelayRepository } from './store/relay-repository.js';
-import { createSentLogWriter } from './sent-log-writer.js';
+import { ApiError } from './http/errors.js';
+import { mailboxOf } from './governor/limits.js';
+import { createMemoryGovernor } from './governor/memory.js';
+import { createPostgresGovernor } from './governor/postgres.js';
+import type { Governor } from './governor/types.js';
+import { outboxDriverFor } from './outbox/index.js';
+import { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.js';
 import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
 import { createJsonLogger, type Logger } from './logger.js';
+import { createServerMetrics } from './routes/metrics.js';
 import type { KeyRing } from './secrets/keyring.js';
 import { startKeyRing } from './secrets/live-keyring.js';
 import { assertConfiguredPassword } from './auth/password-policy.js';
@@ -95,6 +100,11 @@ export interface CreateServerOptions {
    * keeps them on the main thread. @default true
    */
   mailerThread?: boolean;
+  /**
+   * The mailer thread's watchdog: a call not answered within this fails with `MAILER_CALL_TIMEOUT`
+   * and the thread is replaced. @default 180000
+   */
+  mailerCallTimeoutMs?: number;
   /** `Secure` cookies: true, false, or 'auto' (when the request is https). @default 'auto' */
   secureCookies?: boolean | 'auto';
   /** express `trust proxy` (for X-Forwarded-Proto/For behind a reverse proxy). @default false */
@@ -117,8 +127,22 @@ export interface CreateServerOptions {
   shutdownTimeoutMs?: number;
   /** The SMTP relay for devices (started with the server when set). @default off */
   relay?: RelayOptions;
-  /** Where the relay hands accepted messages. @default direct delivery (non-durable; see relay/direct-submitter.ts) */
-  outbox?: OutboxSubmitter;
+  /**
+   * The outbox's delivery: retry schedule and lifetime, concurrency, lease, poll interval, retention
+   * (see {@link OutboxOptions}); `deliver: false` only accepts (an API-only instance).
+   * `drainTimeoutMs`: at shutdown, sends in flight get this long to finish. @default 10000
+   */
+  outbox?: Pick<
+    OutboxOptions,
+    'schedule' | 'concurrency' | 'leaseMs' | 'pollMs' | 'retentionMs' | 'instanceId'
+  > & { deliver?: boolean; drainTimeoutMs?: number };
+  /**
+   * The governor of per-mailbox limits (Exchange's for Microsoft hosts; an entry's `limits`
+   * otherwise): in process with SQLite, across instances with PostgreSQL. `windowMs` is the
+   * per-minute window (@default 60000; shorter only in tests), `leaseMs` a connection lease's life
+   * without heartbeat (@default 30000). `enabled: false` turns it off.
+   */
+  governor?: { enabled?: boolean; windowMs?: number; leaseMs?: number; lingerMs?: number };
 }
 
 /** A listening server. */
@@ -163,11 +187,13 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
   const now = options.now ?? (() => new Date());
   const logger = options.logger ?? createJsonLogger({ now });
   const store = await openStore(options.store, logger);
+  const metrics = createServerMetrics(now);
   const sandboxOptions = options.sandbox === true ? {} : options.sandbox || undefined;
   let testkit: Awaited<ReturnType<typeof startTestkit>> | undefined;
   let runtimes: AppContext['runtimes'] | undefined;
   let relay: Relay | undefined;
   let keys: Awaited<ReturnType<typeof startKeyRing>> | undefined;
+  let governor: Governor | undefined;
   try {
     keys = await startKeyRing({ db: store.db, ring: options.keyRing, keyFile: options.keyFile, now, logger });
     testkit = sandboxOptions ? await startTestkit(sandboxOptions) : undefined;
@@ -219,10 +245,18 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       runtimes: createEntryRuntimes(
         () => context,
         options.runtime,
-        options.mailerThread === false ? undefined : createMailerHost({ logger, now: () => now().getTime() }),
+        options.mailerThread === false
+          ? undefined
+          : createMailerHost({
+              logger,
+              now: () => now().getTime(),
+              onTokenRequest: (outcome) => metrics.tokenRequest(outcome),
+              ...(options.mailerCallTimeoutMs ? { callTimeoutMs: options.mailerCallTimeoutMs } : {}),
+            }),
       ),
-      sentLog: createSentLogWriter({ repo: repos.sentLog, logger }),
       ...(testkit ? { practice: createPracticeCredentials(testkit) } : {}),
+      outbox: undefined as unknown as Outbox,
+      metrics,
       lookups: {
         apiKeys: createLookupCache(options.lookupCacheMs ?? 1000),
         emailServers: createLookupCache(options.lookupCacheMs ?? 1000),
@@ -230,6 +264,46 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
     };
     runtimes = context.runtimes;
     await context.audit.cleanup();
+    const governorOptions = { now: () => now().getTime(), ...options.governor };
+    governor =
+      options.governor?.enabled === false
+        ? undefined
+        : store.sqliteFile !== undefined
+          ? createMemoryGovernor(governorOptions)
+          : createPostgresGovernor(store.db, governorOptions);
+    context.outbox = createOutbox({
+      ...options.outbox,
+      driver: outboxDriverFor(store.db),
+      logger,
+      now,
+      reclaimOthersAtStart: store.sqliteFile !== undefined,
+      ...(governor ? { governor } : {}),
+      onAttempt: (_entry, outcome, code) => metrics.attempt(outcome, code),
+      async mailerFor(entryId) {
+        const record = await context.lookups.emailServers.get(`ref:${entryId}`, () =>
+          repos.emailServers.get(entryId),
+        );
+        if (!record)
+          throw new ApiError(
+            404,
+            'EMAIL_SERVER_NOT_FOUND',
+            'The email-server entry of this message was deleted',
+            {
+              hint: 'Submit the message again through an existing entry',
+            },
+          );
+        const runtime = await context.runtimes.get(record);
+        const mailbox = governor ? mailboxOf(runtime.config) : undefined;
+        if (!mailbox) return { mailer: runtime.mailer };
+        return {
+          mailbox,
+          mailer: {
+            send: (m) => runtime.once((mailer) => mailer.send(m)),
+            sendRaw: (m) => runtime.once((mailer) => mailer.sendRaw(m)),
+          },
+        };
+      },
+    });
     await ensureAdmin(context, options.admin, options.passwordHashing ?? DEFAULT_SCRYPT, !!testkit);
     const sandbox: SandboxMode | undefined =
       testkit && sandboxOptions
@@ -250,7 +324,8 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
             : await context.lookups.emailServers.get('default', () => repos.emailServers.getDefault());
           return record ? { id: record.id, config: record.config } : undefined;
         },
-        submitter: options.outbox ?? createDirectSubmitter(context),
+        // Accepted means committed: the relay answers 250 only after the outbox stored the message.
+        submitter: context.outbox,
         limiter: createLoginLimiter({
           repo: repos.throttle,
           now,
@@ -263,7 +338,9 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       context.relay = relay;
       await relay.start();
     }
+    metrics.attach({ outbox: context.outbox, governor });
     const app = createApp(context);
+    if (options.outbox?.deliver !== false) await context.outbox.start();
 
     const listening = new Set<{ close(): Promise<void> }>();
     let closing: Promise<void> | undefined;
@@ -299,10 +376,13 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       },
       close() {
         closing ??= (async () => {
+          // The outbox stops claiming at once and lets in-flight sends finish; meanwhile the API
+          // still listens and answers 503 + Retry-After (not a dropped connection). Then HTTP stops.
+          await context.outbox.stop(options.outbox?.drainTimeoutMs ?? 10_000);
           await Promise.all([...listening].map((l) => l.close()));
           await relay?.close();
           await context.runtimes.closeAll();
-          await context.sentLog.flush();
+          await governor?.close();
           await testkit?.close();
           await keys?.stop();
           await context.audit.close();
@@ -314,6 +394,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
   } catch (error) {
     await relay?.close();
     await runtimes?.closeAll();
+    await governor?.close();
     await testkit?.close();
     await keys?.stop();
     await store.close();

@@ -187,6 +187,17 @@ describeDrivers(`${README}: curl examples`, (driver) => {
         const path = call.path.replace(id, '{id}');
         switch (path) {
           case '/api/send': {
+            if (call.status === 202) {
+              // Stored in the outbox; delivered right after.
+              if (example.answer)
+                expect(Object.keys(call.body).sort(), what).toEqual(Object.keys(example.answer).sort());
+              expect(call.body, what).toMatchObject({ status: 'queued' });
+              const message = await kit.waitForMessage((m) => m.messageId === call.body.messageId, {
+                timeoutMs: 30_000,
+              });
+              expect(message.identity.appId).toBe(kit.clientId);
+              break;
+            }
             if (example.answer)
               expect(Object.keys(call.body).sort(), what).toEqual(Object.keys(example.answer).sort());
             expect(call.body, what).toMatchObject({ rejected: [] });
@@ -287,11 +298,16 @@ describeDrivers(`${README}: POST /api/send answers with the documented statuses`
     await harness.login();
     const id = (await json(await harness.api('/api/email-servers', { body: kit.config }))).emailServer.id;
     const key = (await json(await harness.api('/api/api-keys', { body: { name: 'docs' } }))).key as string;
-    const send = (body: unknown, bearer = key, raw?: string) =>
+    const send = (
+      body: unknown,
+      bearer = key,
+      raw?: string,
+      headers: Record<string, string> = { prefer: 'wait=30' },
+    ) =>
       harness.api('/api/send', {
         ...(raw === undefined ? { body } : { raw }),
         cookie: false,
-        headers: { authorization: `Bearer ${bearer}` },
+        headers: { authorization: `Bearer ${bearer}`, ...headers },
       });
     const { required, optional } = documentedErrorKeys();
     const seen = new Map<number, string[]>();
@@ -311,6 +327,22 @@ describeDrivers(`${README}: POST /api/send answers with the documented statuses`
 
     const ok = await expectStatus(await send({ to: 'a@example.com', subject: 'Table', text: 'hi' }), 200);
     expect(ok.rejected).toEqual([]);
+    const queued = await expectStatus(
+      await send({ to: 'a@example.com', subject: 'Queued', text: 'hi' }, key, undefined, {
+        'idempotency-key': 'k1',
+      }),
+      202,
+    );
+    expect(Object.keys(queued).sort()).toEqual(['id', 'messageId', 'status']);
+    // Delivered before the faults below are set up (they must hit the next sends, not this one).
+    await kit.waitForMessage((m) => m.messageId === queued.messageId, { timeoutMs: 30_000 });
+    await expectStatus(
+      await send({ to: 'a@example.com', subject: 'Other', text: 'hi' }, key, undefined, {
+        'idempotency-key': 'k1',
+      }),
+      422,
+      /^IDEMPOTENCY_KEY_REUSED$/,
+    );
     const crlf = await expectStatus(
       await send({ to: 'a@example.com', subject: 'x\r\nBcc: b@example.com', text: 'hi' }),
       400,
@@ -355,6 +387,12 @@ describeDrivers(`${README}: POST /api/send answers with the documented statuses`
     // Deleting the only entry leaves no default.
     expect((await harness.api(`/api/email-servers/${id}`, { method: 'DELETE' })).status).toBeLessThan(300);
     await expectStatus(await send({ to: 'a@example.com', subject: 'x', text: 'hi' }), 409, /^NO_DEFAULT/);
+    // A fresh entry, then shutdown begins: the outbox takes nothing more and says when to come back.
+    await harness.api('/api/email-servers', { body: kit.config });
+    await harness.server.context.outbox.stop(0);
+    const closing = await send({ to: 'a@example.com', subject: 'late', text: 'hi' });
+    expect(closing.headers.get('retry-after')).toMatch(/^\d+$/);
+    await expectStatus(closing, 503, /^SHUTTING_DOWN$/);
 
     expect([...seen.keys()].sort()).toEqual(
       sendStatusTable()

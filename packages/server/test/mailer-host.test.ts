@@ -100,7 +100,7 @@ describeDrivers('mailerThread: false keeps the mailers on the main thread', (dri
         h!.api('/api/send', {
           body: { to: `r${i}@example.com`, subject: `s${i}` },
           cookie: false,
-          headers: { authorization: `Bearer ${key}` },
+          headers: { authorization: `Bearer ${key}`, prefer: 'wait=60' },
         }),
       ),
     );

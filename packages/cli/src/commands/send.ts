@@ -25,6 +25,7 @@ import { ExitCode, exitCodeFor, type ExitCodeValue } from '../exit-codes.js';
 import { reportError, withContext } from '../main.js';
 import type { CliIo } from '../output.js';
 import { createProgressBar } from '../progress.js';
+import { isServerUrl, sendThroughServer } from './send-server.js';
 
 const OPTIONS = {
   to: { type: 'string', multiple: true },
@@ -37,6 +38,8 @@ const OPTIONS = {
   attach: { type: 'string', multiple: true },
   batch: { type: 'string' },
   'retry-file': { type: 'string' },
+  'api-key': { type: 'string' },
+  wait: { type: 'boolean' },
 } as const;
 
 const ERROR_COLUMNS = ['error_code', 'error_message'];
@@ -354,6 +357,18 @@ export default function send(argv: string[], io: CliIo): Promise<number> {
   return withContext(argv, io, OPTIONS, async (ctx, values) => {
     if (!values.batch && list(values.to).length + list(values.cc).length + list(values.bcc).length === 0)
       throw new UsageError('no recipient: give --to (or --cc/--bcc), or --batch FILE');
+    if (isServerUrl(ctx.globals.server)) {
+      const attachments = await readAttachments(ctx, list(values.attach));
+      return sendThroughServer(ctx, values, {
+        to: list(values.to),
+        ...(list(values.cc).length ? { cc: list(values.cc) } : {}),
+        ...(list(values.bcc).length ? { bcc: list(values.bcc) } : {}),
+        ...(values.from ? { from: values.from as string } : {}),
+        ...(values.subject !== undefined ? { subject: values.subject as string } : {}),
+        ...(values.batch ? {} : await readBodies(ctx, values, true)),
+        ...(attachments?.length ? { attachments } : {}),
+      });
+    }
     const core = await loadCore(ctx);
     const ca = await readCa(ctx);
     const entry = await loadEntry(ctx, core);

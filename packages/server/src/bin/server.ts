@@ -81,6 +81,10 @@ async function rotate(s: ServerSettings, args: string[], logger: Logger): Promis
   }
 }
 
+function outboxOptions({ retryFirstDelayMs, ...rest }: ServerSettings['outbox']) {
+  return { ...rest, ...(retryFirstDelayMs ? { schedule: { firstDelayMs: retryFirstDelayMs } } : {}) };
+}
+
 async function serve(s: ServerSettings, logger: Logger): Promise<void> {
   let sandboxPassword: string | undefined;
   const proxy = environmentProxy();
@@ -113,6 +117,7 @@ async function serve(s: ServerSettings, logger: Logger): Promise<void> {
     allowedOrigins: s.allowedOrigins,
     ...(s.adminUiDir ? { adminUiDir: s.adminUiDir } : {}),
     ...(s.relay ? { relay: s.relay } : {}),
+    outbox: outboxOptions(s.outbox),
   });
   const { url } = await server.listen(s.port, s.host);
   logger.info('listening', { url, database: s.databaseUrl ? 'postgres' : 'sqlite', sandbox: s.sandbox });
@@ -165,7 +170,7 @@ function sandboxBanner(url: string, sandbox: SandboxMode, email: string, passwor
     `  API key        ${sandbox.apiKey}`,
     '',
     '  Send from an application:',
-    `  curl -sS ${url}/api/send -H 'Authorization: Bearer ${sandbox.apiKey}' -H 'Content-Type: application/json' -d '${message}'`,
+    `  curl -sS ${url}/api/send -H 'Authorization: Bearer ${sandbox.apiKey}' -H 'Content-Type: application/json' -H 'Prefer: wait=30' -d '${message}'`,
     '',
   ].join('\n');
 }

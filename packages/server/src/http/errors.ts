@@ -2,6 +2,7 @@ import { isSmtpOAuthError, type SmtpOAuthError } from '@org/core';
 import type { ApiErrorBody, ApiIssue } from '@org/core/api';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ServerError } from '../errors.js';
+import { isDatabaseUnavailable } from '../outbox/unavailable.js';
 import type { Logger } from '../logger.js';
 
 /** One validation problem: core's HTTP contract (`@org/core/api`). */
@@ -133,6 +134,16 @@ function fromBodyParser(error: unknown): ApiError | undefined {
   }
 }
 
+/** A database outage is temporary: 503 with Retry-After, so clients and load balancers retry. */
+function fromDatabaseOutage(error: unknown): ApiError | undefined {
+  if (!isDatabaseUnavailable(error)) return undefined;
+  return new ApiError(503, 'DATABASE_UNAVAILABLE', 'The database cannot be reached right now', {
+    hint: 'Retry after the time in Retry-After',
+    headers: { 'Retry-After': '5' },
+    transient: true,
+  });
+}
+
 export function notFoundApi(): RequestHandler {
   return (req, _res, next) => next(new ApiError(404, 'NOT_FOUND', `No API route ${req.method} ${req.path}`));
 }
@@ -145,7 +156,7 @@ export function notFoundApi(): RequestHandler {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, next) => {
     if (res.headersSent) return next(error);
-    const known = toApiError(error) ?? fromBodyParser(error);
+    const known = toApiError(error) ?? fromBodyParser(error) ?? fromDatabaseOutage(error);
     if (known) {
       if (known.headers) res.set(known.headers);
       res.status(known.status).json(known.toJSON());

@@ -37,6 +37,24 @@ export interface MailerHostOptions {
   logger: Logger;
   /** The server's clock, ms. */
   now: () => number;
+  /**
+   * Watchdog: a call into the thread not answered within this (ms) fails with
+   * `MAILER_CALL_TIMEOUT`, and the thread is replaced (its other calls fail; their mailers reopen in
+   * the new thread). Longer than core's own connection + socket timeouts, so it fires only on a
+   * hung thread. @default 180000
+   */
+  callTimeoutMs?: number;
+  /** Each request the worker's token caches make to a token endpoint: `ok` or the catalog code. */
+  onTokenRequest?: (outcome: string) => void;
+}
+
+/** A call into the mailer thread got no answer in time (see {@link MailerHostOptions.callTimeoutMs}). */
+export class MailerCallTimeoutError extends Error {
+  readonly code = 'MAILER_CALL_TIMEOUT';
+  constructor(kind: string, ms: number) {
+    super(`The mailer thread did not answer a ${kind} call within ${ms} ms; the thread was replaced`);
+    this.name = 'MailerCallTimeoutError';
+  }
 }
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -94,6 +112,10 @@ export function createMailerHost(options: MailerHostOptions) {
         options.logger[m.level](m.message, m.fields);
         return;
       }
+      if (m.t === 'tokenRequest') {
+        options.onTokenRequest?.(m.outcome);
+        return;
+      }
       const p = pending.get(m.id);
       if (!p) return;
       pending.delete(m.id);
@@ -114,12 +136,37 @@ export function createMailerHost(options: MailerHostOptions) {
     return w;
   }
 
-  function call<T>(msg: HostMessage): Promise<T> {
+  const callTimeoutMs = options.callTimeoutMs ?? 180_000;
+
+  /** Stops a hung worker; its pending calls fail and the next call starts a new one. */
+  function replace(w: Worker, reason: string): void {
+    if (worker !== w) return;
+    options.logger.error('mailer thread replaced', { reason });
+    w.emit('error', new Error(reason));
+    void w.terminate();
+  }
+
+  function call<T>(msg: HostMessage, timeoutMs = callTimeoutMs): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (!worker) worker = start();
       const w = worker;
       if (pending.size === 0) w.ref();
-      pending.set(msg.id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        if (!pending.delete(msg.id)) return;
+        reject(new MailerCallTimeoutError(msg.t, timeoutMs));
+        replace(w, `${msg.t} call timed out`);
+      }, timeoutMs);
+      timer.unref();
+      pending.set(msg.id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          (resolve as (v: unknown) => void)(v);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
       w.postMessage(msg);
     });
   }
@@ -181,6 +228,17 @@ export function createMailerHost(options: MailerHostOptions) {
         options: tokenOptions,
         at: options.now(),
       });
+    },
+    /** True when the thread answers within `timeoutMs` (or has not been started: it starts on use). */
+    async alive(timeoutMs = 5000): Promise<boolean> {
+      if (closed) return false;
+      if (!worker) return true;
+      try {
+        await call({ t: 'ping', id: seq++ }, timeoutMs);
+        return true;
+      } catch {
+        return false;
+      }
     },
     /** Closes every mailer (sends in flight finish first), then stops the worker. Idempotent. */
     async close(): Promise<void> {

@@ -36,12 +36,14 @@ export type HostMessage =
       at: number;
     }
   | { t: 'close'; id: number; handle: number }
+  | { t: 'ping'; id: number }
   | { t: 'shutdown'; id: number };
 
 /** Worker → host. Log records are core's, already redacted; they arrive before the reply they belong to. */
 export type WorkerMessage =
   | { t: 'log'; level: LogLevel; message: string; fields: Record<string, unknown> | undefined }
   | { t: 'ok'; id: number; value?: unknown }
+  | { t: 'tokenRequest'; outcome: string }
   | { t: 'err'; id: number; error: WireError };
 
 /** An error on the wire: core's `toJSON()` (no `cause`), or the name and message of anything else. */

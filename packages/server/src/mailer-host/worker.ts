@@ -43,7 +43,13 @@ const caches = new Map<string, { tokens: TokenCache | undefined; refs: number }>
 const handles = new Map<number, { key: string; mailer: Mailer }>();
 
 function tokenCacheFor(config: EmailServerConfig): TokenCache | undefined {
-  return config.auth.type === 'oauth2' ? entryTokenCache(config, { now, ...logOption }) : undefined;
+  return config.auth.type === 'oauth2'
+    ? entryTokenCache(config, {
+        now,
+        ...logOption,
+        onTokenRequest: (outcome) => post({ t: 'tokenRequest', outcome }),
+      })
+    : undefined;
 }
 
 async function handle(msg: HostMessage): Promise<unknown> {
@@ -95,6 +101,8 @@ async function handle(msg: HostMessage): Promise<unknown> {
       await h.mailer.close();
       return undefined;
     }
+    case 'ping':
+      return undefined;
     case 'shutdown': {
       const all = [...handles.values()];
       handles.clear();

@@ -53,3 +53,54 @@ export interface OutboxAccepted {
 export interface OutboxSubmitter {
   submit(submission: OutboxSubmission): Promise<OutboxAccepted>;
 }
+
+/** One recorded delivery attempt. `reply` is the server's reply line (never the message). */
+export interface OutboxAttempt {
+  at: string;
+  /** 1-based. */
+  attempt: number;
+  outcome: 'sent' | 'transient' | 'permanent' | 'unknown' | 'interrupted';
+  /** Catalog code of the failure (`SMTP_TRANSIENT`, …); null when sent. */
+  code: string | null;
+  reply: string | null;
+  durationMs: number | null;
+}
+
+/** A message as the API shows it: state and outcome, never the content. */
+export interface OutboxMessage {
+  id: string;
+  messageId: string;
+  entryId: string | null;
+  source: { kind: string; id: string | null };
+  status: OutboxStatus;
+  recipientCount: number;
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+  /** When the next attempt is due (queued messages). */
+  nextAttemptAt: string | null;
+  /** After this a transiently failing message is given up (`failed`). */
+  expiresAt: string;
+  finishedAt: string | null;
+  /** The last failure's catalog code and hint, or the outcome code of `unknown`. */
+  lastCode: string | null;
+  lastHint: string | null;
+  /** The last server reply (`250 2.0.0 OK …`, `451 4.7.500 …`). */
+  lastReply: string | null;
+  /** Recipients the server accepted / refused (sent messages). */
+  accepted: string[] | null;
+  rejected: string[] | null;
+}
+
+/** Filter of `GET /api/messages`; newest first, paged by `before` (an id from the previous page). */
+export interface OutboxListFilter {
+  status?: OutboxStatus | undefined;
+  entryId?: string | undefined;
+  /** Only messages of this source id (an API key sees its own). */
+  sourceId?: string | undefined;
+  limit: number;
+  before?: string | undefined;
+}
+
+/** Counts by state, for `/metrics` and the admin page. */
+export type OutboxCounts = Record<OutboxStatus, number>;

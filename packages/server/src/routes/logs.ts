@@ -41,7 +41,8 @@ export const logDocs: OperationDoc[] = [
   {
     method: 'get',
     path: '/api/sent-log',
-    summary: 'Sent-message log, newest first (no bodies or addresses)',
+    summary:
+      'Sent-message log, newest first (no bodies or addresses): a view of the outbox’s finished messages (`unknown` shows as failed with its code)',
     tag: 'logs',
     auth: 'session',
     query: queryParams(sentQuery),
@@ -83,7 +84,6 @@ export function logRoutes(ctx: AppContext): Router {
   });
   router.get('/sent-log', requireAdmin(ctx), async (req, res) => {
     const q = parseWith(sentQuery, { ...req.query }, 'query');
-    await ctx.sentLog.flush();
     const entries = await ctx.repos.sentLog.list({
       limit: q.limit ?? 100,
       before: q.before,

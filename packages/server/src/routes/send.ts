@@ -1,10 +1,11 @@
-import type { MailMessage } from '@org/core';
+import { createMessageId, type MailMessage, validateMessage } from '@org/core';
+import { senderOf } from '../actions.js';
 import { Router } from 'express';
-import { sendThrough } from '../actions.js';
 import { assertApiKeyScope, fromAddressOf } from '../auth/api-key-scope.js';
 import { requireApiKey } from '../auth/api-keys.js';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../http/errors.js';
+import { outcomeError, sendResultOf } from '../outbox/outcome.js';
 import type { EmailServerRecord } from '../store/email-servers-repository.js';
 import type { OperationDoc } from './docs.js';
 
@@ -122,10 +123,24 @@ export function sendSchemas(): Record<string, unknown> {
         },
       },
     },
+    SendAccepted: {
+      type: 'object',
+      required: ['id', 'messageId', 'status'],
+      properties: {
+        id: { type: 'string', description: 'Outbox id: `GET /api/messages/{id}`' },
+        messageId: {
+          type: 'string',
+          description: 'RFC 5322 Message-ID, fixed at acceptance, e.g. `<uuid@contoso.com>`',
+        },
+        status: { type: 'string', enum: ['queued', 'sending', 'sent', 'failed', 'unknown', 'cancelled'] },
+      },
+    },
     SendResult: {
       type: 'object',
       required: ['messageId', 'accepted', 'rejected', 'response'],
       properties: {
+        id: { type: 'string', description: 'Outbox id' },
+        status: { type: 'string', enum: ['sent'] },
         messageId: { type: 'string' },
         accepted: { type: 'array', items: { type: 'string' } },
         rejected: { type: 'array', items: { type: 'string' } },
@@ -140,23 +155,33 @@ export const sendDocs: OperationDoc[] = [
     method: 'post',
     path: '/api/send',
     summary:
-      'Send a message through an email-server entry (applications; API key). One pooled mailer and one token cache per entry serve every request.',
+      "Hand a message to the outbox (applications; API key). It is validated, stored with its Message-ID fixed, and answered only after the commit; delivery follows through the entry's mailer, retried on transient failures. Headers: `Idempotency-Key` (a repeat with the same key and API key returns the first answer, kept at least 24 h; `Idempotent-Replayed: true`), `Prefer: wait=N` (wait up to N seconds, at most 120, for the outcome: 200 with the SendResult when sent in time, the failure when it failed, else 202).",
     tag: 'send',
     auth: 'apiKey',
     requestBody: { $ref: '#/components/schemas/SendRequest' },
     responses: {
       '200': {
-        description: 'Accepted by the SMTP server',
+        description: 'With `Prefer: wait=N`: delivered within the wait (SendResult plus `id` and `status`)',
         schema: { $ref: '#/components/schemas/SendResult' },
       },
-      '400': { description: 'Invalid message (issues name the field, e.g. `subject`); nothing was sent' },
+      '202': {
+        description:
+          'Accepted and stored: `{ id, messageId, status }`; `Location: /api/messages/{id}` tells the outcome later',
+        schema: { $ref: '#/components/schemas/SendAccepted' },
+      },
+      '400': { description: 'Invalid message (issues name the field, e.g. `subject`); nothing was stored' },
       '401': { description: 'Missing, unknown or revoked API key' },
       '404': { description: 'No entry with this id or name (issue path `server`)' },
       '409': { description: 'No default entry, or the entry cannot be used as stored' },
       '413': { description: 'Message too large' },
+      '422': { description: '`IDEMPOTENCY_KEY_REUSED`: the key was used for a different message' },
       '502': {
         description:
-          "The token endpoint or SMTP server refused or failed: core's `code` (TOKEN_*, SMTP_*, TLS_*, NETWORK_*), `hint`, `transient` and `details`",
+          "With `Prefer: wait=N`: the message ended `failed` or `unknown` within the wait: core's `code` (TOKEN_*, SMTP_*, TLS_*, NETWORK_*), `hint`, and `details.id`/`details.status`",
+      },
+      '503': {
+        description:
+          '`OUTBOX_UNAVAILABLE` (database unreachable) or `SHUTTING_DOWN`: nothing was stored; retry after `Retry-After`',
       },
     },
   },
@@ -189,7 +214,27 @@ async function chooseEntry(ctx: AppContext, server: unknown): Promise<EmailServe
   return record;
 }
 
-/** `POST /api/send`: applications send through a stored entry, authenticated by an API key. */
+/** `Idempotency-Key` (IETF draft-ietf-httpapi-idempotency-key-header): 1–200 visible ASCII characters. */
+function idempotencyKeyOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,200}$/.test(value))
+    throw new ApiError(400, 'VALIDATION_FAILED', 'The Idempotency-Key header is invalid', {
+      issues: [{ path: 'Idempotency-Key', message: 'Use 1–200 visible ASCII characters, e.g. a UUID' }],
+    });
+  return value;
+}
+
+/** Longest `Prefer: wait=N` honoured, seconds. */
+export const MAX_PREFER_WAIT_SECONDS = 120;
+
+/** `Prefer: wait=N` (RFC 7240 §4.3): seconds the caller is willing to wait for the outcome. */
+function preferWaitOf(value: string | undefined): number | undefined {
+  const m = value ? /(?:^|[;,\s])wait=(\d{1,6})(?:$|[;,\s])/i.exec(value) : null;
+  if (!m) return undefined;
+  return Math.min(Number(m[1]), MAX_PREFER_WAIT_SECONDS);
+}
+
+/** `POST /api/send`: applications hand messages to the outbox, authenticated by an API key. */
 export function sendRoutes(ctx: AppContext): Router {
   const router = Router();
   router.post('/send', requireApiKey(ctx), async (req, res) => {
@@ -206,6 +251,8 @@ export function sendRoutes(ctx: AppContext): Router {
         issues: unknown.slice(0, 50).map((path) => ({ path, message: 'Unknown field' })),
       });
     }
+    const idempotencyKey = idempotencyKeyOf(req.get('idempotency-key'));
+    const wait = preferWaitOf(req.get('prefer'));
     const record = await chooseEntry(ctx, server);
     const apiKey = res.locals.apiKey as { id: string };
     assertApiKeyScope(
@@ -216,13 +263,31 @@ export function sendRoutes(ctx: AppContext): Router {
         ip: req.ip,
       },
     );
-    const result = await sendThrough(ctx, record, message as MailMessage, { apiKeyId: apiKey.id });
-    res.json({
-      messageId: result.messageId,
-      accepted: result.accepted,
-      rejected: result.rejected,
-      response: result.response,
+    // S8: the message is validated (core) before anything is stored; the mailer checks it again.
+    const normalized = validateMessage(message as MailMessage);
+    const accepted = await ctx.outbox.submit({
+      entryId: record.id,
+      source: { kind: 'api', apiKeyId: apiKey.id },
+      content: { kind: 'message', message: message as MailMessage },
+      messageId: createMessageId(senderOf(record, normalized.from)),
+      ...(idempotencyKey ? { idempotencyKey } : {}),
     });
+    if (accepted.duplicate) res.setHeader('Idempotent-Replayed', 'true');
+    res.setHeader('Location', `/api/messages/${accepted.id}`);
+    if (wait !== undefined && wait > 0) {
+      res.setHeader('Preference-Applied', `wait=${wait}`);
+      const row = await ctx.outbox.waitFor(accepted.id, wait * 1000);
+      if (row?.status === 'sent') {
+        res.json(sendResultOf(row));
+        return;
+      }
+      if (row && (row.status === 'failed' || row.status === 'unknown')) throw outcomeError(row);
+      if (row) {
+        res.status(202).json({ id: row.id, messageId: row.message_id, status: row.status });
+        return;
+      }
+    }
+    res.status(202).json({ id: accepted.id, messageId: accepted.messageId, status: accepted.status });
   });
   return router;
 }

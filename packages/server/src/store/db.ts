@@ -41,6 +41,13 @@ export async function openStore(options: StoreOptions, logger?: Logger): Promise
     pool.on('error', (error: Error & { code?: string }) => {
       logger?.warn('database connection lost', { errorCode: error.code });
     });
+    // A checked-out client between statements (inside a transaction) has no listener of the pool's;
+    // its lost connection must fail that transaction's next statement, not crash the process.
+    pool.on('connect', (client) => {
+      client.on('error', (error: Error & { code?: string }) => {
+        logger?.warn('database connection lost', { errorCode: error.code });
+      });
+    });
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     sqliteFile = join(options.dataDir, SQLITE_FILE_NAME);

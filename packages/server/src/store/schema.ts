@@ -94,6 +94,65 @@ export interface KeyRingInstancesTable {
   seen_at: string;
 }
 
+/** One message in the outbox (see src/outbox/). */
+export interface OutboxMessagesTable {
+  id: string;
+  created_at: string;
+  updated_at: string;
+  entry_id: string | null;
+  source_kind: string;
+  source_id: string | null;
+  idempotency_key: string | null;
+  payload_hash: string | null;
+  message_id: string;
+  content_kind: string;
+  content: string | null;
+  envelope_json: string | null;
+  recipient_count: number;
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  expires_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  transmitting: number;
+  last_code: string | null;
+  last_hint: string | null;
+  last_reply: string | null;
+  accepted_json: string | null;
+  rejected_json: string | null;
+  finished_at: string | null;
+}
+
+/** One delivery attempt of an outbox message. */
+export interface OutboxAttemptsTable {
+  id: string;
+  outbox_id: string;
+  at: string;
+  attempt: number;
+  outcome: string;
+  code: string | null;
+  reply: string | null;
+  duration_ms: number | null;
+  instance: string | null;
+}
+
+/** A connection lease of the governor (PostgreSQL deployments). */
+export interface GovernorLeasesTable {
+  id: string;
+  key: string;
+  owner: string;
+  expires_at: string;
+}
+
+/** One send admitted by the governor (the per-minute and per-day windows). */
+export interface GovernorSendsTable {
+  id: string;
+  key: string;
+  at: string;
+  recipients: number;
+}
+
 export interface Database {
   admins: AdminsTable;
   sessions: SessionsTable;
@@ -103,4 +162,8 @@ export interface Database {
   sent_log: SentLogTable;
   login_throttle: LoginThrottleTable;
   key_ring_instances: KeyRingInstancesTable;
+  outbox_messages: OutboxMessagesTable;
+  outbox_attempts: OutboxAttemptsTable;
+  governor_leases: GovernorLeasesTable;
+  governor_sends: GovernorSendsTable;
 }

@@ -5,41 +5,53 @@ import type { Database } from './schema.js';
 
 export type { SentLogEntry };
 
+/** Outbox states shown in the sent log: finished deliveries (`unknown` shows as failed with its code). */
+const FINISHED = ['sent', 'failed', 'unknown'];
+
+/**
+ * The sent log is a view of the outbox: one line per finished message (time, entry, API key,
+ * recipient count, status, code, last reply) — never addresses, subject or body. Nothing is
+ * buffered: a message's row is the one the outbox committed.
+ */
 export function createSentLogRepository(db: Kysely<Database>) {
   const nextId = createSortableIds();
   return {
-    /** Several rows in one statement (the sent-log writer batches rows of concurrent sends). */
-    async appendMany(rows: { entry: Omit<SentLogEntry, 'id' | 'at'>; at: Date }[]): Promise<void> {
-      if (rows.length === 0) return;
-      await db
-        .insertInto('sent_log')
-        .values(
-          rows.map(({ entry, at }) => ({
-            id: nextId(at),
-            at: at.toISOString(),
-            server_id: entry.serverId,
-            api_key_id: entry.apiKeyId,
-            recipient_count: entry.recipientCount,
-            status: entry.status,
-            error_code: entry.errorCode,
-            server_reply: entry.serverReply,
-          })),
-        )
-        .execute();
-    },
+    /**
+     * Records a send that did not go through the outbox (imports, tests) as a finished outbox row
+     * without content.
+     */
     async append(entry: Omit<SentLogEntry, 'id' | 'at'>, at: Date): Promise<string> {
       const id = nextId(at);
+      const iso = at.toISOString();
       await db
-        .insertInto('sent_log')
+        .insertInto('outbox_messages')
         .values({
           id,
-          at: at.toISOString(),
-          server_id: entry.serverId,
-          api_key_id: entry.apiKeyId,
+          created_at: iso,
+          updated_at: iso,
+          entry_id: entry.serverId,
+          source_kind: entry.apiKeyId ? 'api' : 'admin',
+          source_id: entry.apiKeyId,
+          idempotency_key: null,
+          payload_hash: null,
+          message_id: '',
+          content_kind: 'none',
+          content: null,
+          envelope_json: null,
           recipient_count: entry.recipientCount,
           status: entry.status,
-          error_code: entry.errorCode,
-          server_reply: entry.serverReply,
+          attempts: 1,
+          next_attempt_at: iso,
+          expires_at: iso,
+          lease_owner: null,
+          lease_expires_at: null,
+          transmitting: 0,
+          last_code: entry.errorCode,
+          last_hint: null,
+          last_reply: entry.serverReply,
+          accepted_json: null,
+          rejected_json: null,
+          finished_at: iso,
         })
         .execute();
       return id;
@@ -49,19 +61,19 @@ export function createSentLogRepository(db: Kysely<Database>) {
       before?: string | undefined;
       serverId?: string | undefined;
     }): Promise<SentLogEntry[]> {
-      let q = db.selectFrom('sent_log').selectAll();
+      let q = db.selectFrom('outbox_messages').selectAll().where('status', 'in', FINISHED);
       if (options.before) q = q.where('id', '<', options.before);
-      if (options.serverId) q = q.where('server_id', '=', options.serverId);
+      if (options.serverId) q = q.where('entry_id', '=', options.serverId);
       const rows = await q.orderBy('id', 'desc').limit(options.limit).execute();
       return rows.map((r) => ({
         id: r.id,
-        at: r.at,
-        serverId: r.server_id,
-        apiKeyId: r.api_key_id,
+        at: r.finished_at ?? r.updated_at,
+        serverId: r.entry_id,
+        apiKeyId: r.source_kind === 'api' ? r.source_id : null,
         recipientCount: Number(r.recipient_count),
-        status: r.status as SentLogEntry['status'],
-        errorCode: r.error_code,
-        serverReply: r.server_reply,
+        status: r.status === 'sent' ? 'sent' : 'failed',
+        errorCode: r.last_code,
+        serverReply: r.last_reply,
       }));
     },
   };

@@ -62,6 +62,9 @@ function postgres(adminUrl: string): Driver {
   };
 }
 
+/** A fresh PostgreSQL database (its own name) on the server at `adminUrl`. */
+export const freshPostgresStore = (adminUrl: string): Promise<TestStore> => postgres(adminUrl).freshStore();
+
 const pgUrl = process.env.TEST_DATABASE_URL;
 const inCi = process.env.CI === 'true' || process.env.CI === '1';
 

@@ -1,5 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './0001-initial.js';
+import { outboxA } from './0002-outbox-a.js';
+import { outboxB } from './0002-outbox-b.js';
 import { securityKeyInstances } from './0003-security-a.js';
 import { securityApiKeyScope } from './0003-security-b.js';
 import { securityAuditCount } from './0003-security-c.js';
@@ -9,6 +11,8 @@ import { webadminLastTest } from './0005-webadmin-last-test.js';
 /** Migrations in order. Names are stable: they are recorded in the database. */
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-outbox-a': outboxA,
+  '0002-outbox-b': outboxB,
   '0003-security-a': securityKeyInstances,
   '0003-security-b': securityApiKeyScope,
   '0003-security-c': securityAuditCount,

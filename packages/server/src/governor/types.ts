@@ -1,0 +1,52 @@
+/**
+ * The governor: Exchange Online's per-mailbox sending limits, kept by every sender of the mailbox
+ * together. Keyed by (SMTP host, user) — not by entry or process: two entries for one mailbox, or
+ * several server instances, share one budget.
+ */
+
+/** Limits of one mailbox. Source: Exchange Online limits (reference §3; learn.microsoft.com "Exchange Online limits"). */
+export interface MailboxLimits {
+  /** Concurrent SMTP connections. Exchange: 3 (the fourth AUTH gets `432 4.3.2`). */
+  maxConnections: number;
+  /** Messages per minute. Exchange: 30. */
+  messagesPerMinute: number;
+  /** Recipients per rolling 24 h. Exchange: 10,000. */
+  recipientsPerDay: number;
+}
+
+/** Exchange Online's defaults, applied to Microsoft hosts. */
+export const EXCHANGE_MAILBOX_LIMITS: MailboxLimits = {
+  maxConnections: 3,
+  messagesPerMinute: 30,
+  recipientsPerDay: 10_000,
+};
+
+/** A mailbox the governor keeps: its key (`host|user`, lower case) and its limits. */
+export interface Mailbox {
+  key: string;
+  limits: MailboxLimits;
+}
+
+/** The answer to a request for one send. */
+export type Admission =
+  | {
+      admitted: true;
+      /** Gives the connection back (after the send, the connection closed). */
+      release(): Promise<void>;
+    }
+  | {
+      admitted: false;
+      /** When to ask again (ms since the epoch, on the governor's clock). */
+      retryAt: number;
+      reason: 'connections' | 'rate' | 'recipients' | 'backoff';
+    };
+
+export interface Governor {
+  /** One send of `recipients` recipients through `mailbox`: a connection lease and a place in the windows. */
+  admit(mailbox: Mailbox, recipients: number): Promise<Admission>;
+  /** A 432 arrived anyway (another client of the mailbox): take a smaller share and back off. */
+  throttled(mailbox: Mailbox): void;
+  /** Connection leases held by this instance, per mailbox key (metrics). */
+  leases(): Record<string, number>;
+  close(): Promise<void>;
+}

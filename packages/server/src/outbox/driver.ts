@@ -1,0 +1,372 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { createSortableIds } from '../store/ids.js';
+import type { Database, OutboxMessagesTable } from '../store/schema.js';
+import type { OutboxAttempt, OutboxCounts, OutboxListFilter, OutboxMessage, OutboxStatus } from './types.js';
+
+export type OutboxRow = Selectable<OutboxMessagesTable>;
+
+export const OUTBOX_STATUSES: readonly OutboxStatus[] = [
+  'queued',
+  'sending',
+  'sent',
+  'failed',
+  'unknown',
+  'cancelled',
+];
+
+/** A new row as the outbox builds it (the driver adds nothing but the id). */
+export type NewOutboxRow = Omit<OutboxRow, 'id'>;
+
+/** What one attempt changed: the message's new state and the attempt's record. */
+export interface AttemptOutcome {
+  status: OutboxStatus;
+  /** For `queued` (a transient failure): when to try again. */
+  nextAttemptAt?: string;
+  code: string | null;
+  hint: string | null;
+  reply: string | null;
+  accepted?: string[];
+  rejected?: string[];
+  attempt: Omit<OutboxAttempt, 'attempt'>;
+}
+
+/** The dialect-specific pieces: the claim statement and how errors are read. */
+export interface OutboxDialect {
+  name: 'sqlite' | 'postgres';
+  /**
+   * Moves up to `limit` due queued rows to `sending` under this owner's lease, atomically, and
+   * returns them. PostgreSQL: `FOR UPDATE SKIP LOCKED`, so instances never claim the same row.
+   */
+  claim(
+    db: Kysely<Database>,
+    args: { owner: string; now: string; leaseUntil: string; limit: number; excludeEntries: string[] },
+  ): Promise<OutboxRow[]>;
+  /** The error is a unique-constraint violation (idempotency key already used). */
+  isUniqueViolation(error: unknown): boolean;
+  /** The database cannot be reached or cannot take writes right now (answer 503, retry later). */
+  isUnavailable(error: unknown): boolean;
+}
+
+/**
+ * The outbox's storage: one implementation over Kysely, the dialect differences in
+ * {@link OutboxDialect} (sqlite.ts, postgres.ts). Every state change is one statement or one
+ * transaction; a change made under a lease only applies while this owner still holds it.
+ */
+export function createOutboxDriver(db: Kysely<Database>, dialect: OutboxDialect) {
+  const nextId = createSortableIds();
+  const nextAttemptId = createSortableIds();
+
+  async function getRow(id: string): Promise<OutboxRow | undefined> {
+    return db.selectFrom('outbox_messages').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  return {
+    name: dialect.name,
+    dialect,
+    getRow,
+
+    /**
+     * Stores a new message; with an idempotency key already used by the same source, stores nothing
+     * and returns the first row (`duplicate: true`).
+     */
+    async insert(row: NewOutboxRow, at: Date): Promise<{ row: OutboxRow; duplicate: boolean }> {
+      const full: OutboxRow = { ...row, id: nextId(at) };
+      try {
+        await db.insertInto('outbox_messages').values(full).execute();
+        return { row: full, duplicate: false };
+      } catch (error) {
+        if (!row.idempotency_key || !dialect.isUniqueViolation(error)) throw error;
+        const first = await db
+          .selectFrom('outbox_messages')
+          .selectAll()
+          .where('source_kind', '=', row.source_kind)
+          .where('source_id', row.source_id === null ? 'is' : '=', row.source_id)
+          .where('idempotency_key', '=', row.idempotency_key)
+          .executeTakeFirst();
+        if (!first) throw error;
+        return { row: first, duplicate: true };
+      }
+    },
+
+    claim(args: { owner: string; now: Date; leaseMs: number; limit: number; excludeEntries?: string[] }) {
+      return dialect.claim(db, {
+        owner: args.owner,
+        now: args.now.toISOString(),
+        leaseUntil: new Date(args.now.getTime() + args.leaseMs).toISOString(),
+        limit: args.limit,
+        excludeEntries: args.excludeEntries ?? [],
+      });
+    },
+
+    /** Marks a claimed row as handed to the mailer: from now on a lost lease means "unknown". */
+    async markTransmitting(id: string, owner: string): Promise<boolean> {
+      const r = await db
+        .updateTable('outbox_messages')
+        .set({ transmitting: 1 })
+        .where('id', '=', id)
+        .where('status', '=', 'sending')
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    /** Gives a claimed row back untouched (shutdown before it was handed to the mailer). */
+    async release(id: string, owner: string, at: Date): Promise<void> {
+      await db
+        .updateTable('outbox_messages')
+        .set({ status: 'queued', lease_owner: null, lease_expires_at: null, updated_at: at.toISOString() })
+        .where('id', '=', id)
+        .where('status', '=', 'sending')
+        .where('lease_owner', '=', owner)
+        .where('transmitting', '=', 0)
+        .execute();
+    },
+
+    /**
+     * Records one attempt and the message's new state, in one transaction. Applies while this owner
+     * holds the lease — or after the lease expired and the row was marked `unknown` (the real
+     * outcome then replaces the guess). Returns false when the row was taken over.
+     */
+    async finish(id: string, owner: string, outcome: AttemptOutcome, at: Date): Promise<boolean> {
+      const iso = at.toISOString();
+      const final = outcome.status !== 'queued';
+      return db.transaction().execute(async (trx) => {
+        // One statement decides and changes: only under this owner's lease (or its expired-lease
+        // `unknown` guess), attempts counted in SQL.
+        const updated = await trx
+          .updateTable('outbox_messages')
+          .set((eb) => ({
+            status: outcome.status,
+            attempts: eb('attempts', '+', 1),
+            updated_at: iso,
+            lease_owner: null,
+            lease_expires_at: null,
+            transmitting: 0,
+            last_code: outcome.code,
+            last_hint: outcome.hint,
+            last_reply: outcome.reply,
+            ...(outcome.nextAttemptAt ? { next_attempt_at: outcome.nextAttemptAt } : {}),
+            ...(outcome.accepted ? { accepted_json: JSON.stringify(outcome.accepted) } : {}),
+            ...(outcome.rejected ? { rejected_json: JSON.stringify(outcome.rejected) } : {}),
+            finished_at: final ? iso : null,
+          }))
+          .where('id', '=', id)
+          .where('lease_owner', '=', owner)
+          .where('status', 'in', ['sending', 'unknown'])
+          .returning('attempts')
+          .executeTakeFirst();
+        if (!updated) return false;
+        await trx
+          .insertInto('outbox_attempts')
+          .values({
+            id: nextAttemptId(at),
+            outbox_id: id,
+            at: outcome.attempt.at,
+            attempt: Number(updated.attempts),
+            outcome: outcome.attempt.outcome,
+            code: outcome.attempt.code,
+            reply: outcome.attempt.reply,
+            duration_ms: outcome.attempt.durationMs,
+            instance: owner,
+          })
+          .execute();
+        return true;
+      });
+    },
+
+    /** Extends the leases of this owner's rows in flight (heartbeat). */
+    async renewLeases(owner: string, until: Date): Promise<void> {
+      await db
+        .updateTable('outbox_messages')
+        .set({ lease_expires_at: until.toISOString() })
+        .where('status', '=', 'sending')
+        .where('lease_owner', '=', owner)
+        .execute();
+    },
+
+    /**
+     * Takes back rows whose lease expired (their instance died) — or, with `notOwnedBy`, every row in
+     * flight under another owner (SQLite: one instance per file, so any other owner is a dead process).
+     * Rows never handed to the mailer go back to `queued`; rows that were (`transmitting`) become
+     * `unknown`: the server may have accepted them, and a silent re-send could deliver twice.
+     */
+    async reclaim(args: { now: Date; notOwnedBy?: string }): Promise<{ requeued: number; unknown: number }> {
+      const iso = args.now.toISOString();
+      return db.transaction().execute(async (trx) => {
+        let stale = trx
+          .selectFrom('outbox_messages')
+          .select(['id', 'transmitting'])
+          .where('status', '=', 'sending');
+        stale = args.notOwnedBy
+          ? stale.where((eb) =>
+              eb.or([eb('lease_owner', '!=', args.notOwnedBy!), eb('lease_owner', 'is', null)]),
+            )
+          : stale.where('lease_expires_at', '<', iso);
+        const rows = await stale.execute();
+        const requeue = rows.filter((r) => Number(r.transmitting) === 0).map((r) => r.id);
+        const unknown = rows.filter((r) => Number(r.transmitting) !== 0).map((r) => r.id);
+        if (requeue.length > 0)
+          await trx
+            .updateTable('outbox_messages')
+            .set({ status: 'queued', lease_owner: null, lease_expires_at: null, updated_at: iso })
+            .where('id', 'in', requeue)
+            .where('status', '=', 'sending')
+            .execute();
+        for (const id of unknown) {
+          const r = await trx
+            .updateTable('outbox_messages')
+            .set({
+              status: 'unknown',
+              lease_expires_at: null,
+              transmitting: 0,
+              updated_at: iso,
+              finished_at: iso,
+              last_code: 'OUTBOX_LEASE_EXPIRED',
+              last_hint:
+                'The instance delivering this message stopped while talking to the SMTP server; it may or may not have been delivered. Check the recipient, then POST /api/messages/{id}/retry to send it again with the same Message-ID.',
+            })
+            .where('id', '=', id)
+            .where('status', '=', 'sending')
+            .executeTakeFirst();
+          if (Number(r.numUpdatedRows) === 1)
+            await trx
+              .insertInto('outbox_attempts')
+              .values({
+                id: nextAttemptId(args.now),
+                outbox_id: id,
+                at: iso,
+                attempt: 0,
+                outcome: 'interrupted',
+                code: 'OUTBOX_LEASE_EXPIRED',
+                reply: null,
+                duration_ms: null,
+                instance: null,
+              })
+              .execute();
+        }
+        return { requeued: requeue.length, unknown: unknown.length };
+      });
+    },
+
+    /** queued → cancelled. Returns the row after the change, or undefined when it was not queued. */
+    async cancel(id: string, at: Date): Promise<boolean> {
+      const iso = at.toISOString();
+      const r = await db
+        .updateTable('outbox_messages')
+        .set({ status: 'cancelled', updated_at: iso, finished_at: iso })
+        .where('id', '=', id)
+        .where('status', '=', 'queued')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    /**
+     * failed / unknown / cancelled → queued, due now, with a fresh lifetime; the Message-ID stays.
+     * Only rows that still have their content (imported log rows have none).
+     */
+    async requeue(id: string, at: Date, expiresAt: Date): Promise<boolean> {
+      const iso = at.toISOString();
+      const r = await db
+        .updateTable('outbox_messages')
+        .set({
+          status: 'queued',
+          updated_at: iso,
+          next_attempt_at: iso,
+          expires_at: expiresAt.toISOString(),
+          finished_at: null,
+          lease_owner: null,
+          lease_expires_at: null,
+          transmitting: 0,
+        })
+        .where('id', '=', id)
+        .where('status', 'in', ['failed', 'unknown', 'cancelled'])
+        .where('content_kind', '!=', 'none')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    async attempts(id: string): Promise<OutboxAttempt[]> {
+      const rows = await db
+        .selectFrom('outbox_attempts')
+        .selectAll()
+        .where('outbox_id', '=', id)
+        .orderBy('id', 'asc')
+        .execute();
+      return rows.map((r) => ({
+        at: r.at,
+        attempt: Number(r.attempt),
+        outcome: r.outcome as OutboxAttempt['outcome'],
+        code: r.code,
+        reply: r.reply,
+        durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+      }));
+    },
+
+    async list(filter: OutboxListFilter & { statuses?: OutboxStatus[] }): Promise<OutboxRow[]> {
+      let q = db.selectFrom('outbox_messages').selectAll();
+      if (filter.status) q = q.where('status', '=', filter.status);
+      if (filter.statuses) q = q.where('status', 'in', filter.statuses);
+      if (filter.entryId) q = q.where('entry_id', '=', filter.entryId);
+      if (filter.sourceId) q = q.where('source_id', '=', filter.sourceId);
+      if (filter.before) q = q.where('id', '<', filter.before);
+      return q.orderBy('id', 'desc').limit(filter.limit).execute();
+    },
+
+    async counts(): Promise<OutboxCounts> {
+      const rows = await db
+        .selectFrom('outbox_messages')
+        .select(['status', sql<number>`count(*)`.as('n')])
+        .groupBy('status')
+        .execute();
+      const counts = Object.fromEntries(OUTBOX_STATUSES.map((s) => [s, 0])) as OutboxCounts;
+      for (const r of rows) if (r.status in counts) counts[r.status as OutboxStatus] = Number(r.n);
+      return counts;
+    },
+
+    /** Creation time of the oldest queued message, or undefined. */
+    async oldestQueued(): Promise<string | undefined> {
+      const r = await db
+        .selectFrom('outbox_messages')
+        .select((eb) => eb.fn.min('created_at').as('oldest'))
+        .where('status', '=', 'queued')
+        .executeTakeFirst();
+      return (r?.oldest as string | null | undefined) ?? undefined;
+    },
+
+    /** Deletes finished rows older than `before` (their idempotency keys go with them). */
+    async purge(before: Date): Promise<number> {
+      const r = await db
+        .deleteFrom('outbox_messages')
+        .where('status', 'in', ['sent', 'failed', 'cancelled', 'unknown'])
+        .where('finished_at', '<', before.toISOString())
+        .executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
+  };
+}
+
+export type OutboxDriver = ReturnType<typeof createOutboxDriver>;
+
+/** The API view of a row: state and outcome, never the content. */
+export function toOutboxMessage(row: OutboxRow): OutboxMessage {
+  const list = (v: string | null) => (v === null ? null : (JSON.parse(v) as string[]));
+  return {
+    id: row.id,
+    messageId: row.message_id,
+    entryId: row.entry_id,
+    source: { kind: row.source_kind, id: row.source_id },
+    status: row.status as OutboxStatus,
+    recipientCount: Number(row.recipient_count),
+    attempts: Number(row.attempts),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    nextAttemptAt: row.status === 'queued' ? row.next_attempt_at : null,
+    expiresAt: row.expires_at,
+    finishedAt: row.finished_at,
+    lastCode: row.last_code,
+    lastHint: row.last_hint,
+    lastReply: row.last_reply,
+    accepted: list(row.accepted_json),
+    rejected: list(row.rejected_json),
+  };
+}
