@@ -29,10 +29,15 @@ const entry = (auth: Record<string, unknown> = {}, credential: Record<string, un
 function issues(input: unknown): { path: string; message: string }[] {
   const result = parseConfig(input);
   if (result.ok) throw new Error('expected the config to be refused');
-  return result.issues;
+  return result.issues.map(({ path, message }) => ({ path, message }));
 }
 
 describe('copy-paste damage is refused at validation, named with its place', () => {
+  it('carries its own issue code, so the admin UI can tell it from a wrong format', () => {
+    const result = parseConfig(entry({}, { secret: `"${SECRET}"` }));
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.issues).toEqual([expect.objectContaining({ code: 'PASTE_DAMAGE' })]);
+  });
   it.each([
     ['double quotes (env file)', `"${SECRET}"`, /wrapped in quotes \("…"\)/],
     ['single quotes', `'${SECRET}'`, /wrapped in quotes \('…'\)/],

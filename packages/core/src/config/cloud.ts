@@ -5,6 +5,7 @@
  * fields naming different clouds are a configuration error, because the token would be issued by
  * one cloud for another's Exchange and every request fails.
  */
+import { expectObject, expectString } from '../internal/guard.js';
 import { cloudOfLoginHost, type EntraCloud, entraClouds } from './microsoft.js';
 
 const normalizeHost = (host: string) => host.trim().toLowerCase().replace(/\.$/, '');
@@ -14,6 +15,7 @@ const onSuffix = (host: string, suffixes: readonly string[]) =>
 
 /** The cloud whose Exchange Online serves an SMTP host (smtp.office365.us → usGovernment). */
 export function cloudOfSmtpHost(host: string): EntraCloud | undefined {
+  expectString(host, 'host');
   const h = normalizeHost(host);
   return Object.values(entraClouds).find((c) => onSuffix(h, c.exchangeSuffixes))?.cloud;
 }
@@ -99,6 +101,7 @@ function consistentValue(field: keyof typeof PATHS, cloud: EntraCloud, fields: C
  * // → { cloud: 'usGovernment', conflicts: [{ path: ['auth', 'tokenEndpoint'], cloud: 'global', consistentValue: 'https://login.microsoftonline.us/t/oauth2/v2.0/token' }], … }
  */
 export function entryCloud(fields: CloudFields): EntryCloud {
+  expectObject(fields, 'fields');
   const seen: EntryCloud['fields'] = {};
   const host = fields.host ? cloudOfSmtpHost(fields.host) : undefined;
   const tokenEndpoint = fields.tokenEndpoint ? cloudOfTokenEndpoint(fields.tokenEndpoint) : undefined;
@@ -133,6 +136,7 @@ export function entryCloud(fields: CloudFields): EntryCloud {
  * cloud it belongs to, the entry's cloud and the consistent value.
  */
 export function cloudIssues(fields: CloudFields): Array<{ path: string[]; message: string }> {
+  expectObject(fields, 'fields');
   const { cloud, conflicts } = entryCloud(fields);
   if (!cloud) return [];
   const info = entraClouds[cloud];

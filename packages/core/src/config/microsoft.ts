@@ -1,3 +1,4 @@
+import { expectObject, expectString } from '../internal/guard.js';
 import { ConfigError } from '../errors/smtp-oauth-error.js';
 
 /** Microsoft clouds with their login host, SMTP scope and SMTP host (reference §6). */
@@ -142,6 +143,7 @@ export function entraTokenEndpoint(cloud: EntraCloud, tenant: string): string {
 export function parseEntraTokenEndpoint(
   url: string | URL,
 ): { tenant: string; version: 'v1' | 'v2' } | undefined {
+  if (typeof url !== 'string' && !(url instanceof URL)) expectString(url, 'tokenEndpoint');
   let u: URL;
   try {
     u = typeof url === 'string' ? new URL(url) : url;
@@ -155,6 +157,7 @@ export function parseEntraTokenEndpoint(
 
 /** The cloud a login host belongs to, if it is a Microsoft one. */
 export function cloudOfLoginHost(host: string): EntraCloud | undefined {
+  expectString(host, 'host');
   const h = normalizeHost(host);
   for (const info of Object.values(entraClouds)) if (info.loginHost === h) return info.cloud;
   if (h === 'login.chinacloudapi.cn') return 'china';

@@ -1,3 +1,4 @@
+import { expectObject } from '../internal/guard.js';
 import { cloudOfSmtpHost } from './cloud.js';
 /**
  * Moving an entry off basic (password) SMTP AUTH: one conversion that the CLI (`smtp-oauth config
@@ -59,7 +60,8 @@ export interface OAuth2MigrationAnswers {
  * is loaded (`parseConfig`, or `loadConfigFile` when it holds references).
  *
  * @example
- * migrateToOAuth2(entry, { tenant: 'contoso.onmicrosoft.com', clientId, credential: { kind: 'secret', secret: 'env:SMTP_OAUTH_CLIENT_SECRET' } })
+ * // config: a password entry (auth.type 'password'), e.g. from loadConfigFile()
+ * migrateToOAuth2(config, { tenant: 'contoso.onmicrosoft.com', clientId, credential: { kind: 'secret', secret: 'env:SMTP_OAUTH_CLIENT_SECRET' } })
  * @throws ConfigError (code `CONFIG_INVALID`) naming the field: `auth.type` when the entry does not
  *   use a password, `tenant` when it is missing or not usable for client credentials, `clientId`
  *   when it is not a GUID.
@@ -68,6 +70,8 @@ export function migrateToOAuth2(
   entry: PasswordEntrySource,
   answers: OAuth2MigrationAnswers,
 ): EmailServerConfigInput {
+  expectObject(entry, 'entry');
+  expectObject(answers, 'answers');
   const issues: ConfigIssue[] = [];
   if (entry.auth?.type !== 'password')
     issues.push({

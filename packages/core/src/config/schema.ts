@@ -29,7 +29,7 @@ const pem = (label: RegExp, example: string) =>
 /** Refuses copy-paste damage (quotes, edge white space, invisible characters), naming it. */
 const pasted = (kind: PastedValueKind) => (value: string, ctx: z.RefinementCtx) => {
   const problem = hasCtl(value) ? undefined : pasteDamage(value, kind);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { code: 'PASTE_DAMAGE' } });
 };
 
 const email = () =>

@@ -1,3 +1,4 @@
+import { expectObject, expectString } from '../internal/guard.js';
 import type { ConfigIssue } from '../errors/smtp-oauth-error.js';
 import { type ConfigWarning, parseConfig } from './parse.js';
 
@@ -82,12 +83,14 @@ function parentOf(root: unknown, path: string): { parent: Obj; key: string } | u
 
 /** The value at a dotted path, or `undefined`. */
 export function valueAtPath(root: unknown, path: string): unknown {
+  expectString(path, 'path');
   const at = parentOf(root, path);
   return at ? at.parent[at.key] : undefined;
 }
 
 /** True when `path` exists in `input` with a value (an update that sets this field). */
 export function hasValueAt(input: unknown, path: string): boolean {
+  expectString(path, 'path');
   return valueAtPath(input, path) !== undefined;
 }
 
@@ -110,6 +113,8 @@ export function splitSecrets(config: Obj): {
 
 /** Puts values (secrets, or the stored certificate PEM) back into a deep copy of a public config. */
 export function mergeSecrets(publicConfig: Obj, secrets: Partial<Record<string, string>>): Obj {
+  expectObject(publicConfig, 'publicConfig');
+  expectObject(secrets, 'secrets');
   const config = structuredClone(publicConfig);
   for (const [path, value] of Object.entries(secrets)) {
     const at = parentOf(config, path);
@@ -184,6 +189,8 @@ export function planSecretUpdate(
   storedConfig: Obj,
   storedSecretPaths: readonly string[],
 ): SecretUpdatePlan {
+  expectObject(storedConfig, 'storedConfig');
+  if (!Array.isArray(storedSecretPaths)) expectObject(undefined, 'storedSecretPaths');
   const destinationChanged = changedDestination(input, storedConfig);
   const keepsCertificate =
     valueAtPath(storedConfig, 'auth.type') === 'oauth2' &&
@@ -251,6 +258,7 @@ export function validateUpdate(
   input: unknown,
   kept: readonly string[],
 ): { ok: boolean; issues: ConfigIssue[]; warnings: ConfigWarning[] } {
+  if (!Array.isArray(kept)) expectObject(undefined, 'kept');
   const fill = Object.fromEntries(
     kept.filter((p) => KEPT[p] !== undefined && !hasValueAt(input, p)).map((p) => [p, KEPT[p] as string]),
   );

@@ -75,7 +75,8 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
   for (const [re, replacement] of rules) out = out.replace(re, replacement as string);
   // Whole SASL blobs first: a known secret removed from inside one would hide the blob's shape.
   out = out.replace(BASE64_WORD, (m) => (!/^[0-9A-Fa-f]+$/.test(m) && isSaslCredential(m) ? REDACTED : m));
-  for (const secret of secrets) out = redactKnown(out, secret);
+  for (const secret of Array.isArray(secrets) ? secrets : [])
+    if (typeof secret === 'string') out = redactKnown(out, secret);
   return out.replace(LONG_BASE64, (m) => (/^[0-9A-Fa-f]+$/.test(m) ? m : REDACTED));
 }
 

@@ -101,7 +101,8 @@ export type ConfigIssueCode =
   | 'CLIENT_AUTH_METHOD_MISMATCH'
   | 'SECRET_LOOKS_LIKE_ID'
   | 'THUMBPRINT_MISMATCH'
-  | 'CLOUD_MISMATCH';
+  | 'CLOUD_MISMATCH'
+  | 'PASTE_DAMAGE';
 
 /** Thrown when configuration is invalid; `issues` lists every problem with its field path. */
 export class ConfigError extends SmtpOAuthError {

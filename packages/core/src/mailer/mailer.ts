@@ -554,8 +554,6 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
   }
 
   async function deliver(mail: OutgoingMail, fromAddress: string, messageId: string): Promise<SendResult> {
-    // A token failure surfaces as its own typed error, before any SMTP connection.
-    if (tokens) await tokens.getToken();
     const attempt: Attempt = { streamed: false };
     (mail as { [TRACK]?: Attempt })[TRACK] = attempt;
     let counted = 0;
@@ -566,6 +564,10 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
     for (;;) {
       attempt.streamed = false;
       try {
+        // A token failure surfaces as its own typed error, before any SMTP connection; a transient
+        // one (503, 429, a reset) is retried like any other, no sooner than the provider's throttle
+        // allows (its Retry-After / backoff step arrives as details.retryAfterSeconds).
+        if (tokens) await tokens.getToken();
         info = await submit(mail);
         congestion.success();
         break;

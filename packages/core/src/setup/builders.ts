@@ -4,6 +4,7 @@
  * (`errors/`), the doctor's fixes and the setup guide all build their text here, so a GCC High or
  * China entry never gets the global consent URL or scope. Pure and browser-safe: no `node:*`.
  */
+import { expectObject } from '../internal/guard.js';
 import { type EntraCloud, entraClouds } from '../config/microsoft.js';
 
 export const TENANT_PLACEHOLDER = '<TENANT_ID>';
@@ -29,11 +30,13 @@ const info = (t: SetupTarget) => entraClouds[t.cloud ?? 'global'];
  * (learn.microsoft.com, "Grant tenant-wide admin consent": `/{tenant}/adminconsent?client_id=`).
  */
 export function consentUrl(t: SetupTarget): string {
+  expectObject(t, 'target');
   return `https://${info(t).loginHost}/${or(t.tenant, TENANT_PLACEHOLDER)}/adminconsent?client_id=${or(t.clientId, CLIENT_ID_PLACEHOLDER)}`;
 }
 
 /** The SMTP scope of the cloud, e.g. `https://outlook.office365.us/.default` for GCC High. */
 export function smtpScope(t: SetupTarget): string {
+  expectObject(t, 'target');
   return info(t).scope;
 }
 
@@ -45,11 +48,13 @@ export function smtpScopesOfAllClouds(): string {
 
 /** The v2.0 token endpoint of the tenant on the cloud's login host. */
 export function tokenEndpointUrl(t: SetupTarget): string {
+  expectObject(t, 'target');
   return `https://${info(t).loginHost}/${or(t.tenant, TENANT_PLACEHOLDER)}/oauth2/v2.0/token`;
 }
 
 /** A one-line description of the cloud's values, for hints about a cloud mix. */
 export function cloudSummary(t: SetupTarget): string {
+  expectObject(t, 'target');
   const c = info(t);
   return `${c.label}: token endpoint ${tokenEndpointUrl(t)}, scope ${c.scope}, SMTP host ${c.smtpHost}`;
 }

@@ -18,7 +18,7 @@ import {
   tokenEndpointUrl,
 } from './builders.js';
 import type { DiagnosticFix, DiagnosticLink } from './types.js';
-import { expectObject } from '../internal/guard.js';
+import { expectObject, expectString } from '../internal/guard.js';
 
 /** The user's values the fixes are written with. */
 export interface FixValues {
@@ -87,6 +87,8 @@ const findSp = (v: FixValues) => powershell.findServicePrincipal(target(v));
 /** The admin-consent URL of the app in the user's tenant and cloud. */
 export function adminConsentUrl(v: FixValues): string {
   expectObject(v, 'values');
+  expectString(v.tenant, 'values.tenant');
+  expectString(v.clientId, 'values.clientId');
   return consentUrl(target(v));
 }
 
