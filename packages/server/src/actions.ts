@@ -128,7 +128,8 @@ export async function sendThrough(
     entryId: record.id,
     source,
     content: { kind: 'message', message },
-    messageId: createMessageId(senderOf(record, normalized.from)),
+    // The caller's own Message-ID when it gave one (validated by core), else one fixed now.
+    messageId: normalized.messageId ?? createMessageId(senderOf(record, normalized.from)),
   });
   const row = await ctx.outbox.waitFor(accepted.id, waitMs);
   if (row?.status === 'sent') {

@@ -169,14 +169,28 @@ export function createEntryRuntimes(
       tokens,
       addresses,
       mailer,
-      async once(run) {
-        const single = await buildMailer(key, effective, tokens, addresses[0]!, true);
-        try {
-          return await run(single);
-        } finally {
-          await single.close();
-        }
-      },
+      once: onceThrough(key, effective, tokens, addresses[0]!),
+    };
+  }
+
+  /**
+   * A one-connection mailer per call (the governor's sends), to the given checked address. Rebuilt
+   * with the pooled mailer when the address changes (regression: it kept the first address, so a
+   * governed send went to an address the S6 re-check no longer vouched for).
+   */
+  function onceThrough(
+    key: string,
+    config: EmailServerConfig,
+    tokens: EntryRuntime['tokens'],
+    address: string,
+  ): EntryRuntime['once'] {
+    return async (run) => {
+      const single = await buildMailer(key, config, tokens, address, true);
+      try {
+        return await run(single);
+      } finally {
+        await single.close();
+      }
     };
   }
 
@@ -186,15 +200,12 @@ export function createEntryRuntimes(
     if (isIP(current.config.host) || addresses.includes(current.addresses[0]!)) {
       return { ...current, addresses };
     }
+    const effective = withEnvironmentProxy(current.config);
     const next = {
       ...current,
       addresses,
-      mailer: await buildMailer(
-        slot.version,
-        withEnvironmentProxy(current.config),
-        current.tokens,
-        addresses[0]!,
-      ),
+      mailer: await buildMailer(slot.version, effective, current.tokens, addresses[0]!),
+      once: onceThrough(slot.version, effective, current.tokens, addresses[0]!),
     };
     void current.mailer.close();
     slot.runtime = Promise.resolve(next);

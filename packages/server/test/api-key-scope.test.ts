@@ -35,7 +35,8 @@ describeDrivers('API keys are bound to entries, From addresses and source ranges
       const res = await harness.api('/api/send', {
         body: { to: 'someone@example.com', subject: 'scope', text: 'x', ...extra },
         cookie: false,
-        headers: { authorization: `Bearer ${key}` },
+        // Wait for the outcome, so a delivered message answers 200 (the outbox's 202 otherwise).
+        headers: { authorization: `Bearer ${key}`, prefer: 'wait=25' },
       });
       return { status: res.status, body: (await res.json()) as Json };
     };

@@ -72,7 +72,7 @@ describeDrivers('token requests through the environment proxy', (driver) => {
       const res = await h.api('/api/send', {
         body: { to: 'someone@example.com', subject: 'via proxy' },
         cookie: false,
-        headers: { authorization: `Bearer ${key}` },
+        headers: { authorization: `Bearer ${key}`, prefer: 'wait=25' },
       });
       expect(res.status, JSON.stringify(await json(res))).toBe(200);
       expect(asked).toEqual([hidden.tokenEndpoint(kit.tenantId)]);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeDrivers } from './helpers/drivers.js';
 import {
+  delivered,
   createDevice,
   mimeMessage,
   type RelayFixture,
@@ -151,7 +152,7 @@ describeDrivers('relay with third-party SMTP clients', (driver) => {
       smtp.close();
       bodies.push(content);
     }
-    const messages = f.env.messages();
+    const messages = await delivered(f.env, 2);
     expect(messages).toHaveLength(2);
     for (const [i, delivered] of messages.entries()) {
       // Delivered = a Message-ID header (fixed at acceptance) + the content with CRLF line ends,

@@ -2,6 +2,8 @@ import { afterEach, expect, it } from 'vitest';
 import { describeDrivers } from './helpers/drivers.js';
 import { type Json, json } from './helpers/harness.js';
 import {
+  delivered,
+  outboxRowOf,
   createDevice,
   mimeMessage,
   type RelayFixture,
@@ -198,9 +200,10 @@ describeDrivers('relay policy and abuse', (driver) => {
       expect.stringMatching(/^250 /),
       expect.stringMatching(/^452 4\.\d\.\d Daily recipient limit of 3 reached for device "app"/),
     ]);
-    expect(f.env.messages().map((m) => m.envelope.rcptTo)).toEqual([
-      ['a@example.com', 'b@example.com'],
-      ['c@example.com'],
+    // Accepted = committed; the outbox delivers both, in either order.
+    expect((await delivered(f.env, 2)).map((m) => m.envelope.rcptTo.join(',')).sort()).toEqual([
+      'a@example.com,b@example.com',
+      'c@example.com',
     ]);
   });
 
@@ -275,17 +278,30 @@ describeDrivers('relay policy and abuse', (driver) => {
     expect(view.today).toMatchObject({ messages: 1, recipients: 1 });
   });
 
-  it('delivery failures: temporary → 451/452 (the device retries), permanent → 554 with core’s code and hint', async () => {
-    f = await startRelayFixture(driver, { server: { runtime: { mailer: { retry: false } } } });
+  // The relay answers 250 only after the outbox committed the message; a delivery failure comes later
+  // and is the outbox's to record (the device already has its 250): permanent → failed with core's
+  // code, temporary → queued again for a later attempt. Nothing is delivered either way.
+  it('delivery failures after acceptance: permanent → failed with core’s code, temporary → retried later', async () => {
+    f = await startRelayFixture(driver);
     const d = await device({ name: 'printer' });
-    f.env.faults.smtp.add({ stage: 'data-end', reply: '451 4.3.0 Temporary server error' });
-    const temporary = await attempt(f, { auth: d.auth, from: f.env.mailbox, to: ['a@example.com'] });
-    expect(temporary.at(-1)).toMatch(/^451 4\.\d\.\d SMTP_/);
     f.env.faults.smtp.add({ stage: 'data-end', reply: '554 5.6.0 Message rejected' });
     const permanent = await attempt(f, { auth: d.auth, from: f.env.mailbox, to: ['a@example.com'] });
-    expect(permanent.at(-1)).toMatch(/^554 5\.\d\.\d SMTP_\w+: .* - Read the server's reply/);
+    expect(permanent.at(-1)).toMatch(/^250 2\.\d\.\d OK queued as /);
+    const failed = await outboxRowOf(f.h, permanent.at(-1) ?? '', (m) => m.status === 'failed');
+    expect(failed.message.status).toBe('failed');
+    expect(failed.message.lastCode).toMatch(/^SMTP_/);
+    expect(failed.message.lastReply).toMatch(/^554 5\.6\.0/);
+
+    f.env.faults.smtp.add({ stage: 'data-end', reply: '451 4.3.0 Temporary server error', times: 100 });
+    const temporary = await attempt(f, { auth: d.auth, from: f.env.mailbox, to: ['a@example.com'] });
+    expect(temporary.at(-1)).toMatch(/^250 /);
+    const retried = await outboxRowOf(
+      f.h,
+      temporary.at(-1) ?? '',
+      (m) => m.attempts >= 1 && m.status === 'queued',
+    );
+    expect(retried.message).toMatchObject({ status: 'queued', lastReply: expect.stringMatching(/^451 /) });
     expect(f.env.messages()).toHaveLength(0);
-    expect((await lastError(d.id)).reply).toMatch(/^554 /);
   });
 });
 

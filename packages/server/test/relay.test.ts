@@ -2,7 +2,14 @@ import nodemailer from 'nodemailer';
 import { afterEach, expect, it } from 'vitest';
 import { describeDrivers } from './helpers/drivers.js';
 import { json } from './helpers/harness.js';
-import { createDevice, mimeMessage, type RelayFixture, rawSmtp, startRelayFixture } from './helpers/relay.js';
+import {
+  createDevice,
+  delivered as deliveredMessages,
+  mimeMessage,
+  type RelayFixture,
+  rawSmtp,
+  startRelayFixture,
+} from './helpers/relay.js';
 
 describeDrivers('SMTP relay: listeners, AUTH and the admin API', (driver) => {
   let f: RelayFixture | undefined;
@@ -95,7 +102,7 @@ describeDrivers('SMTP relay: listeners, AUTH and the admin API', (driver) => {
     } finally {
       client.close();
     }
-    const [delivered] = f.env.messages();
+    const [delivered] = await deliveredMessages(f.env, 1);
     expect(delivered).toBeDefined();
     expect(delivered!.identity).toMatchObject({ mailbox: f.env.mailbox });
     expect(f.env.authAttempts().at(-1)?.mechanism).toBe('XOAUTH2');

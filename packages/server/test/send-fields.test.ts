@@ -26,7 +26,12 @@ describeDrivers('POST /api/send takes the message fields core supports, and refu
     const key = (await json(await h.api('/api/api-keys', { body: { name: 'app' } }))).key as string;
     const harness = h;
     const send = (body: unknown) =>
-      harness.api('/api/send', { body, cookie: false, headers: { authorization: `Bearer ${key}` } });
+      // Prefer: wait — today's synchronous answer (200 with the server's reply once delivered).
+      harness.api('/api/send', {
+        body,
+        cookie: false,
+        headers: { authorization: `Bearer ${key}`, prefer: 'wait=25' },
+      });
     return { env: kit, send };
   }
 

@@ -7,9 +7,14 @@ import { readFileSync } from 'node:fs';
 
 // A reader that stops early (`smtp-oauth doctor --verbose | head -1`) closes the pipe. That ends
 // the output, not in an EPIPE stack trace: exit quietly, as `cat` and `grep` do.
+// The reader chose to stop: that is not an unsettled operation (the exit check below stays quiet).
+let pipeClosed = false;
 for (const stream of [process.stdout, process.stderr])
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    if (err.code === 'EPIPE') {
+      pipeClosed = true;
+      process.exit(process.exitCode ?? 0);
+    }
     throw err;
   });
 
@@ -48,7 +53,7 @@ if (first === '--version' || first === '-v' || (first === 'version' && argv.leng
   });
   process.on('exit', () => {
     // Regression: a send waiting on an unref'd timer ended the process with exit 13 and no output.
-    if (!settled) internal('the command ended before its operation settled');
+    if (!settled && !pipeClosed) internal('the command ended before its operation settled');
   });
   try {
     const { run } = await import('../main.js');

@@ -269,7 +269,8 @@ export function sendRoutes(ctx: AppContext): Router {
       entryId: record.id,
       source: { kind: 'api', apiKeyId: apiKey.id },
       content: { kind: 'message', message: message as MailMessage },
-      messageId: createMessageId(senderOf(record, normalized.from)),
+      // The caller's own Message-ID when it gave one (validated by core), else one fixed now.
+      messageId: normalized.messageId ?? createMessageId(senderOf(record, normalized.from)),
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
     if (accepted.duplicate) res.setHeader('Idempotent-Replayed', 'true');

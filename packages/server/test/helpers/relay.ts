@@ -236,3 +236,35 @@ export async function rawSmtp(port: number, options: { tls?: { ca: string } } = 
   };
   return api;
 }
+
+/**
+ * The relay answers 250 once the outbox committed the message; delivery follows. Waits (bounded)
+ * until the testkit holds `count` messages and returns them.
+ */
+export async function delivered(env: TestEnvironment, count: number, timeoutMs = 30_000) {
+  const until = Date.now() + timeoutMs;
+  while (env.messages().length < count && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  return env.messages();
+}
+
+/** The outbox row named by a relay reply (`250 … queued as <id> <message-id>`), once it is finished or retried. */
+export async function outboxRowOf(
+  h: Harness,
+  reply: string,
+  done: (row: { status: string; attempts: number }) => boolean,
+  timeoutMs = 30_000,
+): Promise<{
+  message: Record<string, unknown> & { status: string; lastCode: string | null; lastReply: string | null };
+  attempts: unknown[];
+}> {
+  const id = /queued as (\S+)/.exec(reply)?.[1];
+  if (!id) throw new Error(`not an acceptance: ${reply}`);
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await (await h.api(`/api/messages/${id}`)).json()) as Awaited<
+      ReturnType<typeof outboxRowOf>
+    >;
+    if (done(found.message as never) || Date.now() > until) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
