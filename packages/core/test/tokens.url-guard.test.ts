@@ -124,6 +124,15 @@ describe('checkUrl: every URL a token provider contacts passes the caller’s ch
     expect(outside.httpRequestCount()).toBe(before);
   });
 
+  it('a checkUrl that is not a function is refused when the provider is built (CONFIG_INVALID naming it)', () => {
+    for (const create of [createEntraTokenProvider, createOAuth2TokenProvider]) {
+      const build = () => create({ ...options(env.tokenEndpoint), checkUrl: 'allow-all' as never });
+      expect(build).toThrow(
+        expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('checkUrl') }),
+      );
+    }
+  });
+
   it('createTokenProvider and sendTest pass checkUrl on (entry config → provider)', async () => {
     const refused = {
       ...env.config,
