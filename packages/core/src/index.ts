@@ -163,6 +163,7 @@ export {
 // Tokens: providers, the cache (single flight, proactive refresh) and token inspection (Node only)
 export {
   type AccessToken,
+  type CheckUrl,
   type ClientAuthMethod,
   type ClientCredential,
   type CreateTokenProviderOptions,

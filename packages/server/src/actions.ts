@@ -12,6 +12,7 @@ import {
 } from '@org/core';
 import type { TestCheck, TokenTestResult } from '@org/core/api';
 import type { AppContext } from './context.js';
+import { tokenUrlCheck } from './guards/token-url.js';
 import { ApiError, toApiError } from './http/errors.js';
 import { outcomeError, sendResultOf } from './outbox/outcome.js';
 import type { OutboxSource } from './outbox/types.js';
@@ -95,6 +96,7 @@ export async function diagnoseEntry(
       ...(runtime.tokens ? { tokenProvider: runtime.tokens } : {}),
       lookup: async () => addresses.map((address) => ({ address, family: isIP(address) || 4 })),
       now: () => ctx.now().getTime(),
+      checkUrl: tokenUrlCheck(() => ctx.tokenPolicy),
     });
     await recordTest(ctx, record.id, 'diagnose', result.ok, `diagnose: ${result.summary}`);
     return result;
@@ -167,6 +169,8 @@ export async function sendTest(
       now: () => ctx.now().getTime(),
       ...(address && !isIP(runtime.config.host) ? { connectAddress: address } : {}),
       lookup: async () => runtime.addresses.map((a) => ({ address: a, family: isIP(a) || 4 })),
+      // Its own token provider (and the doctor's, explaining a failure): the same S5 check.
+      checkUrl: tokenUrlCheck(() => ctx.tokenPolicy),
     });
   } catch (error) {
     await recordTest(ctx, record.id, 'send-test', false, failureLine(error));

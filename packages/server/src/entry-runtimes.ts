@@ -5,6 +5,7 @@ import type { AppContext } from './context.js';
 import { configOf } from './email-servers.js';
 import { entryTokenCache } from './entry-token-cache.js';
 import { assertSmtpHostAllowed, assertTokenEndpointAllowed } from './guards/outbound.js';
+import { tokenUrlCheck } from './guards/token-url.js';
 import { ApiError } from './http/errors.js';
 import { coreLogger } from './logger.js';
 import type { MailerHost, RemoteMailer } from './mailer-host/host.js';
@@ -141,6 +142,8 @@ export function createEntryRuntimes(
     if (host) return { getToken: (o) => host.token(key, config, o) };
     return entryTokenCache(config, {
       now: coreNow,
+      // S5 for every URL the provider contacts, not only the configured endpoint (issue 13 §2).
+      checkUrl: tokenUrlCheck(() => ctx().tokenPolicy),
       ...logOption(ctx()),
       onTokenRequest: (outcome) => ctx().metrics.tokenRequest(outcome),
     });

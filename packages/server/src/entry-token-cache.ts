@@ -3,6 +3,7 @@
  * entry's mailer runs on the main thread or in the mailer worker.
  */
 import {
+  type CheckUrl,
   createTokenCache,
   createTokenProvider,
   type EmailServerConfig,
@@ -19,10 +20,12 @@ export function entryTokenCache(
     logger?: Logger;
     /** Called once per request to the token endpoint (not per cached use): `ok` or the catalog code (metrics). */
     onTokenRequest?: (outcome: string) => void;
+    /** The S5 allow-list, applied to every URL the provider contacts (guards/token-url.ts). */
+    checkUrl?: CheckUrl;
   },
 ): TokenCache {
-  const { onTokenRequest, ...rest } = options;
-  const provider = createTokenProvider(config, rest);
+  const { onTokenRequest, checkUrl, ...rest } = options;
+  const provider = createTokenProvider(config, { ...rest, ...(checkUrl ? { checkUrl } : {}) });
   const counted: TokenProvider = onTokenRequest
     ? {
         async getToken(o) {

@@ -199,6 +199,16 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
     testkit = sandboxOptions ? await startTestkit(sandboxOptions) : undefined;
     const repos = createRepositories(store.db);
     const sessionPolicy = { ...defaultSessionPolicy, ...options.session };
+    // S5: where token requests may go — the configured endpoint and every URL a token client contacts.
+    const tokenPolicy: AppContext['tokenPolicy'] = {
+      hosts: new Set(
+        [...DEFAULT_TOKEN_HOSTS, ...(options.tokenHostAllowlist ?? [])].map((h) =>
+          h.toLowerCase().replace(/\.$/, ''),
+        ),
+      ),
+      // Sandbox: the testkit's token endpoint exactly (scheme, loopback address and port).
+      origins: new Set(testkit ? [new URL(testkit.info.tokenEndpoint).origin] : []),
+    };
     const context: AppContext = {
       store,
       repos,
@@ -221,15 +231,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       dummyHash: await createDummyHash(options.passwordHashing ?? DEFAULT_SCRYPT),
       passwordHashing: options.passwordHashing ?? DEFAULT_SCRYPT,
       cookie: { secure: options.secureCookies ?? 'auto' },
-      tokenPolicy: {
-        hosts: new Set(
-          [...DEFAULT_TOKEN_HOSTS, ...(options.tokenHostAllowlist ?? [])].map((h) =>
-            h.toLowerCase().replace(/\.$/, ''),
-          ),
-        ),
-        // Sandbox: the testkit's token endpoint exactly (scheme, loopback address and port).
-        origins: new Set(testkit ? [new URL(testkit.info.tokenEndpoint).origin] : []),
-      },
+      tokenPolicy,
       smtpHostPolicy: {
         allowPrivate: options.smtp?.allowPrivateHosts ?? false,
         allowedAddresses: new Set(options.smtp?.allowedAddresses ?? []),
@@ -251,6 +253,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
               logger,
               now: () => now().getTime(),
               onTokenRequest: (outcome) => metrics.tokenRequest(outcome),
+              tokenPolicy,
               ...(options.mailerCallTimeoutMs ? { callTimeoutMs: options.mailerCallTimeoutMs } : {}),
             }),
       ),

@@ -17,5 +17,6 @@ export function defaultTokenProvider(
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.proxy ? { proxy: options.proxy } : {}),
     ...(options.tokenTimeoutMs ? { timeoutMs: options.tokenTimeoutMs } : {}),
+    ...(options.checkUrl ? { checkUrl: options.checkUrl } : {}),
   });
 }

@@ -1,5 +1,5 @@
 import type { LookupAddress } from 'node:dns';
-import type { FetchLike, ProxySetting } from '../internal/https-fetch.js';
+import type { CheckUrl, FetchLike, ProxySetting } from '../internal/https-fetch.js';
 import type { DiagnosticFix } from '../setup/types.js';
 
 export type { DiagnosticFix, DiagnosticLink } from '../setup/types.js';
@@ -87,6 +87,11 @@ export interface DiagnoseOptions {
   timeoutMs?: number;
   /** Timeout for token acquisition. @default 30000 */
   tokenTimeoutMs?: number;
+  /**
+   * When the doctor builds the token provider: called before each of its requests; throw to refuse
+   * (`TOKEN_ENDPOINT_NOT_ALLOWED`). See `TokenProviderBaseOptions.checkUrl`. @default every URL allowed
+   */
+  checkUrl?: CheckUrl;
   /** Name sent in EHLO. @default 'smtp-oauth-doctor' */
   clientName?: string;
   /** Called after each step completes (for live progress). */

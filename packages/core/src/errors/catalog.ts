@@ -25,6 +25,7 @@ export const errorCodes = [
   'TOKEN_RESPONSE_INVALID',
   'TOKEN_SERVICE_PRINCIPAL_MISSING',
   'TOKEN_CLOUD_MISMATCH',
+  'TOKEN_ENDPOINT_NOT_ALLOWED',
   'TLS_REQUIRED',
   'TLS_CERTIFICATE_INVALID',
   'TLS_HANDSHAKE_FAILED',
@@ -228,6 +229,14 @@ const entries: ErrorCatalogEntry[] = [
     meaning:
       'The token endpoint belongs to one Microsoft cloud (Global, US Government GCC High, China) and the scope to another; a tenant lives in exactly one cloud.',
     fix: "Use one cloud's values throughout: its login host in the token endpoint, its Exchange scope and its SMTP host (e.g. GCC High: login.microsoftonline.us, https://outlook.office365.us/.default, smtp.office365.us).",
+  },
+  {
+    code: 'TOKEN_ENDPOINT_NOT_ALLOWED',
+    title: 'Token request to a host outside the allow-list refused',
+    transient: false,
+    meaning:
+      'The token client was about to contact a URL its operator does not allow: the configured token endpoint, or a URL the identity provider named (the token_endpoint or jwks_uri of its OpenID metadata, instance discovery, a redirect). Nothing was sent to that host; the client secret or assertion stayed here.',
+    fix: 'If the host named in the error is your identity provider, the server operator adds it to TOKEN_HOST_ALLOWLIST; otherwise the provider at the configured endpoint points elsewhere — correct the token endpoint.',
   },
   {
     code: 'TLS_REQUIRED',

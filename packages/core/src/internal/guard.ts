@@ -78,6 +78,8 @@ export function expectTokenProviderOptions(options: unknown): void {
   if (!isObject(options)) throw failure('options', 'must be { tokenEndpoint, clientId, scope, credential }');
   for (const f of ['tokenEndpoint', 'clientId', 'scope']) expectString(options[f], f);
   expectCredential(options.credential, 'credential');
+  if (options.checkUrl !== undefined && typeof options.checkUrl !== 'function')
+    fail('checkUrl', 'must be a function (url: URL) => void that throws to refuse a URL');
 }
 
 /** Something with a `getToken()` method. @throws ConfigError */

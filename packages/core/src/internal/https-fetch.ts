@@ -2,6 +2,7 @@ import type { Agent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { rootCertificates, type SecureContextOptions } from 'node:tls';
 import { HttpsProxyAgent } from 'https-proxy-agent';
+import { isSmtpOAuthError, SmtpOAuthError } from '../errors/index.js';
 
 /** The subset of the WHATWG `Response` the toolkit reads. */
 export interface FetchLikeResponse {
@@ -16,6 +17,11 @@ export interface FetchLikeInit {
   headers?: Record<string, string>;
   body?: string;
   signal?: AbortSignal;
+  /**
+   * `'manual'`: hand a 3xx back instead of following it (global `fetch` follows by default;
+   * {@link createHttpsFetch} never follows, so ignores this).
+   */
+  redirect?: 'manual';
 }
 
 /** A `fetch`-compatible function: global `fetch` fits, so does {@link createHttpsFetch}. */
@@ -58,6 +64,83 @@ export function proxyLabel(proxyUrl: string): string {
 }
 
 /**
+ * Decides whether a token client may contact a URL: returns to allow it, throws to refuse it. See
+ * `TokenProviderBaseOptions.checkUrl`.
+ */
+export type CheckUrl = (url: URL) => void | Promise<void>;
+
+/**
+ * Runs `check` on a URL the token client is about to contact. A refusal becomes
+ * `TOKEN_ENDPOINT_NOT_ALLOWED` (an `SmtpOAuthError` thrown by `check` is kept as it is, so a caller
+ * can give its own hint); only the host is named, never the path or query.
+ *
+ * @throws SmtpOAuthError `TOKEN_ENDPOINT_NOT_ALLOWED`
+ */
+export async function assertUrlAllowed(check: CheckUrl | undefined, url: string): Promise<void> {
+  if (!check) return;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (err) {
+    throw new SmtpOAuthError('TOKEN_ENDPOINT_NOT_ALLOWED', 'Refusing a token request to an unparsable URL', {
+      cause: err,
+    });
+  }
+  try {
+    await check(parsed);
+  } catch (err) {
+    if (isSmtpOAuthError(err)) throw err;
+    throw new SmtpOAuthError(
+      'TOKEN_ENDPOINT_NOT_ALLOWED',
+      `Refusing a token request to ${parsed.host}: the host is not allowed`,
+      { cause: err, details: { host: parsed.hostname } },
+    );
+  }
+}
+
+/**
+ * Guards a token client's HTTP traffic: `check` runs before every request, and a redirect (3xx)
+ * is an error, never a hop — the requests carry the client credential, and neither this package's
+ * client nor a guarded one follows a `Location` (global `fetch` would, re-sending the body on 307/308).
+ *
+ * @throws SmtpOAuthError `TOKEN_ENDPOINT_NOT_ALLOWED` (refused by `check`, nothing sent);
+ * `TOKEN_ENDPOINT_REJECTED` for a 3xx answer (its `Location` host in `details.location`)
+ */
+export function guardedFetch(fetch: FetchLike, check: CheckUrl | undefined): FetchLike {
+  return async (url, init) => {
+    await assertUrlAllowed(check, url);
+    const res = await fetch(url, { ...init, redirect: 'manual' });
+    if (res.status >= 300 && res.status < 400)
+      throw redirectRefused(url, res.status, res.headers.get('location'));
+    return res;
+  };
+}
+
+/** The refusal of a 3xx answer to a token client's request (see {@link guardedFetch}). */
+export function redirectRefused(
+  url: string,
+  status: number,
+  location: string | null | undefined,
+): SmtpOAuthError {
+  const from = new URL(url).host;
+  let to = '(no Location)';
+  if (location)
+    try {
+      to = new URL(location, url).host;
+    } catch {
+      to = '(unparsable Location)';
+    }
+  return new SmtpOAuthError(
+    'TOKEN_ENDPOINT_REJECTED',
+    `${from} answered HTTP ${status}, a redirect to ${to}; token requests do not follow redirects`,
+    {
+      hint: `Configure the final token endpoint URL, not one that redirects (the redirect points to ${to})`,
+      details: { status, host: from, location: to },
+    },
+  );
+}
+
+/**
  * Node's `ca` option replaces the system roots; a private CA is meant to be trusted in addition,
  * or setting it for one server would break every public one (login.microsoftonline.com).
  */
@@ -87,7 +170,7 @@ export interface HttpsResponse extends FetchLikeResponse {
 /**
  * A minimal `fetch` over node:https that can trust extra CAs — Node 20's global fetch cannot
  * without undici. https only: client credentials never travel over plain http. Certificate
- * verification is always on.
+ * verification is always on. Redirects are never followed: a 3xx comes back as the response.
  */
 export function createHttpsFetch(
   options: HttpsFetchOptions = {},

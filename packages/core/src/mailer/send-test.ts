@@ -14,6 +14,7 @@ import type {
   DiagnosticStepId,
 } from '../doctor/types.js';
 import { isSmtpOAuthError, SmtpOAuthError } from '../errors/smtp-oauth-error.js';
+import type { CheckUrl } from '../internal/https-fetch.js';
 import type { Logger } from '../internal/logger.js';
 import { type MailMessage, validateMessage } from '../message/index.js';
 import { createTokenProvider } from '../tokens/create.js';
@@ -36,6 +37,12 @@ export interface SendTestOptions {
   timeoutMs?: number;
   /** Diagnostics; never message bodies, tokens or secrets. */
   logger?: Logger;
+  /**
+   * Called before each request of the token provider (and of the doctor's, when it explains a
+   * failure); throw to refuse (`TOKEN_ENDPOINT_NOT_ALLOWED`). See `TokenProviderBaseOptions.checkUrl`.
+   * @default every URL allowed
+   */
+  checkUrl?: CheckUrl;
   /**
    * Run the doctor when the send fails, to name the failing step, its cause and the fix.
    * @default true
@@ -98,6 +105,7 @@ export async function sendTest(
             now,
             ...(ca ? { ca } : {}),
             ...(options.logger ? { logger: options.logger } : {}),
+            ...(options.checkUrl ? { checkUrl: options.checkUrl } : {}),
           }),
         }
       : {}),
@@ -171,6 +179,7 @@ async function explain(
       ...(ca ? { ca } : {}),
       ...(lookup ? { lookup } : {}),
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.checkUrl ? { checkUrl: options.checkUrl } : {}),
     });
   } catch {
     // The send's own error still says what failed.

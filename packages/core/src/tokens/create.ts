@@ -2,12 +2,12 @@ import type { INetworkModule } from '@azure/msal-node';
 import type { EmailServerConfig } from '../config/schema.js';
 import { loadCertificateCredential } from '../credentials/index.js';
 import { ConfigError } from '../errors/index.js';
-import type { FetchLike, ProxySetting } from '../internal/https-fetch.js';
+import type { CheckUrl, FetchLike, ProxySetting } from '../internal/https-fetch.js';
 import type { Logger } from '../internal/logger.js';
 import type { RetryOptions } from '../internal/retry.js';
 import { createEntraTokenProvider } from './entra.js';
 import { createOAuth2TokenProvider } from './oauth2.js';
-import type { ClientCredential, TokenProvider } from './types.js';
+import type { ClientCredential, TokenProvider, TokenProviderBaseOptions } from './types.js';
 import { expectEmailServerConfig, expectObject } from '../internal/guard.js';
 
 /** Options of {@link createTokenProvider}: the I/O seams of the chosen provider. */
@@ -33,6 +33,13 @@ export interface CreateTokenProviderOptions {
   networkClient?: INetworkModule;
   /** Client-assertion style for certificate credentials. @default 'PS256' */
   assertionAlgorithm?: 'PS256' | 'RS256';
+  /**
+   * Called before every request of the provider (token endpoint, and the URLs the identity
+   * provider names); throw to refuse. See {@link TokenProviderBaseOptions.checkUrl}. The server
+   * passes its token-host allow-list; the CLI leaves it unset (its operator is its user).
+   * @default every URL allowed
+   */
+  checkUrl?: CheckUrl;
 }
 
 /**
@@ -79,6 +86,7 @@ export function createTokenProvider(
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.retry !== undefined ? { retry: options.retry } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.checkUrl ? { checkUrl: options.checkUrl } : {}),
   };
   if (auth.provider === 'entra')
     return createEntraTokenProvider({

@@ -21,9 +21,12 @@ import {
 } from '../errors/index.js';
 import { withCause } from '../internal/cause.js';
 import {
+  assertUrlAllowed,
   createHttpsFetch,
+  type CheckUrl,
   type FetchLike,
   headersToRecord,
+  redirectRefused,
   timeoutAsErrno,
 } from '../internal/https-fetch.js';
 import { safeLogger } from '../internal/logger.js';
@@ -88,6 +91,31 @@ function fetchNetworkModule(
     rawBodies,
     sendGetRequestAsync: (url, options) => send('GET', url, options),
     sendPostRequestAsync: (url, options) => send('POST', url, options),
+  };
+}
+
+/**
+ * Wraps a network module so MSAL contacts only URLs `check` allows — the authority's metadata, the
+ * `token_endpoint` it names, instance discovery — and never follows a redirect.
+ */
+function checkingNetworkModule(inner: INetworkModule, check: CheckUrl | undefined): INetworkModule {
+  const refuseRedirect = async <T>(url: string, res: Promise<NetworkResponse<T>>) => {
+    const r = await res;
+    if (r.status >= 300 && r.status < 400) {
+      const location = Object.entries(r.headers ?? {}).find(([k]) => k.toLowerCase() === 'location')?.[1];
+      throw redirectRefused(url, r.status, location);
+    }
+    return r;
+  };
+  return {
+    async sendGetRequestAsync(url, options, timeout) {
+      await assertUrlAllowed(check, url);
+      return refuseRedirect(url, inner.sendGetRequestAsync(url, options, timeout));
+    },
+    async sendPostRequestAsync(url, options) {
+      await assertUrlAllowed(check, url);
+      return refuseRedirect(url, inner.sendPostRequestAsync(url, options));
+    },
   };
 }
 
@@ -163,7 +191,7 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
         timeoutMs,
       );
   const networkClient = recordingNetworkModule(
-    options.networkClient ?? (ownModule as INetworkModule),
+    checkingNetworkModule(options.networkClient ?? (ownModule as INetworkModule), options.checkUrl),
     () => currentExchanges,
   );
   const signer = signerFor(options.credential);
@@ -198,6 +226,8 @@ export function createEntraTokenProvider(options: EntraTokenProviderOptions): To
     const failed = [...exchanges]
       .reverse()
       .find((x) => x.error !== undefined || (x.status !== undefined && (x.status < 200 || x.status >= 300)));
+    // A URL refused by checkUrl, or a redirect: already typed, whatever MSAL made of it.
+    if (isSmtpOAuthError(failed?.error)) return failed.error;
     if (failed?.error !== undefined) {
       return (
         errorFromNetwork(timeoutAsErrno(failed.error), ctx) ??

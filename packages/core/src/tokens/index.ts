@@ -25,4 +25,10 @@ export type {
 } from './types.js';
 export type { Logger, LogLevel } from '../internal/logger.js';
 export type { RetryOptions } from '../internal/retry.js';
-export type { FetchLike, FetchLikeInit, FetchLikeResponse, ProxySetting } from '../internal/https-fetch.js';
+export type {
+  CheckUrl,
+  FetchLike,
+  FetchLikeInit,
+  FetchLikeResponse,
+  ProxySetting,
+} from '../internal/https-fetch.js';

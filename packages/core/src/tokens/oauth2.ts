@@ -8,6 +8,7 @@ import {
 import {
   createHttpsFetch,
   type FetchLike,
+  guardedFetch,
   headersToRecord,
   timeoutAsErrno,
 } from '../internal/https-fetch.js';
@@ -75,15 +76,18 @@ export function createOAuth2TokenProvider(options: OAuth2TokenProviderOptions): 
     });
   const signer = signerFor(credential);
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const doFetch: FetchLike =
+  // Every request is checked (checkUrl) and a redirect is an error: the body carries the secret.
+  const doFetch: FetchLike = guardedFetch(
     options.fetch ??
-    (options.ca || options.proxy
-      ? createHttpsFetch({
-          ...(options.ca ? { ca: options.ca } : {}),
-          ...(options.proxy ? { proxy: options.proxy } : {}),
-          timeoutMs,
-        })
-      : (globalThis.fetch as unknown as FetchLike));
+      (options.ca || options.proxy
+        ? createHttpsFetch({
+            ...(options.ca ? { ca: options.ca } : {}),
+            ...(options.proxy ? { proxy: options.proxy } : {}),
+            timeoutMs,
+          })
+        : (globalThis.fetch as unknown as FetchLike)),
+    options.checkUrl,
+  );
 
   async function requestOnce(): Promise<AccessToken> {
     const form = new URLSearchParams({ grant_type: 'client_credentials', scope: options.scope });
@@ -115,6 +119,8 @@ export function createOAuth2TokenProvider(options: OAuth2TokenProviderOptions): 
       responseHeaders = headersToRecord(res.headers);
       text = await res.text();
     } catch (err) {
+      // A refused URL or redirect (guardedFetch) is already typed.
+      if (isSmtpOAuthError(err)) throw err;
       throw (
         errorFromNetwork(timeoutAsErrno(err), ctx) ??
         new SmtpOAuthError('NETWORK_CONNECT', `Token request to ${ctx.host ?? 'the token endpoint'} failed`, {

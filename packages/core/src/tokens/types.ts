@@ -1,4 +1,4 @@
-import type { ProxySetting } from '../internal/https-fetch.js';
+import type { CheckUrl, ProxySetting } from '../internal/https-fetch.js';
 import type { Logger } from '../internal/logger.js';
 import type { RetryOptions } from '../internal/retry.js';
 import type { TokenThrottleState } from './throttle.js';
@@ -98,4 +98,20 @@ export interface TokenProviderBaseOptions {
   retry?: RetryOptions | false;
   /** Per-request timeout. @default 30000 */
   timeoutMs?: number;
+  /**
+   * Called with every URL the provider is about to contact, before the request is sent: the token
+   * endpoint, and for Entra (MSAL) also the URLs the identity provider names — instance discovery,
+   * the OpenID metadata, its `token_endpoint` and `jwks_uri`. Throw to refuse: no request goes to
+   * that URL, and the token request fails. A server passes its token-host allow-list here, so
+   * metadata that points elsewhere cannot carry the client credential past it (S5).
+   *
+   * Redirects are never followed (the requests carry the credential): a 3xx answer is an error,
+   * `TOKEN_ENDPOINT_REJECTED`, not a hop — so there is no hop to check. This holds for custom
+   * `fetch`/`networkClient` too, which are called with `redirect: 'manual'` and guarded the same way.
+   *
+   * @throws SmtpOAuthError `TOKEN_ENDPOINT_NOT_ALLOWED` from `getToken` when it throws (an
+   * `SmtpOAuthError` it throws is passed through unchanged, so a caller can give its own hint).
+   * @default every URL allowed
+   */
+  checkUrl?: CheckUrl;
 }

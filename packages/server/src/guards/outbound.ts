@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ApiError } from '../http/errors.js';
 import { type AddressClass, classifyAddress } from './address-classification.js';
+import { tokenUrlRefusal } from './token-url.js';
 
 /** Microsoft identity platform hosts (global, US Government, China) — the default allow-list (S5). */
 export const DEFAULT_TOKEN_HOSTS = [
@@ -43,17 +44,9 @@ export function assertTokenEndpointAllowed(value: string, field: string, policy:
   } catch {
     throw refuse('is not a valid URL', 'Use https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token');
   }
-  if (url.protocol !== 'https:')
-    throw refuse('must use https', 'Token requests carry the client secret: https only');
-  if (url.username || url.password)
-    throw refuse('must not contain a user name or password', 'Remove the user@ part');
-  const host = normaliseHost(url.hostname);
-  if (!policy.hosts.has(host) && !policy.origins.has(url.origin)) {
-    throw refuse(
-      `host ${host} is not on the token host allow-list`,
-      'The server operator can add hosts with TOKEN_HOST_ALLOWLIST; the API cannot widen the list',
-    );
-  }
+  // One rule for the configured endpoint and every URL the token client contacts (token-url.ts).
+  const refusal = tokenUrlRefusal(url, policy);
+  if (refusal) throw refuse(refusal.message, refusal.hint);
 }
 
 /** Key of an allowed SMTP endpoint in {@link SmtpHostPolicy.allowedEndpoints}. */

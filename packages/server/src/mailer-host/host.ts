@@ -11,6 +11,7 @@ import type {
   RawMessage,
   SendResult,
 } from '@org/core';
+import type { TokenEndpointPolicy } from '../guards/outbound.js';
 import type { Logger, LogLevel } from '../logger.js';
 import { fromWire, type HostMessage, type WorkerMailerOptions, type WorkerMessage } from './protocol.js';
 
@@ -46,6 +47,11 @@ export interface MailerHostOptions {
   callTimeoutMs?: number;
   /** Each request the worker's token caches make to a token endpoint: `ok` or the catalog code. */
   onTokenRequest?: (outcome: string) => void;
+  /**
+   * The S5 token-host allow-list (structured-cloned into the thread): every URL the worker's token
+   * providers contact must pass it (guards/token-url.ts). Without it they contact any URL.
+   */
+  tokenPolicy?: TokenEndpointPolicy;
 }
 
 /** A call into the mailer thread got no answer in time (see {@link MailerHostOptions.callTimeoutMs}). */
@@ -103,7 +109,7 @@ export function createMailerHost(options: MailerHostOptions) {
   let closed = false;
 
   function start(): Worker {
-    const w = startWorker({ workerData: { levels } });
+    const w = startWorker({ workerData: { levels, tokenPolicy: options.tokenPolicy } });
     generation++;
     // The worker keeps the process alive only while a request waits on it (see call()).
     w.unref();

@@ -4,12 +4,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createMailer, type EmailServerConfig, type Mailer, type TokenCache } from '@org/core';
 import { entryTokenCache } from '../entry-token-cache.js';
+import type { TokenEndpointPolicy } from '../guards/outbound.js';
+import { tokenUrlCheck } from '../guards/token-url.js';
 import type { LogLevel } from '../logger.js';
 import { type HostMessage, toWire, type WorkerMessage } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('mailer-host/worker must run in a worker thread');
-const levels = new Set<LogLevel>((workerData as { levels: LogLevel[] }).levels);
+const data = workerData as { levels: LogLevel[]; tokenPolicy?: TokenEndpointPolicy };
+const levels = new Set<LogLevel>(data.levels);
+// S5 for every URL the token providers of this thread contact (issue 13 §2).
+const tokenPolicy = data.tokenPolicy;
+const checkUrlOption = tokenPolicy ? { checkUrl: tokenUrlCheck(() => tokenPolicy) } : {};
 
 const post = (message: WorkerMessage) => port.postMessage(message);
 
@@ -46,6 +52,7 @@ function tokenCacheFor(config: EmailServerConfig): TokenCache | undefined {
   return config.auth.type === 'oauth2'
     ? entryTokenCache(config, {
         now,
+        ...checkUrlOption,
         ...logOption,
         onTokenRequest: (outcome) => post({ t: 'tokenRequest', outcome }),
       })

@@ -9,6 +9,8 @@ export type TokenFaultAction =
   | { type: 'status'; status: 429 | 500 | 502 | 503 | 504; retryAfter?: number; body?: string | object }
   /** Waits `ms` of real time, then handles the request normally. */
   | { type: 'delay'; ms: number }
+  /** Replies with a redirect to `location` (an absolute URL), e.g. to a host a client must not contact. */
+  | { type: 'redirect'; status: 301 | 302 | 303 | 307 | 308; location: string }
   /** Replies 200 with a truncated JSON body. */
   | { type: 'malformed-json' }
   /** Destroys the connection without a reply (the client sees ECONNRESET / socket hang up). */

@@ -76,6 +76,13 @@ export interface TokenServerOptions {
    * @default any
    */
   acceptFrom?: string[];
+  /**
+   * Base URL the OpenID metadata names for `token_endpoint`, `jwks_uri` and the other endpoints,
+   * instead of this server's own: an identity provider whose metadata points at another host (to
+   * test that a client checks the URLs the metadata names). `issuer` stays this server's.
+   * @default this server's `url`
+   */
+  advertisedBaseUrl?: string;
 }
 
 export interface TokenServer {
@@ -102,6 +109,11 @@ export interface TokenServer {
   authority(tenant: string): string;
   /** Token requests so far, oldest first (copies; secrets never recorded). */
   requests(): TokenRequestRecord[];
+  /**
+   * Every HTTP request received so far, any path and method (metadata, keys and token requests;
+   * kept across `clearRequests`): proof that nothing at all reached this server.
+   */
+  httpRequestCount(): number;
   clearRequests(): void;
   /** Stops listening and drops open connections. */
   close(): Promise<void>;
@@ -199,6 +211,7 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
   const log: TokenRequestRecord[] = [];
   const seenJtis = new Map<string, number>();
   let base = '';
+  let httpRequests = 0;
   let hostAndPort = '';
 
   function send(
@@ -291,6 +304,14 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
       case 'reset':
         res.socket?.destroy();
         return { done: true, status: 0, outcome: { error: 'connection-reset', aadsts: null } };
+      case 'redirect':
+        res.writeHead(action.status, { Location: action.location, 'Content-Length': '0' });
+        res.end();
+        return {
+          done: true,
+          status: action.status,
+          outcome: { error: `redirect-${action.status}`, aadsts: null },
+        };
       case 'malformed-json':
         send(res, 200, '{"token_type":"Bearer","expires_in":35');
         return { done: true, status: 200, outcome: { error: 'malformed-json', aadsts: null } };
@@ -437,10 +458,11 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
     if (!multi && !tenant) return undefined;
     // Entra answers a domain with the GUID in every endpoint; MSAL maps it back to the domain itself.
     const t = tenant ? tenant.id : lower;
+    const at = options.advertisedBaseUrl?.replace(/\/$/, '') ?? base;
     return {
-      token_endpoint: `${base}/${t}/oauth2/v2.0/token`,
+      token_endpoint: `${at}/${t}/oauth2/v2.0/token`,
       token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
-      jwks_uri: `${base}/${t}/discovery/v2.0/keys`,
+      jwks_uri: `${at}/${t}/discovery/v2.0/keys`,
       response_modes_supported: ['query', 'fragment', 'form_post'],
       subject_types_supported: ['pairwise'],
       id_token_signing_alg_values_supported: ['RS256'],
@@ -448,12 +470,12 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
       scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
       issuer: `${base}/${tenant ? tenant.id : '{tenantid}'}/v2.0`,
       request_uri_parameter_supported: false,
-      userinfo_endpoint: `${base}/oidc/userinfo`,
-      authorization_endpoint: `${base}/${t}/oauth2/v2.0/authorize`,
-      device_authorization_endpoint: `${base}/${t}/oauth2/v2.0/devicecode`,
+      userinfo_endpoint: `${at}/oidc/userinfo`,
+      authorization_endpoint: `${at}/${t}/oauth2/v2.0/authorize`,
+      device_authorization_endpoint: `${at}/${t}/oauth2/v2.0/devicecode`,
       http_logout_supported: true,
       frontchannel_logout_supported: true,
-      end_session_endpoint: `${base}/${t}/oauth2/v2.0/logout`,
+      end_session_endpoint: `${at}/${t}/oauth2/v2.0/logout`,
       claims_supported: [
         'sub',
         'iss',
@@ -475,7 +497,7 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
         'c_hash',
         'email',
       ],
-      kerberos_endpoint: `${base}/${t}/kerberos`,
+      kerberos_endpoint: `${at}/${t}/kerberos`,
       tenant_region_scope: 'EU',
       cloud_instance_name: 'microsoftonline.com',
       cloud_graph_host_name: 'graph.windows.net',
@@ -511,6 +533,7 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    httpRequests++;
     const url = new URL(req.url ?? '/', base);
     const path = url.pathname;
     const segments = path.split('/').filter(Boolean);
@@ -602,6 +625,7 @@ export async function createTokenServer(options: TokenServerOptions): Promise<To
     tokenEndpoint: (tenant) => `${base}/${tenant}/oauth2/v2.0/token`,
     authority: (tenant) => `${base}/${tenant}`,
     requests: () => log.map((r) => ({ ...r, outcome: r.outcome === 'issued' ? 'issued' : { ...r.outcome } })),
+    httpRequestCount: () => httpRequests,
     clearRequests: () => {
       log.length = 0;
     },
