@@ -112,4 +112,13 @@ describe('testAccessToken', () => {
     expect(entra).toMatchObject({ ok: false, exchangeBound: true });
     expect(entra.failed?.check).toBe('format');
   });
+
+  it('names the field of a token that is not an AccessToken (plain-JS callers)', () => {
+    expect(() => testAccessToken({ accessToken: 42 } as never, config(), at)).toThrow(
+      expect.objectContaining({
+        code: 'CONFIG_INVALID',
+        issues: [expect.objectContaining({ path: 'token.accessToken' })],
+      }),
+    );
+  });
 });

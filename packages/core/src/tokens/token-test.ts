@@ -1,5 +1,7 @@
 import { isMicrosoftHost, parseEntraTokenEndpoint } from '../config/microsoft.js';
 import type { EmailServerConfig } from '../config/schema.js';
+import { ConfigError } from '../errors/smtp-oauth-error.js';
+import { expectEmailServerConfig, expectObject, expectString } from '../internal/guard.js';
 import { inspectAccessToken, type TokenFinding, type TokenInspection } from './inspect.js';
 import type { AccessToken } from './types.js';
 
@@ -46,6 +48,8 @@ export interface AccessTokenTest {
  * @param token - a token just fetched from the entry's provider (`getToken({ forceRefresh: true })`).
  * @param config - the entry it was fetched for; must use `auth.type: 'oauth2'` (otherwise the
  *   token-bound checks have nothing to compare with and only the decoded checks run).
+ * @throws ConfigError `CONFIG_INVALID` when `token` is not an {@link AccessToken} (`accessToken`,
+ *   `expiresAt` in ms, `tokenType`) or `config` is not an email-server entry (plain-JS callers).
  * @example
  * const token = await createTokenProvider(config).getToken({ forceRefresh: true });
  * const test = testAccessToken(token, config);
@@ -56,6 +60,13 @@ export function testAccessToken(
   config: EmailServerConfig,
   options: TestAccessTokenOptions = {},
 ): AccessTokenTest {
+  expectObject(token, 'token');
+  expectString(token.accessToken, 'token.accessToken');
+  expectString(token.tokenType, 'token.tokenType');
+  if (typeof token.expiresAt !== 'number' || !Number.isFinite(token.expiresAt))
+    throw new ConfigError([{ path: 'token.expiresAt', message: 'must be a number (ms since the epoch)' }]);
+  expectEmailServerConfig(config);
+  expectObject(options, 'options');
   const now = options.now ?? Date.now;
   const auth = config.auth.type === 'oauth2' ? config.auth : undefined;
   // The tenant the token must come from is the one in the entry's Entra token endpoint.
