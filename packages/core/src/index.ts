@@ -163,6 +163,7 @@ export {
 // Tokens: providers, the cache (single flight, proactive refresh) and token inspection (Node only)
 export {
   type AccessToken,
+  type AccessTokenTest,
   type CheckUrl,
   type ClientAuthMethod,
   type ClientCredential,
@@ -185,6 +186,8 @@ export {
   type ProxySetting,
   type RetryOptions,
   SMTP_SEND_AS_APP_ROLE,
+  type TestAccessTokenOptions,
+  testAccessToken,
   type TokenCache,
   type TokenCacheOptions,
   type TokenCheck,

@@ -79,6 +79,7 @@ describe('public exports', () => {
         "sendTest",
         "splitAddressList",
         "tenantProblem",
+        "testAccessToken",
         "validateMessage",
       ]
     `);

@@ -3,11 +3,11 @@ import {
   createMessageId,
   type DiagnoseResult,
   diagnose,
-  inspectAccessToken,
   type MailMessage,
   type SendResult,
   type SendTestResult,
   sendTest as coreSendTest,
+  testAccessToken,
   validateMessage,
 } from '@org/core';
 import type { TestCheck, TokenTestResult } from '@org/core/api';
@@ -41,8 +41,9 @@ async function recordTest(
 }
 
 /**
- * Fetches a fresh token through the entry's shared token cache (its one MSAL client) and inspects
- * it with core's `inspectAccessToken`. The token stays in this function.
+ * Fetches a fresh token through the entry's shared token cache (its one MSAL client) and
+ * judges it with core's `testAccessToken` (the CLI's `token` command's test). The token stays in this
+ * function.
  */
 export async function testToken(ctx: AppContext, record: EmailServerRecord): Promise<TokenTestResult> {
   try {
@@ -52,26 +53,21 @@ export async function testToken(ctx: AppContext, record: EmailServerRecord): Pro
         hint: "Set auth.type to 'oauth2'",
       });
     const token = await runtime.tokens.getToken({ forceRefresh: true });
-    const auth = runtime.config.auth;
-    const inspection = inspectAccessToken(token.accessToken, {
-      now: () => ctx.now().getTime(),
-      // RBAC for Applications: a token without roles is right, not a missing consent.
-      ...(auth.type === 'oauth2' && auth.permissionModel ? { permissionModel: auth.permissionModel } : {}),
-    });
-    const failed = inspection.findings.find((f) => !f.ok);
+    // Core judges the token as the CLI's `token` command does (tenant, permission model, opaque tokens).
+    const test = testAccessToken(token, runtime.config, { now: () => ctx.now().getTime() });
     await recordTest(
       ctx,
       record.id,
       'token',
-      inspection.ok,
-      failed ? `token: ${failed.message}` : 'token: received; every claim check passed',
+      test.ok,
+      test.failed ? `token: ${test.failed.message}` : 'token: received; every claim check passed',
     );
     return {
-      ok: inspection.ok,
-      expiresAt: new Date(token.expiresAt).toISOString(),
-      tokenType: token.tokenType,
-      claims: inspection.claims ?? {},
-      findings: inspection.findings,
+      ok: test.ok,
+      expiresAt: new Date(test.expiresAt).toISOString(),
+      tokenType: test.tokenType,
+      claims: test.inspection.claims ?? {},
+      findings: test.inspection.findings,
     };
   } catch (error) {
     await recordTest(ctx, record.id, 'token', false, failureLine(error));

@@ -47,15 +47,9 @@ export default function token(argv: string[], io: CliIo): Promise<number> {
     const proxy = environmentProxy(ctx);
     const provider = core.createTokenProvider(config, { ...(ca ? { ca } : {}), ...(proxy ? { proxy } : {}) });
     const t = await provider.getToken({ forceRefresh: true });
-    const tenant = core.parseEntraTokenEndpoint(config.auth.tokenEndpoint)?.tenant;
-    const inspection = core.inspectAccessToken(t.accessToken, {
-      ...(tenant ? { tenant } : {}),
-      // RBAC for Applications: a token without roles is right there, not a missing consent.
-      ...(config.auth.permissionModel ? { permissionModel: config.auth.permissionModel } : {}),
-    });
-    // An opaque token from a generic provider is normal; only Exchange-bound tokens must pass.
-    const exchangeBound = config.auth.provider === 'entra' || core.isMicrosoftHost(config.host);
-    const ok = inspection.ok || (!exchangeBound && !inspection.claims);
+    // Core judges the token (tenant, permission model, opaque tokens); this command only prints it.
+    const test = core.testAccessToken(t, config);
+    const { inspection, ok } = test;
     const exitCode = ok ? ExitCode.Ok : ExitCode.Auth;
     const showToken = values['show-token'] === true;
 
@@ -81,7 +75,7 @@ export default function token(argv: string[], io: CliIo): Promise<number> {
     }
     const { out } = ctx;
     const s = out.symbols;
-    const minutes = Math.round((t.expiresAt - Date.now()) / 60_000);
+    const minutes = Math.round(test.expiresInMs / 60_000);
     out.line(
       `${out.style('bold', 'Access token')} for ${config.auth.clientId} from ${config.auth.tokenEndpoint}`,
     );

@@ -112,7 +112,10 @@ export interface EmailServerResponse {
 
 /** `POST /api/email-servers/{id}/test-token`: core's inspection of a fresh token — never the token. */
 export interface TokenTestResult {
-  /** Whether every claim check passed. */
+  /**
+   * Whether every claim check passed (an opaque token from a generic, non-Exchange provider also
+   * passes): core's `testAccessToken`, the same verdict as `smtp-oauth token`.
+   */
   ok: boolean;
   /** When the token expires (ISO 8601). */
   expiresAt: string;

@@ -49,3 +49,19 @@ export function mergeFixes(list: DiagnosticFix[]): DiagnosticFix | undefined {
     ...(fields.length ? { fields: [...new Set(fields)] } : {}),
   };
 }
+
+/** Rejects with an `ETIMEDOUT` error naming `what` when `promise` takes longer than `ms`. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`${what} timed out after ${ms} ms`), { code: 'ETIMEDOUT' })),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -10,6 +10,7 @@ export {
   type TokenFinding,
   type TokenInspection,
 } from './inspect.js';
+export { type AccessTokenTest, type TestAccessTokenOptions, testAccessToken } from './token-test.js';
 export {
   type ClientAuthMethod,
   createOAuth2TokenProvider,
