@@ -1,7 +1,11 @@
+import type { ErrorCategory } from '@org/core';
+
 /**
  * The CLI's exit codes. Stable: scripts and CI pipelines branch on them.
- * Kept free of imports so `--help` can print them without loading core.
+ * Kept free of runtime imports so `--help` can print them without loading core; `exitCodeFor` (which
+ * needs core's catalog) lives in `report.ts`.
  */
+
 export const ExitCode = {
   /** Everything worked. */
   Ok: 0,
@@ -24,37 +28,20 @@ export const ExitCode = {
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-const USAGE_CODES = new Set([
-  'CONFIG_INVALID',
-  'CONFIG_FILE_UNREADABLE',
-  'CREDENTIAL_INVALID',
-  'MESSAGE_INVALID',
-  'MESSAGE_HEADER_INJECTION',
-]);
-
-const AUTH_PREFIXES = ['TOKEN_', 'SMTP_AUTH_'];
-const AUTH_CODES = new Set([
-  'CREDENTIAL_EXPIRED',
-  'SMTP_SECURITY_DEFAULTS',
-  'SMTP_BASIC_AUTH_DISABLED',
-  'SMTP_NOT_AUTHENTICATED',
-  'SMTP_MAILBOX_LOGON_FAILED',
-  'SMTP_SEND_AS_DENIED',
-]);
-
-/** Maps an error (an `SmtpOAuthError` or anything else) to the exit code class. */
-export function exitCodeFor(err: unknown): ExitCodeValue {
-  const e = err as { code?: unknown; transient?: unknown } | undefined;
-  const code = typeof e?.code === 'string' ? e.code : undefined;
-  if (code === 'USAGE') return ExitCode.Usage;
-  if (!code || typeof e?.transient !== 'boolean') return ExitCode.Internal;
-  if (USAGE_CODES.has(code)) return ExitCode.Usage;
-  if (code === 'SMTP_OUTCOME_UNKNOWN') return ExitCode.OutcomeUnknown;
-  // Throttling and outages of the token endpoint are transient even though they are TOKEN_*.
-  if (e.transient && code !== 'SMTP_MAILBOX_LOGON_FAILED') return ExitCode.Transient;
-  if (AUTH_CODES.has(code) || AUTH_PREFIXES.some((p) => code.startsWith(p))) return ExitCode.Auth;
-  return ExitCode.Permanent;
-}
+/**
+ * The exit code of each error category (core's catalog gives every error code one). One table, so
+ * a code's exit code and its HTTP status (`server/src/http/errors.ts`) follow the same category.
+ */
+export const exitCodeByCategory: Readonly<Record<ErrorCategory, ExitCodeValue>> = {
+  config: ExitCode.Usage,
+  message: ExitCode.Usage,
+  'message-size': ExitCode.Usage,
+  credential: ExitCode.Auth,
+  auth: ExitCode.Auth,
+  transient: ExitCode.Transient,
+  permanent: ExitCode.Permanent,
+  'outcome-unknown': ExitCode.OutcomeUnknown,
+};
 
 /** The exit code of a doctor run, from the first failed step. */
 export function exitCodeForStep(stepId: string | undefined): ExitCodeValue {

@@ -5,7 +5,7 @@
 const EXIT_CODES = `Exit codes:
   0  success
   1  internal error (a bug; please report it)
-  2  usage or configuration error — nothing was sent
+  2  usage or configuration error, or an invalid or too large message — nothing was sent
   3  authentication/authorization error (token endpoint refused, 535, mailbox or SendAs permission)
   4  transient failure (network, throttling, 4xx) — retrying later may succeed
   5  permanent failure (5xx rejection, TLS, message refused) — retrying will not help

@@ -1,12 +1,5 @@
 import { COMMAND_HELP, MAIN_HELP } from './help.js';
-import {
-  type CommandContext,
-  createContext,
-  type GlobalValues,
-  parseCommandArgs,
-  UsageError,
-} from './context.js';
-import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './output.js';
 
 const VALUE_GLOBALS = new Set(['--config', '--server', '--ca']);
@@ -50,72 +43,4 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const command = (await load()).default;
   return command(rest, io);
-}
-
-/** Shared error reporting: JSON document or `error CODE: message` + hint on stderr. */
-export function reportError(ctx: CommandContext, err: unknown): number {
-  const code = exitCodeFor(err);
-  const e = err as {
-    code?: string;
-    message?: string;
-    hint?: string;
-    issues?: { path: string; message: string }[];
-    toJSON?: () => unknown;
-  };
-  if (ctx.globals.json) {
-    const error =
-      typeof e?.toJSON === 'function'
-        ? e.toJSON()
-        : {
-            code: e?.code ?? 'INTERNAL',
-            message: e?.message ?? String(err),
-            ...(e?.hint ? { hint: e.hint } : {}),
-          };
-    ctx.out.json({ ok: false, exitCode: code, error });
-    return code;
-  }
-  const out = ctx.out;
-  if (e?.issues?.length) {
-    out.error(`${out.style('red', 'error')} ${e.code}: invalid configuration${sourceOf(err)}`);
-    for (const issue of e.issues)
-      out.error(`  ${out.style('bold', issue.path || '(entry)')}: ${issue.message}`);
-  } else {
-    out.error(
-      `${out.style('red', 'error')}${e?.code && e.code !== 'USAGE' ? ` ${e.code}` : ''}: ${e?.message ?? String(err)}`,
-    );
-  }
-  if (e?.hint) out.error(`${out.style('cyan', 'hint')}: ${e.hint}`);
-  if (code === ExitCode.Internal && err instanceof Error && err.stack && ctx.io.env.SMTP_OAUTH_DEBUG)
-    out.error(err.stack);
-  return code;
-}
-
-function sourceOf(err: unknown): string {
-  const details = (err as { details?: { source?: unknown } }).details;
-  return typeof details?.source === 'string' ? ` in ${details.source}` : '';
-}
-
-/** Wraps a command body: parses globals, builds the context, maps thrown errors to exit codes. */
-export async function withContext(
-  argv: string[],
-  io: CliIo,
-  options: Parameters<typeof parseCommandArgs>[1],
-  body: (ctx: CommandContext, values: Record<string, unknown>, positionals: string[]) => Promise<number>,
-  allowPositionals = false,
-): Promise<number> {
-  let globals: GlobalValues = { json: argv.includes('--json'), 'no-color': false, quiet: false, help: false };
-  let ctx = createContext(io, globals);
-  try {
-    const { values, positionals } = parseCommandArgs(argv, options, allowPositionals);
-    globals = values;
-    ctx = createContext(io, globals);
-    return await body(ctx, values, positionals);
-  } catch (err) {
-    if (err instanceof UsageError && !ctx.globals.json) {
-      ctx.out.error(`smtp-oauth: ${err.message}`);
-      if (err.hint) ctx.out.error(err.hint);
-      return ExitCode.Usage;
-    }
-    return reportError(ctx, err);
-  }
 }

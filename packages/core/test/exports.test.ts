@@ -44,6 +44,8 @@ describe('public exports', () => {
         "entraTokenEndpoint",
         "entryCloud",
         "errorCatalog",
+        "errorCategories",
+        "errorCategory",
         "errorCodes",
         "errorFromNetwork",
         "errorFromSmtpReply",

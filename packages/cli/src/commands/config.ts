@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { type CommandContext, discoverConfig, loadCore, loadEntry, readCa, UsageError } from '../context.js';
 import { ExitCode, exitCodeForStep } from '../exit-codes.js';
 import { renderStep } from './doctor.js';
-import { withContext } from '../main.js';
+import { withContext } from '../report.js';
 import type { CliIo } from '../output.js';
 
 const INIT_OPTIONS = {

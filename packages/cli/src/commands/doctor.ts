@@ -9,7 +9,7 @@ import {
   withConfigCa,
 } from '../context.js';
 import { ExitCode, exitCodeForStep } from '../exit-codes.js';
-import { withContext } from '../main.js';
+import { withContext } from '../report.js';
 import type { CliIo } from '../output.js';
 
 const OPTIONS = {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError, loadCore, loadEntry } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { withContext } from '../main.js';
+import { withContext } from '../report.js';
 import type { CliIo } from '../output.js';
 
 const OPTIONS = {

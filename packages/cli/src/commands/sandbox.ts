@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { withContext } from '../main.js';
+import { withContext } from '../report.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../output.js';
 

@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type { MailMessage } from '@org/core';
 import { type CommandContext, UsageError } from '../context.js';
-import { ExitCode, type ExitCodeValue, exitCodeFor } from '../exit-codes.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
+import { exitCodeFor } from '../report.js';
 
 /** `--server` names a server when it is an http(s) URL; otherwise it is an entry of the config file. */
 export function isServerUrl(value: unknown): value is string {

@@ -21,8 +21,8 @@ import {
   UsageError,
   withConfigCa,
 } from '../context.js';
-import { ExitCode, exitCodeFor, type ExitCodeValue } from '../exit-codes.js';
-import { reportError, withContext } from '../main.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
+import { exitCodeFor, reportError, withContext } from '../report.js';
 import type { CliIo } from '../output.js';
 import { createProgressBar } from '../progress.js';
 import { isServerUrl, sendThroughServer } from './send-server.js';

@@ -1,6 +1,6 @@
 import { environmentProxy, loadCore, loadEntry, readCa, UsageError, withConfigCa } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { withContext } from '../main.js';
+import { withContext } from '../report.js';
 import type { CliIo } from '../output.js';
 
 const OPTIONS = {

@@ -1,3 +1,4 @@
+export { type ErrorCategory, errorCategories, errorCategory } from './categories.js';
 export { type ErrorCatalogEntry, type ErrorCode, catalogEntry, errorCatalog, errorCodes } from './catalog.js';
 export type { ErrorContext } from './context.js';
 export { errorFromNetwork } from './network-errors.js';

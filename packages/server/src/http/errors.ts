@@ -1,4 +1,4 @@
-import { isSmtpOAuthError, type SmtpOAuthError } from '@org/core';
+import { catalogEntry, type ErrorCategory, isSmtpOAuthError, type SmtpOAuthError } from '@org/core';
 import type { ApiErrorBody, ApiIssue } from '@org/core/api';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ServerError } from '../errors.js';
@@ -59,19 +59,21 @@ export class ApiError extends Error {
   }
 }
 
-// The caller's message is wrong: nothing was sent, fix the request.
-const CALLER_ERRORS: Partial<Record<SmtpOAuthError['code'], number>> = {
-  MESSAGE_INVALID: 400,
-  MESSAGE_HEADER_INJECTION: 400,
-  MESSAGE_TOO_LARGE: 413,
+/**
+ * The HTTP status of each error category (core's catalog gives every error code one). One table, so
+ * a code's status and the CLI's exit code (`cli/src/exit-codes.ts`) follow the same category: the
+ * caller's message is a 4xx, an entry the operator must fix a 409, anything upstream a 502.
+ */
+export const httpStatusByCategory: Readonly<Record<ErrorCategory, number>> = {
+  message: 400,
+  'message-size': 413,
+  config: 409,
+  credential: 409,
+  auth: 502,
+  transient: 502,
+  permanent: 502,
+  'outcome-unknown': 502,
 };
-// The stored entry cannot be used as it is (expired certificate, …): the operator must fix it.
-const ENTRY_ERRORS = new Set<string>([
-  'CONFIG_INVALID',
-  'CONFIG_FILE_UNREADABLE',
-  'CREDENTIAL_INVALID',
-  'CREDENTIAL_EXPIRED',
-]);
 
 /**
  * Translates one of core's errors to HTTP, keeping its `code`, `hint`, `transient` and `details`
@@ -82,8 +84,7 @@ const ENTRY_ERRORS = new Set<string>([
 export function fromCoreError(error: SmtpOAuthError): ApiError {
   const json = error.toJSON();
   const details = json.details as { field?: unknown; issues?: unknown; retryAfterSeconds?: unknown };
-  const callerStatus = CALLER_ERRORS[json.code];
-  const status = callerStatus ?? (ENTRY_ERRORS.has(json.code) ? 409 : 502);
+  const status = httpStatusByCategory[catalogEntry(json.code).category];
   const issues: Issue[] | undefined = Array.isArray(details.issues)
     ? (details.issues as Issue[])
     : typeof details.field === 'string'
