@@ -1,17 +1,35 @@
-/** Exchange Online's sending limits, per mailbox, measured on the shared clock. */
+/**
+ * Exchange Online's sending limits, per mailbox, measured on the shared clock. Each limit is declared
+ * here; its doc names the reply that words it (replies.ts) and the module that enforces it.
+ */
 import type { Clock } from '../clock.js';
 
 /** Exchange Online's limits. Set a single one to `false` to turn it off. */
 export interface SmtpLimits {
-  /** Concurrent authenticated connections per mailbox; the next AUTH gets `432 4.3.2`. @default 3 */
+  /**
+   * Concurrent authenticated connections per mailbox; the next AUTH gets `432 4.3.2`. @default 3
+   * Worded: `concurrentLimit` (replies.ts). Enforced: auth-dialogue.ts (counted by `tryConnect`).
+   */
   concurrentConnectionsPerMailbox?: number | false;
-  /** Messages per minute per mailbox; beyond it the end-of-DATA reply is held (Exchange delays). @default 30 */
+  /**
+   * Messages per minute per mailbox; beyond it the end-of-DATA reply is held (Exchange delays). @default 30
+   * No reply of its own. Enforced: server.ts `hold` (counted by `rateDelay`).
+   */
   messagesPerMinute?: number | false;
-  /** Recipients per rolling 24 h per mailbox; beyond it `554 5.2.0 …SubmissionQuotaExceededException`. @default 10000 */
+  /**
+   * Recipients per rolling 24 h per mailbox; beyond it `554 5.2.0 …SubmissionQuotaExceededException`. @default 10000
+   * Worded: `quotaExceeded` (replies.ts). Enforced: server.ts `submit` (counted by `quotaExceeded`).
+   */
   recipientsPerDay?: number | false;
-  /** Recipients per message; the next RCPT gets `452 4.5.3`. @default 500 */
+  /**
+   * Recipients per message; the next RCPT gets `452 4.5.3`. @default 500
+   * Worded: `tooManyRecipients` (replies.ts). Enforced: server.ts `rcpt`.
+   */
   recipientsPerMessage?: number | false;
-  /** Largest message in bytes (MAIL SIZE= and the DATA itself); bigger gets `552 5.3.4`. @default 157286400 */
+  /**
+   * Largest message in bytes (MAIL SIZE= and the DATA itself); bigger gets `552 5.3.4`. @default 157286400
+   * Worded: `sizeExceeded` (replies.ts). Enforced: server.ts `mail` (SIZE=) and message-data.ts (the data).
+   */
   maxMessageSize?: number | false;
 }
 

@@ -24,13 +24,17 @@ export interface PersonaReplies {
   accepted(messageId: string, now: number): string;
   mailboxLogonFailure: string;
   sendAsDenied(user: string, from: string, variant: 'current' | 'legacy'): string;
+  /** Limit `concurrentConnectionsPerMailbox` (limits.ts says where it is enforced). */
   concurrentLimit: string;
   /** HVE: the presented token expires within about 10 minutes (reference §8). */
   tokenExpiringSoon: string;
   /** HVE: the XOAUTH2 user is not a known address (reference §8). */
   userNotValid: string;
+  /** Limit `recipientsPerDay` (limits.ts says where it is enforced). */
   quotaExceeded: string;
+  /** Limit `recipientsPerMessage` (limits.ts says where it is enforced). */
   tooManyRecipients: string;
+  /** Limit `maxMessageSize` (limits.ts says where it is enforced). */
   sizeExceeded: string;
   tlsTooOld: string;
   timeout: string;

@@ -12,18 +12,14 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { type Clock, createClock } from '../clock.js';
 import { createCertificateAuthority } from '../pki/index.js';
-import type { AuthRefusal, SmtpAuthorizer, SmtpIdentity } from './authorizer.js';
+import { AuthDialogue } from './auth-dialogue.js';
+import type { SmtpAuthorizer, SmtpIdentity } from './authorizer.js';
 import { SmtpServerError } from './errors.js';
-import {
-  createFaultRegistry,
-  type FaultRegistry,
-  type SmtpFault,
-  type SmtpFaults,
-  type SmtpFaultStage,
-} from './faults.js';
-import { MailboxCounters, type ResolvedLimits, resolveLimits, type SmtpLimits } from './limits.js';
-import { exchangeReplies, googleReplies, type PersonaReplies, type SmtpPersona } from './replies.js';
-import { parseOauthBearer, parseXoauth2, plainUser, base64Text } from './sasl.js';
+import { createFaultRegistry, type SmtpFault, type SmtpFaults, type SmtpFaultStage } from './faults.js';
+import { MailboxCounters, resolveLimits, type SmtpLimits } from './limits.js';
+import { MessageData } from './message-data.js';
+import { exchangeReplies, googleReplies, type SmtpPersona } from './replies.js';
+import { REDACTED, type Shared, type Step, sleep } from './session-context.js';
 import {
   type AuthAttempt,
   type ParsedStoredMessage,
@@ -32,6 +28,7 @@ import {
   storedMessage,
   type TranscriptEntry,
 } from './store.js';
+import { waitForMessage } from './wait-for-message.js';
 
 /** How the server offers TLS. */
 export type SmtpTlsMode = 'starttls' | 'implicit-tls' | 'plain-no-starttls';
@@ -134,50 +131,11 @@ export interface SmtpServer {
 
 const DEFAULT_EXCHANGE_HOST = 'BN8PR04MB6210.namprd04.prod.outlook.com';
 const DEFAULT_GOOGLE_HOST = 'smtp.gmail.com';
-const TERMINATOR = Buffer.from('\r\n.\r\n');
-const UNSTUFF = Buffer.from('\r\n..');
-const CRLF_START = Buffer.from('\r\n');
-const REDACTED = '<redacted>';
-
-interface Shared {
-  options: Required<
-    Pick<SmtpServerOptions, 'mailboxLogonCheck' | 'sendAsReplyVariant' | 'idleTimeoutMs' | 'maxLineLength'>
-  >;
-  hve: SmtpServerOptions['highVolumeEmail'];
-  authorizer: SmtpAuthorizer;
-  clock: Clock;
-  persona: SmtpPersona;
-  mode: SmtpTlsMode;
-  replies: PersonaReplies;
-  limits: ResolvedLimits;
-  counters: MailboxCounters;
-  faults: FaultRegistry;
-  secureContext: tls.SecureContext;
-  mechanisms: string[];
-  hostname: string;
-  onMessage(message: StoredMessage): void;
-  onAuthAttempt(attempt: AuthAttempt): void;
-  throttled: Set<ThrottledSubmission>;
-  sessions: Set<Session>;
-}
-
-type AuthPending =
-  | { kind: 'bearer'; mechanism: 'XOAUTH2' | 'OAUTHBEARER' }
-  | { kind: 'login-user' }
-  | { kind: 'login-pass'; user: string | undefined }
-  | { kind: 'plain' }
-  | { kind: 'challenge'; final: string; attempt: AuthAttempt };
-
-/** A handler either finishes synchronously (the common, fast case) or returns the async rest. */
-type Step = void | Promise<void>;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 class Session {
   private sock: net.Socket;
-  private secure = false;
+  secure = false;
   private tlsTooOld = false;
-  private closed = false;
+  closed = false;
   private busy = false;
   private buf: Buffer | null = null;
   private out: string[] = [];
@@ -187,18 +145,12 @@ class Session {
   private ehlo = false;
   private identity: SmtpIdentity | undefined;
   private countedMailbox: string | undefined;
-  private authPending: AuthPending | undefined;
+  private readonly authDialogue: AuthDialogue;
 
   private mailFrom: string | undefined;
   private rcptTo: string[] = [];
   private state: 'command' | 'data' | 'bdat' = 'command';
-  private dataChunks: Buffer[] = [];
-  private dataLen = 0;
-  private dataTail: Buffer = CRLF_START;
-  private dataOverflow = false;
-  private bdatRemaining = 0;
-  private bdatLast = false;
-  private bdatError: string | undefined;
+  private readonly message: MessageData;
 
   private inPreamble = true;
   private preamble: TranscriptEntry[] = [];
@@ -209,6 +161,8 @@ class Session {
     socket: net.Socket,
   ) {
     this.sock = socket;
+    this.authDialogue = new AuthDialogue(s, this);
+    this.message = new MessageData(s.limits.maxMessageSize);
     s.sessions.add(this);
     this.ip = (socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
     socket.setNoDelay(true);
@@ -260,11 +214,11 @@ class Session {
     this.run(step);
   }
 
-  private log(from: 'client' | 'server', line: string) {
+  log(from: 'client' | 'server', line: string) {
     (this.inPreamble ? this.preamble : this.txn).push({ at: this.s.clock.now(), from, line });
   }
 
-  private reply(text: string) {
+  reply(text: string) {
     this.log('server', text);
     this.out.push(text, '\r\n');
   }
@@ -278,7 +232,7 @@ class Session {
     this.out.length = 0;
   }
 
-  private end() {
+  end() {
     this.flush();
     this.closed = true;
     this.sock.end();
@@ -348,7 +302,7 @@ class Session {
   }
 
   /** Runs the stage's fault, if one fires, around `next`. */
-  private fault(stage: SmtpFaultStage, next: () => Step, mailbox?: string): Step {
+  fault(stage: SmtpFaultStage, next: () => Step, mailbox?: string): Step {
     const f = this.s.faults.take(stage, mailbox ?? this.identity?.mailbox);
     if (!f) return next();
     return this.applyFault(f, next);
@@ -380,7 +334,7 @@ class Session {
 
   private command(line: string): Step {
     const r = this.s.replies;
-    if (this.authPending) return this.authContinue(line);
+    if (this.authDialogue.inProgress) return this.authDialogue.continue(line);
     if (this.tlsTooOld) {
       this.log('client', line);
       this.reply(r.tlsTooOld);
@@ -469,12 +423,7 @@ class Session {
     });
   }
 
-  private attempt(a: Omit<AuthAttempt, 'at'>): AuthAttempt {
-    const full: AuthAttempt = { at: new Date(this.s.clock.now()), ...a };
-    this.s.onAuthAttempt(full);
-    return full;
-  }
-
+  /** AUTH needs EHLO first and is refused once authenticated; the dialogue itself is auth-dialogue.ts. */
   private auth(args: string): Step {
     const r = this.s.replies;
     if (!this.ehlo) {
@@ -485,192 +434,18 @@ class Session {
       this.reply(r.alreadyAuthenticated);
       return;
     }
-    const sp = args.indexOf(' ');
-    const mechanism = (sp < 0 ? args : args.slice(0, sp)).toUpperCase();
-    const initial = sp < 0 ? undefined : args.slice(sp + 1).trim();
-    const advertised = this.secure && this.s.mechanisms.includes(mechanism);
-    if (!this.secure || (!advertised && mechanism !== 'PLAIN')) {
-      const reply = r.unrecognizedAuth(this.s.clock.now());
-      this.attempt({
-        mechanism,
-        ok: false,
-        reply,
-        reason: this.secure
-          ? 'mechanism not offered'
-          : 'AUTH refused on an unencrypted connection (not advertised before TLS)',
-      });
-      this.reply(reply);
-      return;
-    }
-    if (mechanism === 'XOAUTH2' || mechanism === 'OAUTHBEARER') {
-      if (initial === undefined) {
-        this.authPending = { kind: 'bearer', mechanism };
-        this.reply('334 ');
-        return;
-      }
-      return this.bearer(mechanism, initial);
-    }
-    if (mechanism === 'LOGIN') {
-      if (initial === undefined) {
-        this.authPending = { kind: 'login-user' };
-        this.reply('334 VXNlcm5hbWU6');
-      } else {
-        this.authPending = { kind: 'login-pass', user: base64Text(initial) };
-        this.reply('334 UGFzc3dvcmQ6');
-      }
-      return;
-    }
-    // PLAIN: not offered by Exchange, but clients try it; it is basic authentication all the same.
-    if (initial === undefined) {
-      this.authPending = { kind: 'plain' };
-      this.reply('334 ');
-      return;
-    }
-    this.basicRefused('PLAIN', plainUser(initial));
+    return this.authDialogue.start(args);
   }
 
-  private basicRefused(mechanism: string, user: string | undefined) {
-    const reply = this.s.replies.basicAuthRefused;
-    this.attempt({
-      mechanism,
-      mailbox: user?.toLowerCase(),
-      ok: false,
-      reply,
-      reason: 'basic authentication is disabled; use OAuth2 (XOAUTH2)',
-    });
-    this.reply(reply);
-  }
-
-  private authContinue(line: string): Step {
-    const pending = this.authPending;
-    this.authPending = undefined;
-    this.log('client', line.length === 0 ? '' : REDACTED);
-    if (!pending) return;
-    if (line === '*' && pending.kind !== 'challenge') {
-      this.reply(this.s.replies.authAborted);
-      return;
-    }
-    switch (pending.kind) {
-      case 'bearer':
-        return this.bearer(pending.mechanism, line);
-      case 'login-user':
-        this.authPending = { kind: 'login-pass', user: base64Text(line) };
-        this.reply('334 UGFzc3dvcmQ6');
-        return;
-      case 'login-pass':
-        this.basicRefused('LOGIN', pending.user);
-        return;
-      case 'plain':
-        this.basicRefused('PLAIN', plainUser(line));
-        return;
-      case 'challenge':
-        // RFC 7628 §3.2.3: the client answers the error challenge with a dummy response.
-        pending.attempt.reply = pending.final;
-        this.reply(pending.final);
-        return;
-    }
-  }
-
-  private refuse(
-    mechanism: string,
-    refusal: AuthRefusal,
-    reason: string,
-    mailbox: string | undefined,
-    identity?: Partial<SmtpIdentity>,
-  ) {
-    const { challenge, final } = this.s.replies.authRefused(refusal, this.s.clock.now());
-    const attempt = this.attempt({
-      mechanism,
-      mailbox,
-      identity,
-      ok: false,
-      reply: final,
-      reason,
-      refusal,
-    });
-    if (challenge) {
-      this.authPending = { kind: 'challenge', final, attempt };
-      this.reply(challenge);
-    } else {
-      this.reply(final);
-    }
-  }
-
-  private bearer(mechanism: 'XOAUTH2' | 'OAUTHBEARER', blob: string): Step {
-    const creds = mechanism === 'XOAUTH2' ? parseXoauth2(blob) : parseOauthBearer(blob);
-    if (!creds) {
-      return this.fault('auth', () => {
-        this.refuse(mechanism, 'authentication-unsuccessful', `malformed ${mechanism} blob`, undefined);
-        return undefined;
-      });
-    }
-    const mailbox = creds.user.toLowerCase();
-    return this.fault('auth', () => this.decide(mechanism, mailbox, creds.user, creds.token), mailbox);
-  }
-
-  private async decide(
-    mechanism: 'XOAUTH2' | 'OAUTHBEARER',
-    mailbox: string,
-    user: string,
-    token: string,
-  ): Promise<void> {
-    const r = this.s.replies;
-    const hve = this.s.hve;
-    if (hve) {
-      const refusal = hveRefusal(hve, user, token, this.s.clock.now(), r);
-      if (refusal) {
-        this.attempt({ mechanism, mailbox, ok: false, reply: refusal.reply, reason: refusal.reason });
-        this.reply(refusal.reply);
-        return;
-      }
-    }
-    let decision: Awaited<ReturnType<SmtpAuthorizer['authenticate']>>;
-    try {
-      decision = await this.s.authorizer.authenticate({ mechanism, user, token });
-    } catch (err) {
-      const reply = '454 4.7.0 Temporary authentication failure';
-      this.attempt({
-        mechanism,
-        mailbox,
-        ok: false,
-        reply,
-        reason: `authorizer failed: ${err instanceof Error ? err.name : 'error'}`,
-      });
-      this.reply(reply);
-      return;
-    }
-    if (this.closed) return;
-    if (!decision.ok) {
-      this.refuse(mechanism, decision.refusal, decision.reason, mailbox, decision.identity);
-      return;
-    }
-    const identity = decision.identity;
-    if (!this.s.counters.tryConnect(identity.mailbox)) {
-      const reply = r.concurrentLimit;
-      this.attempt({
-        mechanism,
-        mailbox,
-        identity,
-        ok: false,
-        reply,
-        reason: `more than ${this.s.limits.concurrentConnectionsPerMailbox} concurrent connections for ${identity.mailbox}`,
-      });
-      this.reply(reply);
-      this.end();
-      return;
-    }
+  authenticated(identity: SmtpIdentity): void {
     this.countedMailbox = identity.mailbox;
     this.identity = identity;
-    this.attempt({ mechanism, mailbox, identity, ok: true, reply: r.authOk, reason: decision.reason });
-    this.reply(r.authOk);
   }
 
   private resetTransaction() {
     this.mailFrom = undefined;
     this.rcptTo = [];
-    this.dataChunks = [];
-    this.dataLen = 0;
-    this.dataOverflow = false;
+    this.message.reset();
   }
 
   private mail(args: string): Step {
@@ -743,10 +518,7 @@ class Session {
       return;
     }
     this.state = 'data';
-    this.dataChunks = [];
-    this.dataLen = 0;
-    this.dataTail = CRLF_START;
-    this.dataOverflow = false;
+    this.message.startData();
     this.reply(r.startData);
   }
 
@@ -758,86 +530,46 @@ class Session {
       return;
     }
     this.state = 'bdat';
-    this.bdatRemaining = Number(m[1]);
-    this.bdatLast = m[2] !== undefined;
-    // A refused chunk still follows on the wire; swallow it before answering.
-    this.bdatError =
+    this.message.startBdat(
+      Number(m[1]),
+      m[2] !== undefined,
       this.mailFrom === undefined
         ? r.badSequenceMail
         : this.rcptTo.length === 0
           ? r.badSequenceRcpt
-          : undefined;
+          : undefined,
+    );
   }
 
   private consumeBdat(): Step {
     const buf = this.buf;
     if (buf === null) return;
-    const take = Math.min(this.bdatRemaining, buf.length);
-    if (take > 0 && this.bdatError === undefined) {
-      this.storeData(buf.subarray(0, take));
-      this.bdatRemaining -= take;
-    }
-    this.buf = take < buf.length ? buf.subarray(take) : null;
-    if (this.bdatRemaining > 0) return;
+    const { rest, end } = this.message.consumeBdat(buf);
+    this.buf = rest;
+    if (!end) return;
     this.state = 'command';
     this.log('client', '<BDAT chunk>');
-    if (this.bdatError !== undefined) {
-      this.reply(this.bdatError);
-      this.bdatError = undefined;
+    if (end.kind === 'refused') {
+      this.reply(end.reply);
       return;
     }
-    if (!this.bdatLast) {
-      this.reply(this.s.replies.bdatChunk(this.dataLen));
+    if (end.kind === 'chunk') {
+      this.reply(this.s.replies.bdatChunk(end.received));
       return;
     }
-    const raw = this.dataOverflow ? Buffer.alloc(0) : Buffer.concat(this.dataChunks, this.dataLen);
-    return this.finishMessage(raw);
-  }
-
-  private storeData(chunk: Buffer) {
-    this.dataLen += chunk.length;
-    if (this.dataOverflow) return;
-    if (this.dataLen > this.s.limits.maxMessageSize) {
-      this.dataOverflow = true;
-      this.dataChunks = [];
-      return;
-    }
-    this.dataChunks.push(chunk);
+    return this.finishMessage(end.raw, end.overflow);
   }
 
   private consumeData(chunk: Buffer): Step {
-    const tail = this.dataTail;
-    // Search the seam (tail of the previous chunk + head of this one) first, then this chunk alone,
-    // so a chunk is never copied just to be searched.
-    const seam = Buffer.concat([tail, chunk.subarray(0, 4)]);
-    let p = seam.indexOf(TERMINATOR);
-    if (p < 0 || p >= tail.length) {
-      const c = chunk.indexOf(TERMINATOR);
-      p = c < 0 ? -1 : tail.length + c;
-    }
-    const before = this.dataLen;
-    if (p < 0) {
-      this.storeData(chunk);
-      this.dataTail =
-        chunk.length >= 4
-          ? Buffer.from(chunk.subarray(chunk.length - 4))
-          : seam.subarray(Math.max(0, seam.length - 4));
-      return;
-    }
-    // Positions: the stream is "\r\n" + data, so data index = virtual index - 2.
-    const q = before + 2 - tail.length + p;
-    const restStart = q + 3 - before;
-    this.buf = restStart < chunk.length ? chunk.subarray(restStart) : null;
-    this.storeData(chunk.subarray(0, Math.max(0, restStart)));
+    const end = this.message.consumeData(chunk);
+    if (!end) return;
+    this.buf = end.rest;
     this.state = 'command';
-    this.log('client', `<message data, ${Math.max(0, q)} bytes>`);
-    if (this.dataOverflow) return this.finishMessage(Buffer.alloc(0));
-    const all = Buffer.concat(this.dataChunks, this.dataLen);
-    return this.finishMessage(unstuff(all.subarray(0, q)));
+    this.log('client', `<message data, ${end.bytes} bytes>`);
+    return this.finishMessage(end.raw, end.overflow);
   }
 
-  private finishMessage(raw: Buffer): Step {
-    const overflow = this.dataOverflow;
+  private finishMessage(raw: Buffer, overflow: boolean): Step {
     const mailFrom = this.mailFrom ?? '';
     const rcptTo = this.rcptTo;
     // The transaction is over whatever the reply (an injected fault included).
@@ -923,34 +655,6 @@ class Session {
   }
 }
 
-/** HVE's own checks before the token is validated (reference §8). */
-function hveRefusal(
-  hve: NonNullable<SmtpServerOptions['highVolumeEmail']>,
-  user: string,
-  token: string,
-  now: number,
-  r: PersonaReplies,
-): { reply: string; reason: string } | undefined {
-  if (hve.isKnownUser && !hve.isKnownUser(user.trim().toLowerCase()))
-    return { reply: r.userNotValid, reason: `HVE: '${user}' is not a known address` };
-  let exp: unknown;
-  try {
-    exp = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).exp;
-  } catch {
-    return undefined; // not a JWT: the authorizer refuses it with its own reason
-  }
-  if (typeof exp !== 'number') return undefined;
-  const left = exp * 1000 - now;
-  const min = hve.minTokenLifetimeMs ?? 600_000;
-  // An expired token is the authorizer's (535); one that is about to expire is HVE's own refusal.
-  if (left > 0 && left < min)
-    return {
-      reply: r.tokenExpiringSoon,
-      reason: `HVE: token expires in ${Math.round(left / 1000)} s (< ${Math.round(min / 1000)} s)`,
-    };
-  return undefined;
-}
-
 function parsePath(args: string, prefix: string): { address: string; params: string } | undefined {
   if (args.length < prefix.length || args.slice(0, prefix.length).toUpperCase() !== prefix) return undefined;
   const rest = args.slice(prefix.length).trimStart();
@@ -963,22 +667,6 @@ function parsePath(args: string, prefix: string): { address: string; params: str
   const gt = rest.indexOf('>');
   if (gt < 0) return undefined;
   return { address: rest.slice(1, gt), params: rest.slice(gt + 1).trim() };
-}
-
-/** Removes the dot-stuffing of RFC 5321 §4.5.2 (a leading "." on a line was doubled). */
-function unstuff(data: Buffer): Buffer {
-  const leading = data[0] === 0x2e;
-  let i = data.indexOf(UNSTUFF);
-  if (!leading && i < 0) return data;
-  const parts: Buffer[] = [];
-  let from = leading ? 1 : 0;
-  while (i >= 0) {
-    parts.push(data.subarray(from, i + 2));
-    from = i + 3;
-    i = data.indexOf(UNSTUFF, from);
-  }
-  parts.push(data.subarray(from));
-  return Buffer.concat(parts);
 }
 
 /**
@@ -1134,48 +822,7 @@ export async function createSmtpServer(options: SmtpServerOptions): Promise<Smtp
       attempts.length = 0;
       counters.reset();
     },
-    waitForMessage(predicate = () => true, { timeoutMs = 5000 } = {}) {
-      return new Promise<ParsedStoredMessage>((resolve, reject) => {
-        let settled = false;
-        let chain = Promise.resolve();
-        const check = (m: StoredMessage) => {
-          chain = chain.then(async () => {
-            if (settled) return;
-            try {
-              await m.parse();
-              if (!settled && predicate(m as ParsedStoredMessage)) {
-                settled = true;
-                cleanup();
-                resolve(m as ParsedStoredMessage);
-              }
-            } catch (err) {
-              // A throwing predicate (or an unparsable message) ends the wait instead of hanging it.
-              settled = true;
-              cleanup();
-              reject(err);
-            }
-          });
-        };
-        const timer = setTimeout(() => {
-          if (settled) return;
-          settled = true;
-          cleanup();
-          reject(
-            new SmtpServerError(
-              'SMTP_WAIT_TIMEOUT',
-              `no matching message within ${timeoutMs} ms (${messages.length} stored)`,
-              'Check messages() and authAttempts(): the client may have been refused, or the predicate never matches.',
-            ),
-          );
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          listeners.delete(check);
-        };
-        for (const m of messages) check(m);
-        listeners.add(check);
-      });
-    },
+    waitForMessage: (predicate, options) => waitForMessage(messages, listeners, predicate, options),
     close() {
       for (const s of sessions) s.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));
