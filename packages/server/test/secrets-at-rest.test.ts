@@ -70,7 +70,10 @@ describeDrivers('secrets at rest', (driver) => {
     await expect(loadEmailServerConfig(h.server.context, b.id)).rejects.toMatchObject({
       code: 'SECRET_DECRYPT_FAILED',
     });
-    await expect(loadEmailServerConfig(h.server.context, a.id)).resolves.toBeDefined();
+    // A's own ciphertext still decrypts to A's secret.
+    await expect(loadEmailServerConfig(h.server.context, a.id)).resolves.toMatchObject({
+      auth: { credential: { kind: 'secret', secret: 'secret-A' } },
+    });
     // An update that keeps the (moved) secret must fail loudly too, never store an empty secret.
     const { auth, ...rest } = secretEntry({ name: 'B' });
     const { credential: _c, ...authRest } = auth;
