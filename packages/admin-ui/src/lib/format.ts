@@ -26,11 +26,6 @@ export function formatRelative(iso: string | null | undefined, now: number = Dat
   return relative.format(Math.round(diff / 1000), 'second');
 }
 
-/** Days until an instant (negative when past). */
-export function daysUntil(iso: string, now: number = Date.now()): number {
-  return Math.floor((new Date(iso).getTime() - now) / 86_400_000);
-}
-
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -3,26 +3,18 @@
  * causes and the admin-guide fix, written with the user's values.
  */
 import type { EmailServerConfig } from '../config/schema.js';
-import { isMicrosoftHost } from '../config/microsoft.js';
+import { isGuid, isMicrosoftHost } from '../config/microsoft.js';
 import type { CertificateCredential } from '../credentials/index.js';
 import { errorFromNetwork } from '../errors/network-errors.js';
 import { errorFromSmtpReply } from '../errors/smtp-errors.js';
 import { isSmtpOAuthError, type SmtpOAuthError } from '../errors/smtp-oauth-error.js';
+import { SMTP_SEND_AS_APP_ROLE } from '../tokens/inspect.js';
 import { type ClaimsView, readClaims } from './claims.js';
 import { type FixValues, fixes } from '../setup/fixes.js';
 import { type PermissionModel, rbacFixes } from '../setup/rbac.js';
 import type { SmtpReply } from './smtp-dialogue.js';
 import type { DiagnosticFix } from './types.js';
-import {
-  errorText,
-  GUID,
-  inMinutes,
-  iso,
-  MIN_TOKEN_LIFETIME_MS,
-  mergeFixes,
-  type Outcome,
-  SEND_AS_APP,
-} from './util.js';
+import { errorText, inMinutes, iso, MIN_TOKEN_LIFETIME_MS, mergeFixes, type Outcome } from './util.js';
 
 /** The permission model an entry declares; `undefined` when it does not say (treated as `mailbox`). */
 export function declaredPermissionModel(c: EmailServerConfig): PermissionModel | undefined {
@@ -189,7 +181,7 @@ export function inspectClaims(
   const exchange = isMicrosoftHost(c.host) || (c.auth.type === 'oauth2' && c.auth.provider === 'entra');
   const model = declaredPermissionModel(c);
   const claims = readClaims(token, {
-    ...(GUID.test(v.tenant) ? { tenant: v.tenant } : {}),
+    ...(isGuid(v.tenant) ? { tenant: v.tenant } : {}),
     ...(model ? { permissionModel: model } : {}),
     now,
   });
@@ -242,7 +234,7 @@ export function inspectClaims(
       evidence.push(`(${f.message}: follows from the wrong audience; fix the scope first)`);
     } else if (f.check === 'roles') {
       causes.push(
-        `${f.message}. Without the ${SEND_AS_APP} application permission and admin consent, Exchange answers 535 5.7.3.`,
+        `${f.message}. Without the ${SMTP_SEND_AS_APP_ROLE} application permission and admin consent, Exchange answers 535 5.7.3.`,
         `If this tenant authorizes the app with RBAC for Applications instead (no API permission, a management role assignment), set auth.permissionModel to 'rbac'.`,
       );
       stepFixes.push(fixes.adminConsent(v));
@@ -307,7 +299,7 @@ export function authFailure(
       const noRole = claims !== undefined && !claims.roleOk;
       const wrongAudience = claims !== undefined && !claims.audienceOk;
       const spCause = `The app's service principal is not registered in Exchange Online, or was registered with the app registration's object id instead of the Enterprise Application's${claims?.objectId ? ` (${claims.objectId})` : ''}.`;
-      const consentCause = `Admin consent for Office 365 Exchange Online > ${SEND_AS_APP} is missing (the token has no roles).`;
+      const consentCause = `Admin consent for Office 365 Exchange Online > ${SMTP_SEND_AS_APP_ROLE} is missing (the token has no roles).`;
       const scopeCause = `The token's audience is ${claims?.audience ?? 'wrong'} (scope ${v.scope}); Exchange needs ${v.expectedScope}.`;
       const mailboxCause = `The mailbox ${c.user} (the XOAUTH2 user) does not exist in the token's tenant.`;
       if (!wrongAudience && declaredPermissionModel(c) === 'rbac' && !claims?.hasSendAsApp)
@@ -400,7 +392,7 @@ export function smtpRefusal(
               status: 'fail',
               evidence: withCode,
               causes: [
-                `The token carries ${SEND_AS_APP}, so Exchange checks the mailbox permission (FullAccess) on ${c.user} instead of the RBAC role assignment, and the service principal has none.`,
+                `The token carries ${SMTP_SEND_AS_APP_ROLE}, so Exchange checks the mailbox permission (FullAccess) on ${c.user} instead of the RBAC role assignment, and the service principal has none.`,
               ],
               fix: rbacFixes.removeApiPermission(v),
             }

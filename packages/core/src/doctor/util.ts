@@ -7,8 +7,6 @@ const DAY_MS = 86_400_000;
 export const EXPIRY_WARNING_MS = 30 * DAY_MS;
 /** Tokens living shorter than this get a warning: the cache refreshes 5 min ahead of expiry. */
 export const MIN_TOKEN_LIFETIME_MS = 10 * 60_000;
-export const SEND_AS_APP = 'SMTP.SendAsApp';
-export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What a step's body returns; `diagnose` adds id, title and duration. */
 export interface Outcome {

@@ -1,6 +1,7 @@
 import { cloudOfScope } from '../config/cloud.js';
 import { adminConsentUrl } from '../errors/context.js';
 import { smtpScope, smtpScopesOfAllClouds, tokenEndpointUrl } from '../setup/builders.js';
+import { isGuid } from '../config/microsoft.js';
 import { decodeJwt } from '../internal/jwt.js';
 
 /** Audiences (resources) Exchange Online accepts for SMTP AUTH, plus its first-party app id. */
@@ -67,7 +68,6 @@ export interface InspectAccessTokenOptions {
   permissionModel?: 'mailbox' | 'rbac';
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const normalizeAud = (a: string) => a.trim().replace(/\/+$/, '').toLowerCase();
 
@@ -176,7 +176,7 @@ export function inspectAccessToken(token: string, options: InspectAccessTokenOpt
   // Tenant
   if (options.tenant) {
     const wanted = options.tenant.trim().toLowerCase();
-    if (GUID.test(wanted)) {
+    if (isGuid(wanted)) {
       const ok = tid?.toLowerCase() === wanted;
       findings.push({
         check: 'tenant',
