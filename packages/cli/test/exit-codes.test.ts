@@ -1,4 +1,6 @@
 // The CLI's exit code of every error comes from one table keyed by core's error category.
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { catalogEntry, errorCatalog, errorCategories, SmtpOAuthError } from '@org/core';
 import { createTestEnvironment, type TestEnvironment } from '@org/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -53,5 +55,49 @@ describe('MESSAGE_TOO_LARGE (built binary, child process)', () => {
     expect(catalogEntry('MESSAGE_TOO_LARGE').category).toBe('message-size');
     expect(r.code, output(r)).toBe(ExitCode.Usage);
     expect(env.messages()).toHaveLength(0);
+  });
+});
+
+// `send --server` read the HTTP status first: a core code on a 409 (CREDENTIAL_EXPIRED) exited 2,
+// where a direct `send` exits 3 for the same code. Core's codes now exit by their category.
+describe('send --server: a core code exits as a direct send would', () => {
+  it.each([
+    [409, 'CREDENTIAL_EXPIRED', false, ExitCode.Auth],
+    [413, 'MESSAGE_TOO_LARGE', false, ExitCode.Usage],
+    [502, 'SMTP_CONCURRENCY_LIMIT', true, ExitCode.Transient],
+    [409, 'NAME_TAKEN', undefined, ExitCode.Usage],
+  ] as const)('HTTP %i %s (transient: %s) → exit %i', async (status, code, transient, exit) => {
+    const server = createServer((_req, res) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          error: { code, message: 'refused', ...(transient === undefined ? {} : { transient }) },
+        }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const { port } = server.address() as { port: number };
+      const r = await runCli(
+        [
+          'send',
+          '--server',
+          `http://127.0.0.1:${port}`,
+          '--api-key',
+          'k',
+          '--to',
+          'a@example.com',
+          '--subject',
+          's',
+          '--text',
+          '-',
+        ],
+        { cwd: tmpdir(), timeoutMs: 60_000, input: 'hi' },
+      );
+      expect(r.stderr, output(r)).toContain(code);
+      expect(r.code, output(r)).toBe(exit);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

@@ -2,7 +2,7 @@
 // instead of sending it here, so a script joins the server's per-mailbox governor (Exchange's
 // 3 connections and 30 messages per minute are then kept across every sender of the mailbox).
 import { randomUUID } from 'node:crypto';
-import type { MailMessage } from '@org/core';
+import { errorCategory, type MailMessage } from '@org/core';
 import { type CommandContext, UsageError } from '../context.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { exitCodeFor } from '../report.js';
@@ -81,6 +81,10 @@ export async function sendThroughServer(
     ctx.out.error(`smtp-oauth: ${error.code ?? `HTTP ${res!.status}`}: ${error.message ?? 'refused'}`);
     if (error.hint) ctx.out.error(`  hint: ${error.hint}`);
   }
+  // One of core's codes exits by its category, exactly as a direct `send` would (e.g. an expired
+  // certificate is 409 on the API but an authentication failure, 3, for scripts).
+  const coreError = error.code ? { code: error.code, transient: error.transient ?? false } : undefined;
+  if (coreError && errorCategory(coreError)) return exitCodeFor(coreError);
   if (res!.status === 401 || res!.status === 403) return ExitCode.Auth;
   if (res!.status === 503 || res!.status === 429) return ExitCode.Transient;
   if (
@@ -91,7 +95,5 @@ export async function sendThroughServer(
     res!.status === 422
   )
     return ExitCode.Usage;
-  return error.code
-    ? exitCodeFor({ code: error.code, transient: error.transient ?? false })
-    : ExitCode.Permanent;
+  return coreError ? exitCodeFor(coreError) : ExitCode.Permanent;
 }
