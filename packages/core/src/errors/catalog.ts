@@ -261,6 +261,8 @@ const entries: ErrorCatalogEntry[] = [
     code: 'TOKEN_ENDPOINT_NOT_ALLOWED',
     title: 'Token request to a host outside the allow-list refused',
     transient: false,
+    // The identity provider (upstream) named the host: answered like other upstream refusals (502).
+    category: 'permanent',
     meaning:
       'The token client was about to contact a URL its operator does not allow: the configured token endpoint, or a URL the identity provider named (the token_endpoint or jwks_uri of its OpenID metadata, instance discovery, a redirect). Nothing was sent to that host; the client secret or assertion stayed here.',
     fix: 'If the host named in the error is your identity provider, the server operator adds it to TOKEN_HOST_ALLOWLIST; otherwise the provider at the configured endpoint points elsewhere — correct the token endpoint.',
