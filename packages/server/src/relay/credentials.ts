@@ -4,11 +4,21 @@ import { hash as digest, randomBytes, timingSafeEqual } from 'node:crypto';
  * Relay device passwords are generated, never chosen: 192 random bits, 32 base64url characters
  * (short enough for the password fields of printers and scanners, most of which take 32–64).
  * Like API keys they are stored as SHA-256: a slow KDF protects guessable human passwords, while a
- * random 192-bit secret cannot be brute-forced from its hash — and a fast check keeps the printer
+ * random 190-bit secret cannot be brute-forced from its hash — and a fast check keeps the printer
  * pattern (one AUTH per message) cheap.
  */
+const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const PASSWORD_LENGTH = 32;
+
 export function generateDevicePassword(): { password: string; hash: string } {
-  const password = randomBytes(24).toString('base64url');
+  // Letters and digits only (32 of 62 symbols, about 190 bits): a device's web form or a command
+  // line takes it as it is. Regression: base64url passwords could start with "-", which swaks and
+  // other CLI clients read as an option.
+  let password = '';
+  while (password.length < PASSWORD_LENGTH)
+    // 248 = 4 × 62: bytes above it are dropped, so every symbol is equally likely.
+    for (const byte of randomBytes(48))
+      if (byte < 248 && password.length < PASSWORD_LENGTH) password += PASSWORD_ALPHABET[byte % 62];
   return { password, hash: hashDevicePassword(password) };
 }
 

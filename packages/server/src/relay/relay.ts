@@ -175,7 +175,7 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
     const account = `relay:${username.slice(0, 200)}`;
     const address = `relay:${peer}`;
     // Only failures are counted (unlike the WebAdmin's login, which counts before checking): a
-    // generated 192-bit password cannot be guessed however many checks run in parallel, and a
+    // generated 190-bit password cannot be guessed however many checks run in parallel, and a
     // successful login — once per message for printers — then costs two reads, no writes.
     const lockedFor = await deps.limiter.lockedFor(account, address);
     if (lockedFor > 0) {
