@@ -157,6 +157,26 @@ function permissionModelFlag(value: string | undefined): 'mailbox' | 'rbac' | un
 type Need = (flag: string, question: string, fallback?: string, check?: AnswerCheck) => Promise<string>;
 
 /**
+ * A value from its flag, else asked on a terminal (again, with the reason, while `check` refuses
+ * it), else the fallback; otherwise a usage error naming the flag. One rule for init and migrate.
+ */
+function needFrom(
+  str: (flag: string) => string | undefined,
+  prompter: ReturnType<typeof createPrompter> | undefined,
+  hint: string,
+): Need {
+  return async (flag, question, fallback, check) => {
+    const given = str(flag);
+    if (given !== undefined) return given;
+    if (prompter) {
+      const answer = await prompter.ask(question, fallback, check);
+      if (answer) return answer;
+    } else if (fallback !== undefined) return fallback;
+    throw new UsageError(`--${flag} is required`, hint);
+  };
+}
+
+/**
  * The credential part of an entry, as references: a secret from an environment variable, PEM or
  * PFX files relative to the config file. Shared by `init` and `migrate`.
  */
@@ -235,23 +255,11 @@ async function init(ctx: CommandContext, v: Record<string, unknown>): Promise<nu
   const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   const interactive = !v.yes && ctx.io.stdin.isTTY === true && !ctx.globals.json;
   const prompter = interactive ? createPrompter(ctx.io) : undefined;
-  const need = async (
-    flag: string,
-    question: string,
-    fallback?: string,
-    check?: AnswerCheck,
-  ): Promise<string> => {
-    const given = str(flag);
-    if (given !== undefined) return given;
-    if (prompter) {
-      const answer = await prompter.ask(question, fallback, check);
-      if (answer) return answer;
-    } else if (fallback !== undefined) return fallback;
-    throw new UsageError(
-      `--${flag} is required`,
-      'Run `smtp-oauth config init` on a terminal to be asked, or pass all values as flags.',
-    );
-  };
+  const need = needFrom(
+    str,
+    prompter,
+    'Run `smtp-oauth config init` on a terminal to be asked, or pass all values as flags.',
+  );
 
   try {
     const presets = core.configPresets;
@@ -466,18 +474,11 @@ async function migrate(ctx: CommandContext, v: Record<string, unknown>): Promise
 
   const interactive = !v.yes && ctx.io.stdin.isTTY === true && !ctx.globals.json;
   const prompter = interactive ? createPrompter(ctx.io) : undefined;
-  const need: Need = async (flag, question, fallback, check) => {
-    const given = str(flag);
-    if (given !== undefined) return given;
-    if (prompter) {
-      const answer = await prompter.ask(question, fallback, check);
-      if (answer) return answer;
-    } else if (fallback !== undefined) return fallback;
-    throw new UsageError(
-      `--${flag} is required`,
-      'Run `smtp-oauth config migrate` on a terminal to be asked, or pass --tenant, --client-id and the credential as flags.',
-    );
-  };
+  const need = needFrom(
+    str,
+    prompter,
+    'Run `smtp-oauth config migrate` on a terminal to be asked, or pass --tenant, --client-id and the credential as flags.',
+  );
 
   let outputPath: string;
   let text: string;
