@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import { createSortableIds } from '../store/ids.js';
 import type { Database, OutboxMessagesTable } from '../store/schema.js';
 import type { OutboxAttempt, OutboxCounts, OutboxListFilter, OutboxMessage, OutboxStatus } from './types.js';
@@ -34,13 +34,11 @@ export interface AttemptOutcome {
 export interface OutboxDialect {
   name: 'sqlite' | 'postgres';
   /**
-   * Moves up to `limit` due queued rows to `sending` under this owner's lease, atomically, and
-   * returns them. PostgreSQL: `FOR UPDATE SKIP LOCKED`, so instances never claim the same row.
+   * The row lock of the claim's inner SELECT (see the driver's `claim`). PostgreSQL:
+   * `FOR UPDATE SKIP LOCKED`, so instances never claim the same row; SQLite: none, it runs one
+   * write at a time.
    */
-  claim(
-    db: Kysely<Database>,
-    args: { owner: string; now: string; leaseUntil: string; limit: number; excludeEntries: string[] },
-  ): Promise<OutboxRow[]>;
+  claimLock: RawBuilder<unknown>;
   /** The error is a unique-constraint violation (idempotency key already used). */
   isUniqueViolation(error: unknown): boolean;
   /** The database cannot be reached or cannot take writes right now (answer 503, retry later). */
@@ -88,14 +86,31 @@ export function createOutboxDriver(db: Kysely<Database>, dialect: OutboxDialect)
       }
     },
 
-    claim(args: { owner: string; now: Date; leaseMs: number; limit: number; excludeEntries?: string[] }) {
-      return dialect.claim(db, {
-        owner: args.owner,
-        now: args.now.toISOString(),
-        leaseUntil: new Date(args.now.getTime() + args.leaseMs).toISOString(),
-        limit: args.limit,
-        excludeEntries: args.excludeEntries ?? [],
-      });
+    /** Moves up to `limit` due queued rows to `sending` under this owner's lease, atomically, and returns them. */
+    async claim(args: {
+      owner: string;
+      now: Date;
+      leaseMs: number;
+      limit: number;
+      excludeEntries?: string[];
+    }) {
+      const now = args.now.toISOString();
+      const leaseUntil = new Date(args.now.getTime() + args.leaseMs).toISOString();
+      const excludeEntries = args.excludeEntries ?? [];
+      const exclude =
+        excludeEntries.length > 0
+          ? sql`AND (entry_id IS NULL OR entry_id NOT IN (${sql.join(excludeEntries)}))`
+          : sql``;
+      const result = await sql<OutboxRow>`
+        UPDATE outbox_messages
+           SET status = 'sending', lease_owner = ${args.owner}, lease_expires_at = ${leaseUntil},
+               transmitting = 0, updated_at = ${now}
+         WHERE id IN (SELECT id FROM outbox_messages
+                       WHERE status = 'queued' AND next_attempt_at <= ${now} ${exclude}
+                       ORDER BY next_attempt_at, id LIMIT ${args.limit}
+                       ${dialect.claimLock})
+        RETURNING *`.execute(db);
+      return result.rows;
     },
 
     /** Marks a claimed row as handed to the mailer: from now on a lost lease means "unknown". */

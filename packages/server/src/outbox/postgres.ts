@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { OutboxDialect, OutboxRow } from './driver.js';
+import type { OutboxDialect } from './driver.js';
 
 /**
  * Connection-level failures (node's errno codes) and PostgreSQL SQLSTATEs of class 08 (connection
@@ -29,22 +29,7 @@ function codeOf(error: unknown): string {
  */
 export const postgresOutbox: OutboxDialect = {
   name: 'postgres',
-  async claim(db, { owner, now, leaseUntil, limit, excludeEntries }) {
-    const exclude =
-      excludeEntries.length > 0
-        ? sql`AND (entry_id IS NULL OR entry_id NOT IN (${sql.join(excludeEntries)}))`
-        : sql``;
-    const result = await sql<OutboxRow>`
-      UPDATE outbox_messages
-         SET status = 'sending', lease_owner = ${owner}, lease_expires_at = ${leaseUntil},
-             transmitting = 0, updated_at = ${now}
-       WHERE id IN (SELECT id FROM outbox_messages
-                     WHERE status = 'queued' AND next_attempt_at <= ${now} ${exclude}
-                     ORDER BY next_attempt_at, id LIMIT ${limit}
-                     FOR UPDATE SKIP LOCKED)
-      RETURNING *`.execute(db);
-    return result.rows;
-  },
+  claimLock: sql`FOR UPDATE SKIP LOCKED`,
   isUniqueViolation: (error) => codeOf(error) === '23505',
   isUnavailable: (error) => {
     const code = codeOf(error);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { OutboxDialect, OutboxRow } from './driver.js';
+import type { OutboxDialect } from './driver.js';
 
 // better-sqlite3 error codes meaning "the file cannot take this write now", not a bad request.
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|PROTOCOL)/;
@@ -10,21 +10,7 @@ const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|PROTOCOL)
  */
 export const sqliteOutbox: OutboxDialect = {
   name: 'sqlite',
-  async claim(db, { owner, now, leaseUntil, limit, excludeEntries }) {
-    const exclude =
-      excludeEntries.length > 0
-        ? sql`AND (entry_id IS NULL OR entry_id NOT IN (${sql.join(excludeEntries)}))`
-        : sql``;
-    const result = await sql<OutboxRow>`
-      UPDATE outbox_messages
-         SET status = 'sending', lease_owner = ${owner}, lease_expires_at = ${leaseUntil},
-             transmitting = 0, updated_at = ${now}
-       WHERE id IN (SELECT id FROM outbox_messages
-                     WHERE status = 'queued' AND next_attempt_at <= ${now} ${exclude}
-                     ORDER BY next_attempt_at, id LIMIT ${limit})
-      RETURNING *`.execute(db);
-    return result.rows;
-  },
+  claimLock: sql``,
   isUniqueViolation: (error) =>
     typeof error === 'object' &&
     error !== null &&
