@@ -289,8 +289,9 @@ describe('documented CLI examples', () => {
           const timer = setTimeout(() => reject(new Error(`not ready:\n${stdout}\n${stderr}`)), 30_000);
           child.stdout.setEncoding('utf8').on('data', (d: string) => {
             stdout += d;
-            // The config line is printed once the servers listen and the file is written.
-            if (/^ {2}config +\S+$/m.test(stdout)) {
+            // The whole banner is printed once the servers listen and the file is written; wait for
+            // its last line (regression: resolving at the config line raced the CA line after it).
+            if (/Ctrl-C stops the sandbox/.test(stdout)) {
               clearTimeout(timer);
               resolve();
             }
