@@ -1,4 +1,4 @@
-import { expectObject, expectString } from '../internal/guard.js';
+import { expectString } from '../internal/guard.js';
 import { ConfigError } from '../errors/smtp-oauth-error.js';
 
 /** Microsoft clouds with their login host, SMTP scope and SMTP host (reference §6). */

@@ -11,7 +11,7 @@ import { cloudOfSmtpHost } from './cloud.js';
  * Browser-safe: no `node:*` imports.
  */
 import { ConfigError, type ConfigIssue } from '../errors/smtp-oauth-error.js';
-import { type EntraCloud, entraClouds, entraTokenEndpoint, isGuid, tenantProblem } from './microsoft.js';
+import { entraClouds, entraTokenEndpoint, isGuid, tenantProblem } from './microsoft.js';
 import type { EmailServerConfigInput } from './schema.js';
 
 /**

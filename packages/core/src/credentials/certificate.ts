@@ -4,7 +4,6 @@ import type { ConfigWarning } from '../config/parse.js';
 import { pasteDamage } from '../config/paste-damage.js';
 import { normalizeThumbprint } from '../config/thumbprint.js';
 import { ConfigError } from '../errors/smtp-oauth-error.js';
-import { expectString } from '../internal/guard.js';
 
 /** A certificate credential as PEM texts. */
 export interface PemCertificateInput {
