@@ -1,4 +1,4 @@
-import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import { createSortableIds } from '../store/ids.js';
 import type { Database, OutboxMessagesTable } from '../store/schema.js';
 import type { OutboxAttempt, OutboxCounts, OutboxListFilter, OutboxMessage, OutboxStatus } from './types.js';
@@ -54,6 +54,24 @@ export function createOutboxDriver(db: Kysely<Database>, dialect: OutboxDialect)
   const nextId = createSortableIds();
   const nextAttemptId = createSortableIds();
 
+  // The accept path's one statement, compiled once: building a 26-column INSERT per request cost
+  // about a fifth of an accepted message's time (measured in bench (a)). Columns in a fixed order.
+  let insertSql: { text: string; columns: (keyof OutboxRow)[] } | undefined;
+  function insertQuery(row: OutboxRow): CompiledQuery {
+    // Another set of columns than the first row's: compile this one on its own.
+    if (insertSql && Object.keys(row).length !== insertSql.columns.length)
+      return db.insertInto('outbox_messages').values(row).compile();
+    if (!insertSql) {
+      const columns = Object.keys(row).sort() as (keyof OutboxRow)[];
+      const ordered = Object.fromEntries(columns.map((c) => [c, row[c]])) as OutboxRow;
+      insertSql = { text: db.insertInto('outbox_messages').values(ordered).compile().sql, columns };
+    }
+    return CompiledQuery.raw(
+      insertSql.text,
+      insertSql.columns.map((c) => row[c]),
+    );
+  }
+
   async function getRow(id: string): Promise<OutboxRow | undefined> {
     return db.selectFrom('outbox_messages').selectAll().where('id', '=', id).executeTakeFirst();
   }
@@ -70,7 +88,7 @@ export function createOutboxDriver(db: Kysely<Database>, dialect: OutboxDialect)
     async insert(row: NewOutboxRow, at: Date): Promise<{ row: OutboxRow; duplicate: boolean }> {
       const full: OutboxRow = { ...row, id: nextId(at) };
       try {
-        await db.insertInto('outbox_messages').values(full).execute();
+        await db.executeQuery(insertQuery(full));
         return { row: full, duplicate: false };
       } catch (error) {
         if (!row.idempotency_key || !dialect.isUniqueViolation(error)) throw error;
