@@ -49,9 +49,7 @@ export function toView(ctx: AppContext, record: EmailServerRecord): EmailServerV
     config,
     clientSecretSet: 'auth.credential.secret' in record.secrets,
     passwordSet: 'auth.password' in record.secrets,
-    certificate: info
-      ? { ...info, thumbprintSha1: info.thumbprint, expiresInDays: info.daysUntilExpiry }
-      : null,
+    certificate: info ?? null,
     certificateProblem: problem ?? null,
     secretProblem: unreadable.length
       ? { code: 'SECRET_DECRYPT_FAILED', message: SECRET_UNREADABLE, fields: unreadable }

@@ -59,9 +59,12 @@ describeDrivers('email servers API', (driver) => {
     expect(second.body.emailServer.certificate).toMatchObject({
       subject: 'CN=smtp-oauth-server-test',
       thumbprintSha256: expect.stringMatching(/^[0-9A-F]{64}$/),
-      thumbprintSha1: expect.stringMatching(/^[0-9A-F]{40}$/),
+      thumbprint: expect.stringMatching(/^[0-9A-F]{40}$/),
     });
-    expect(second.body.emailServer.certificate.expiresInDays).toBeGreaterThan(30);
+    expect(second.body.emailServer.certificate.daysUntilExpiry).toBeGreaterThan(30);
+    // One name per fact (issue 11 §9): the old aliases are gone from the view.
+    expect(second.body.emailServer.certificate).not.toHaveProperty('thumbprintSha1');
+    expect(second.body.emailServer.certificate).not.toHaveProperty('expiresInDays');
 
     const list = await call('/api/email-servers');
     expect(list.body.emailServers.map((s: Json) => s.name)).toEqual(['Cert', 'Contoso']);

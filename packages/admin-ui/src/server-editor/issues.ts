@@ -7,9 +7,9 @@ import {
   type ConfigWarning,
   configWarnings,
   type EmailServerConfig,
-  parseConfig,
   planSecretUpdate,
   tenantProblem,
+  validateUpdate,
 } from '@org/core/config';
 import type { ApiIssue } from '../api/client.js';
 import { fieldLabels } from './fields.js';
@@ -42,7 +42,7 @@ export function validateForm(form: EditorForm, stored: StoredSecrets) {
   };
   // S3: a stored secret never follows a changed destination; core says which secrets must be entered again.
   const required = stored.config
-    ? planSecretUpdate(toConfigInput(form, keep, 'payload'), stored.config, [
+    ? planSecretUpdate(toConfigInput(form, keep).input, stored.config, [
         ...(stored.passwordSet ? ['auth.password'] : []),
         ...(stored.clientSecretSet ? ['auth.credential.secret'] : []),
         ...(stored.credentialKind === 'certificate' ? ['auth.credential.privateKeyPem'] : []),
@@ -50,8 +50,10 @@ export function validateForm(form: EditorForm, stored: StoredSecrets) {
       ]).required
     : [];
   if (required.length > 0) keep = { credential: false, password: false };
-  const input = toConfigInput(form, keep, 'validate');
-  const result = parseConfig(input);
+  // Core checks the payload as the server will read it: the values it keeps count as present, so
+  // the editor needs no stand-in secrets of its own.
+  const { input, kept } = toConfigInput(form, keep);
+  const result = validateUpdate(input, kept);
   const issues: ApiIssue[] = result.ok ? [] : [...result.issues];
   if (required.length > 0) {
     const paths = required.map((r) => r.path as string);
@@ -78,5 +80,5 @@ export function validateForm(form: EditorForm, stored: StoredSecrets) {
       warnings = [];
     }
   }
-  return { issues, warnings, payload: toConfigInput(form, keep, 'payload'), keep };
+  return { issues, warnings, payload: input, keep };
 }

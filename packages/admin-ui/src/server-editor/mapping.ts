@@ -91,16 +91,6 @@ export function credentialIsStored(stored: StoredSecrets, kind: CredentialKind):
   return kind === 'secret' ? stored.clientSecretSet : true;
 }
 
-// Stand-ins for kept write-only values, used only to let core's schema check the rest of the entry.
-// They never leave this module: the payload omits kept secrets.
-const KEPT = {
-  secret: 'stored-secret-kept',
-  certificatePem: '-----BEGIN CERTIFICATE-----\nstored\n-----END CERTIFICATE-----',
-  privateKeyPem: '-----BEGIN PRIVATE KEY-----\nstored\n-----END PRIVATE KEY-----',
-  pfxBase64: 'c3RvcmVk',
-  password: 'stored-password-kept',
-} as const;
-
 const num = (v: number | ''): number | undefined => (v === '' || Number.isNaN(v) ? undefined : Number(v));
 const opt = (v: string): string | undefined => (v.trim() === '' ? undefined : v.trim());
 
@@ -110,15 +100,28 @@ export interface KeptSecrets {
   password: boolean;
 }
 
+/** The dotted path of each write-only form value (core's secret paths, plus the public certificate). */
+const KEEPABLE = {
+  secret: 'auth.credential.secret',
+  certificatePem: 'auth.credential.certificatePem',
+  privateKeyPem: 'auth.credential.privateKeyPem',
+  pfxBase64: 'auth.credential.pfxBase64',
+  password: 'auth.password',
+} as const;
+
 /**
- * Maps the form to core's config input. `keep` says which write-only values the server keeps: for
- * validation they are replaced by stand-ins, for the payload they are left out.
+ * Maps the form to the payload the server stores. `keep` says which write-only values the server
+ * keeps: an empty field it keeps is left out (the server then carries the stored one), an empty
+ * field it does not keep is sent empty (the server names it as required).
+ *
+ * @returns the payload, and the dotted paths of the values left out for the server to keep (what
+ *   core's `validateUpdate` counts as present).
  */
 export function toConfigInput(
   form: EditorForm,
   keep: KeptSecrets,
-  mode: 'validate' | 'payload',
-): Record<string, unknown> {
+): { input: Record<string, unknown>; kept: string[] } {
+  const keptPaths: string[] = [];
   const out: Record<string, unknown> = {
     name: form.name.trim(),
     host: form.host.trim(),
@@ -137,14 +140,15 @@ export function toConfigInput(
   if (messagesPerMinute !== undefined) limits.messagesPerMinute = messagesPerMinute;
   if (Object.keys(limits).length > 0) out.limits = limits;
 
-  const kept = <K extends keyof typeof KEPT>(
+  const kept = <K extends keyof typeof KEEPABLE>(
     field: K,
     value: string,
     isKept: boolean,
   ): Record<string, string> => {
     if (value !== '') return { [field]: value };
     if (!isKept) return { [field]: '' };
-    return mode === 'validate' ? { [field]: KEPT[field] } : {};
+    keptPaths.push(KEEPABLE[field]);
+    return {};
   };
 
   if (form.authType === 'oauth2') {
@@ -180,5 +184,5 @@ export function toConfigInput(
   } else {
     out.auth = { type: 'none' };
   }
-  return out;
+  return { input: out, kept: keptPaths };
 }

@@ -55,10 +55,10 @@ export interface AdminResponse {
 // ── Email servers ────────────────────────────────────────────────────────────────────────────
 
 /**
- * Public facts of a certificate credential: core's `CertificateInfo` (S16), plus the two names the
- * first API version used (`thumbprintSha1`, `expiresInDays`), kept so existing clients keep working.
+ * Public facts of a certificate credential: core's `CertificateInfo` (S16), one name per fact
+ * (`thumbprint` is the SHA-1 thumbprint Entra shows; `daysUntilExpiry`).
  */
-export type CertificateView = CertificateInfo & { thumbprintSha1: string; expiresInDays: number };
+export type CertificateView = CertificateInfo;
 
 /** The entry's last test (token test, diagnosis or test message): outcome, time, one line. */
 export interface LastTest {

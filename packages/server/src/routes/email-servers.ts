@@ -211,8 +211,6 @@ export function emailServerSchemas(): Record<string, unknown> {
             notBefore: { type: 'string', format: 'date-time' },
             notAfter: { type: 'string', format: 'date-time' },
             daysUntilExpiry: { type: 'integer' },
-            thumbprintSha1: { type: 'string', deprecated: true, description: 'Same as thumbprint' },
-            expiresInDays: { type: 'integer', deprecated: true, description: 'Same as daysUntilExpiry' },
           },
         },
         certificateProblem: {
