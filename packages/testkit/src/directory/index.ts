@@ -145,7 +145,8 @@ export interface DirectorySnapshot {
   managementRoleAssignments: ManagementRoleAssignment[];
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A GUID as Entra writes object, tenant and application ids (8-4-4-4-12 hex digits). */
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class DirectoryError extends Error {
   override name = 'DirectoryError';

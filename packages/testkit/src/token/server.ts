@@ -13,7 +13,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { type Clock, createClock, epochSeconds } from '../clock.js';
-import { type AppRegistration, type Directory, KNOWN_RESOURCES, type Tenant } from '../directory/index.js';
+import { type AppRegistration, type Directory, GUID, KNOWN_RESOURCES, type Tenant } from '../directory/index.js';
 import { type CertificateAuthority, createCertificateAuthority } from '../pki/index.js';
 import { assertionAlgorithm, JWT_BEARER, verifyClientAssertion } from './assertion.js';
 import { aadsts, type EntraError, EntraRequestError, errorBody } from './errors.js';
@@ -121,7 +121,6 @@ export interface TokenServer {
 
 const MULTI_TENANT_SEGMENTS = new Set(['common', 'organizations', 'consumers']);
 const MAX_BODY_BYTES = 1_048_576;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function formDecode(value: string): string | undefined {
   try {
