@@ -93,6 +93,8 @@ export async function diagnoseEntry(
       lookup: async () => addresses.map((address) => ({ address, family: isIP(address) || 4 })),
       now: () => ctx.now().getTime(),
       checkUrl: tokenUrlCheck(() => ctx.tokenPolicy),
+      // The token goes through the environment's proxy (runtime.tokens); the report says so.
+      ...(ctx.runtimes.proxy ? { proxy: ctx.runtimes.proxy } : {}),
     });
     await recordTest(ctx, record.id, 'diagnose', result.ok, `diagnose: ${result.summary}`);
     return result;

@@ -270,6 +270,8 @@ export function createEntryRuntimes(
     alive(): Promise<boolean> {
       return host ? host.alive() : Promise.resolve(!closed);
     },
+    /** The environment's proxy for token requests (the doctor names the route a token takes). */
+    proxy: options.proxy,
     /** Number of live runtimes (tests). */
     get size(): number {
       return slots.size;

@@ -67,7 +67,8 @@ describeDrivers('token requests through the environment proxy', (driver) => {
         auth: { ...kit.config.auth, tokenEndpoint: hidden.tokenEndpoint(kit.tenantId) },
       };
       const created = await h.api('/api/email-servers', { body: entry });
-      expect(created.status, JSON.stringify(await json(created))).toBe(201);
+      const createdBody = await json(created);
+      expect(created.status, JSON.stringify(createdBody)).toBe(201);
       const key = (await json(await h.api('/api/api-keys', { body: { name: 'app' } }))).key as string;
       const res = await h.api('/api/send', {
         body: { to: 'someone@example.com', subject: 'via proxy' },
@@ -78,6 +79,15 @@ describeDrivers('token requests through the environment proxy', (driver) => {
       expect(asked).toEqual([hidden.tokenEndpoint(kit.tenantId)]);
       expect(new Set(connects)).toEqual(new Set([`127.0.0.2:${hidden.port}`]));
       expect(hidden.requests().filter((r) => r.outcome === 'issued')).toHaveLength(1);
+      // The doctor's token step takes the same route and says so (it read "directly" before).
+      const id = createdBody.emailServer.id as string;
+      const diagnosis = await json(await h.api(`/api/email-servers/${id}/diagnose`, { body: {} }));
+      const tokenStep = (diagnosis.steps as { id: string; status: string; evidence: string[] }[]).find(
+        (s) => s.id === 'token',
+      );
+      expect(tokenStep?.status).toBe('ok');
+      expect(tokenStep?.evidence.join('\n')).toContain(`through the proxy ${proxyUrl} (HTTP CONNECT)`);
+      expect(hidden.requests().filter((r) => r.outcome === 'issued')).toHaveLength(2);
       // The stored entry stays as the admin wrote it: the environment's proxy is not saved or shown.
       const shown = await json(await h.api('/api/email-servers'));
       expect(JSON.stringify(shown)).not.toContain(proxyUrl);
