@@ -115,6 +115,85 @@ export interface RelayTestResult {
   mode: 'starttls' | 'tls';
 }
 
+// The outbox's shapes (server/src/outbox/types.ts, server/src/outbox/summary.ts). Like the relay's,
+// their home should be @org/core/api; they are here until that file is free to change.
+export type OutboxStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'unknown' | 'cancelled';
+export const OUTBOX_STATUSES: readonly OutboxStatus[] = [
+  'queued',
+  'sending',
+  'sent',
+  'failed',
+  'unknown',
+  'cancelled',
+];
+/** A message as the server shows it: state and outcome, never the content. */
+export interface OutboxMessage {
+  id: string;
+  messageId: string;
+  entryId: string | null;
+  source: { kind: string; id: string | null };
+  status: OutboxStatus;
+  recipientCount: number;
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+  nextAttemptAt: string | null;
+  expiresAt: string;
+  finishedAt: string | null;
+  lastCode: string | null;
+  lastHint: string | null;
+  lastReply: string | null;
+  accepted: string[] | null;
+  rejected: string[] | null;
+}
+/** One delivery attempt: `reply` is the SMTP server's reply line. */
+export interface OutboxAttempt {
+  at: string;
+  attempt: number;
+  outcome: 'sent' | 'transient' | 'permanent' | 'unknown' | 'interrupted';
+  code: string | null;
+  reply: string | null;
+  durationMs: number | null;
+}
+export interface OutboxMessageDetail {
+  message: OutboxMessage;
+  attempts: OutboxAttempt[];
+}
+export interface OutboxBacklog {
+  queued: number;
+  sending: number;
+}
+/** A limit of null is off; `limits` and `usage` null: the mailbox is not governed. */
+export interface OutboxMailboxLimits {
+  maxConnections: number | null;
+  messagesPerMinute: number | null;
+  recipientsPerDay: number | null;
+}
+export interface OutboxMailboxUsage {
+  connections: number;
+  messagesLastMinute: number;
+  recipientsLastDay: number;
+  backoffUntil: string | null;
+}
+export interface OutboxMailbox {
+  key: string;
+  host: string;
+  user: string;
+  entries: { id: string; name: string }[];
+  backlog: OutboxBacklog;
+  limits: OutboxMailboxLimits | null;
+  usage: OutboxMailboxUsage | null;
+}
+export interface OutboxSummary {
+  at: string;
+  counts: Record<OutboxStatus, number>;
+  oldestQueuedAt: string | null;
+  oldestQueuedAgeSeconds: number | null;
+  governor: 'shared' | 'process' | 'off';
+  mailboxes: OutboxMailbox[];
+  withoutEntry: OutboxBacklog;
+}
+
 /** A created key: the listing's fields plus the key itself, returned once and never again. */
 export interface CreatedApiKey extends ApiKey {
   key: string;
@@ -321,6 +400,28 @@ export function createApiClient(options: ApiClientOptions = {}) {
       ),
     listSentLog: (query: { limit?: number; before?: string | undefined; serverId?: string } = {}) =>
       page<SentLogEntry>('/sent-log', query),
+
+    // Outbox
+    outboxSummary: () => request<OutboxSummary>('GET', '/outbox/summary'),
+    /** Newest first; empty filters are left out. */
+    listMessages: async (
+      query: { limit?: number; before?: string | undefined; status?: string; entryId?: string } = {},
+    ): Promise<Page<OutboxMessage>> => {
+      const r = await request<{ messages: OutboxMessage[]; next: string | null }>(
+        'GET',
+        '/messages',
+        undefined,
+        query,
+      );
+      return { items: r.messages, next: r.next };
+    },
+    getMessage: (id: string) => request<OutboxMessageDetail>('GET', `/messages/${enc(id)}`),
+    /** Only a queued message: otherwise 409 `MESSAGE_NOT_QUEUED`. */
+    cancelMessage: async (id: string) =>
+      (await request<{ message: OutboxMessage }>('POST', `/messages/${enc(id)}/cancel`, {})).message,
+    /** A failed, unknown or cancelled message, with the same Message-ID: otherwise 409 `MESSAGE_NOT_RETRYABLE`. */
+    retryMessage: async (id: string) =>
+      (await request<{ message: OutboxMessage }>('POST', `/messages/${enc(id)}/retry`, {})).message,
   };
 }
 
