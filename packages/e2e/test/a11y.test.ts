@@ -62,7 +62,10 @@ async function checkServer(page: Page) {
  */
 async function openFirstMessage(page: Page) {
   await page.getByRole('heading', { name: 'Mailboxes' }).waitFor();
-  await page.getByText(/The outbox is empty|Details/).first().waitFor();
+  await page
+    .getByText(/The outbox is empty|Details/)
+    .first()
+    .waitFor();
   const details = page.getByRole('button', { name: /^Details/ });
   if ((await details.count()) === 0) return;
   await details.first().click();
