@@ -55,6 +55,12 @@ const count = (state: string) => page.getByTestId(`count-${state}`).textContent(
 const row = (id: string) => page.locator(`tr[data-message-id="${id}"]`);
 
 it('counts, mailbox usage and the list update live; a queued message is cancelled and a failed one retried', async () => {
+  // Which summary requests were the page's own timer (not the admin's activity: the session's
+  // idle timeout is not extended by them).
+  const summaries: (string | undefined)[] = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('/api/outbox/summary')) summaries.push(r.headers()['x-automatic-refresh']);
+  });
   await page.getByRole('link', { name: 'Outbox' }).click();
   await page.getByRole('heading', { name: 'Outbox', exact: true }).waitFor();
   await page.getByText('The outbox is empty').waitFor();
@@ -87,6 +93,10 @@ it('counts, mailbox usage and the list update live; a queued message is cancelle
   // Four attempts admitted by the governor in this minute; the backlog is the deferred message.
   await expect.poll(() => mailbox.textContent()).toMatch(/1 queued · 0 sending[\s\S]*of 3[\s\S]*4 of 30/);
   expect(await page.getByTestId('oldest-queued').textContent()).toMatch(/\d+ s|\d+ min/);
+  // The first load was the admin's; the updates since came from the timer, marked as such.
+  expect(summaries[0]).toBeUndefined();
+  expect(summaries.slice(1).length).toBeGreaterThan(0);
+  expect(summaries.slice(1).every((h) => h === '1')).toBe(true);
   expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(
     true,
   );

@@ -177,6 +177,25 @@ describeDrivers('outbox summary', (driver) => {
     expect((await json(withKey)).error.code).toBeTruthy();
   });
 
+  // Regression: the page's live updates must not defeat the session's idle timeout (S11).
+  it('an automatic refresh (X-Automatic-Refresh: 1) does not extend the idle timeout; the admin’s own request does', async () => {
+    const { kit, h } = await start();
+    const auto = { headers: { 'x-automatic-refresh': '1' } };
+    kit.clock.advance(20 * 60_000);
+    expect((await h.api('/api/outbox/summary', auto)).status).toBe(200);
+    kit.clock.advance(11 * 60_000);
+    // 31 minutes without the admin doing anything: the 30-minute idle timeout ended the session.
+    const expired = await h.api('/api/outbox/summary', auto);
+    expect(expired.status).toBe(401);
+    expect((await json(expired)).error.code).toBe('UNAUTHENTICATED');
+
+    await h.login();
+    kit.clock.advance(20 * 60_000);
+    expect((await h.api('/api/outbox/summary')).status).toBe(200);
+    kit.clock.advance(11 * 60_000);
+    expect((await h.api('/api/outbox/summary', auto)).status).toBe(200);
+  });
+
   if (driver.name === 'postgres') {
     it('PostgreSQL: another instance that sent nothing shows the same usage (the shared tables)', async () => {
       const { kit, h, key } = await start();

@@ -258,7 +258,13 @@ export function createApiClient(options: ApiClientOptions = {}) {
   const baseUrl = options.baseUrl ?? '';
   const doFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => globalThis.fetch(...args));
 
-  async function request<T>(method: Method, path: string, body?: unknown, query?: Query): Promise<T> {
+  async function request<T>(
+    method: Method,
+    path: string,
+    body?: unknown,
+    query?: Query,
+    extraHeaders?: Record<string, string>,
+  ): Promise<T> {
     const qs = query
       ? new URLSearchParams(
           Object.entries(query).flatMap(([k, v]): [string, string][] =>
@@ -267,7 +273,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
         ).toString()
       : '';
     const url = `${baseUrl}/api${path}${qs ? `?${qs}` : ''}`;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     // The server's CSRF rule: state-changing requests are JSON (and same-origin, which fetch provides).
     if (method !== 'GET') headers['content-type'] = 'application/json';
     let response: Response;
@@ -311,6 +317,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
   }
 
   const enc = encodeURIComponent;
+  const auto = (automatic: boolean) => (automatic ? { 'x-automatic-refresh': '1' } : undefined);
   const page = async <T>(path: string, query: Query): Promise<Page<T>> => {
     const r = await request<LogPage<T>>('GET', path, undefined, query);
     return { items: r.entries, next: r.next };
@@ -401,21 +408,26 @@ export function createApiClient(options: ApiClientOptions = {}) {
     listSentLog: (query: { limit?: number; before?: string | undefined; serverId?: string } = {}) =>
       page<SentLogEntry>('/sent-log', query),
 
-    // Outbox
-    outboxSummary: () => request<OutboxSummary>('GET', '/outbox/summary'),
+    // Outbox. `automatic`: a page's live update, not the admin's activity — it does not extend the
+    // session's idle timeout (the server's X-Automatic-Refresh).
+    outboxSummary: (automatic = false) =>
+      request<OutboxSummary>('GET', '/outbox/summary', undefined, undefined, auto(automatic)),
     /** Newest first; empty filters are left out. */
     listMessages: async (
       query: { limit?: number; before?: string | undefined; status?: string; entryId?: string } = {},
+      automatic = false,
     ): Promise<Page<OutboxMessage>> => {
       const r = await request<{ messages: OutboxMessage[]; next: string | null }>(
         'GET',
         '/messages',
         undefined,
         query,
+        auto(automatic),
       );
       return { items: r.messages, next: r.next };
     },
-    getMessage: (id: string) => request<OutboxMessageDetail>('GET', `/messages/${enc(id)}`),
+    getMessage: (id: string, automatic = false) =>
+      request<OutboxMessageDetail>('GET', `/messages/${enc(id)}`, undefined, undefined, auto(automatic)),
     /** Only a queued message: otherwise 409 `MESSAGE_NOT_QUEUED`. */
     cancelMessage: async (id: string) =>
       (await request<{ message: OutboxMessage }>('POST', `/messages/${enc(id)}/cancel`, {})).message,

@@ -6,15 +6,16 @@ import { createPoller } from '../lib/poller.js';
  * polling): `paused` stops it (WCAG 2.2.2: content that updates by itself can be paused),
  * `updatedAt` says when the data last arrived.
  */
-export function useLiveRefresh(refresh: () => Promise<unknown>, intervalMs: number) {
+export function useLiveRefresh(refresh: (automatic: boolean) => Promise<unknown>, intervalMs: number) {
   const paused = ref(false);
   const updatedAt = shallowRef<Date>();
-  const run = async () => {
-    await refresh();
+  /** `automatic`: the timer's refresh, which does not count as the admin's activity (session idle timeout). */
+  const run = async (automatic = false) => {
+    await refresh(automatic);
     updatedAt.value = new Date();
   };
   const poller = createPoller({
-    run,
+    run: () => run(true),
     intervalMs,
     isVisible: () => document.visibilityState === 'visible',
     onVisibilityChange(listener) {
@@ -33,5 +34,5 @@ export function useLiveRefresh(refresh: () => Promise<unknown>, intervalMs: numb
       void run();
     }
   }
-  return { paused, updatedAt, setPaused, refreshNow: run };
+  return { paused, updatedAt, setPaused, refreshNow: () => run() };
 }
