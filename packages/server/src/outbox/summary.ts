@@ -93,12 +93,18 @@ export async function outboxSummary(input: OutboxSummaryInput): Promise<OutboxSu
   ]);
   const byKey = new Map<string, OutboxMailboxSummary>();
   for (const entry of input.entries) {
-    const config = entry.config as unknown as EmailServerConfig;
-    if (typeof config.host !== 'string' || typeof config.user !== 'string') continue;
+    // Stored configs passed core's schema (host and user are required); a row that somehow lacks
+    // them still gets its own line rather than its backlog being counted as "without entry".
+    const stored = entry.config as Partial<EmailServerConfig>;
+    const config = {
+      ...stored,
+      host: typeof stored.host === 'string' ? stored.host : '',
+      user: typeof stored.user === 'string' ? stored.user : '',
+    } as EmailServerConfig;
     const key = mailboxKeyOf(config);
     let mailbox = byKey.get(key);
     if (!mailbox) {
-      const governed = input.governor ? mailboxOf(config) : undefined;
+      const governed = input.governor && config.host ? mailboxOf(config) : undefined;
       const [host = '', user = ''] = key.split('|');
       mailbox = {
         key,
