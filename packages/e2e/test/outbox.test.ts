@@ -192,3 +192,25 @@ it('an action the server refuses shows its code and message; Pause stops the liv
   await page.getByRole('button', { name: 'Resume live updates' }).click();
   await row(later.id).waitFor();
 }, 120_000);
+
+it('pages: “Load older messages” continues the list, and the live updates keep the older rows loaded', async () => {
+  await page.goto('/outbox');
+  await page.getByRole('heading', { name: 'Outbox', exact: true }).waitFor();
+  // More than a page (50), handed in at once; the governor sends 30 a minute, the rest wait queued.
+  const listed = await page.request.get('/api/messages?limit=500');
+  const before = ((await listed.json()) as { messages: unknown[] }).messages.length;
+  await Promise.all(Array.from({ length: 51 - before }, (_, i) => send(`Bulk ${i}`)));
+  const rows = page.getByTestId('outbox-messages').locator('tbody tr');
+  await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(50);
+  await page.getByRole('button', { name: 'Load older messages' }).click();
+  await expect.poll(() => rows.count()).toBe(51);
+  expect(await page.getByRole('button', { name: 'Load older messages' }).count()).toBe(0);
+  // Two live updates later the older row is still there (a refresh re-reads what is loaded).
+  const updated = await page.getByTestId('live-status').textContent();
+  await expect
+    .poll(() => page.getByTestId('live-status').textContent(), { timeout: 20_000 })
+    .not.toBe(updated);
+  const again = await page.getByTestId('live-status').textContent();
+  await expect.poll(() => page.getByTestId('live-status').textContent(), { timeout: 20_000 }).not.toBe(again);
+  expect(await rows.count()).toBe(51);
+}, 120_000);
