@@ -64,6 +64,12 @@ const routes: RouteRecordRaw[] = [
     meta: { title: 'Sent messages' },
   },
   {
+    path: '/outbox',
+    name: 'outbox',
+    component: () => import('./pages/OutboxPage.vue'),
+    meta: { title: 'Outbox' },
+  },
+  {
     path: '/api-keys',
     name: 'api-keys',
     component: () => import('./pages/ApiKeysPage.vue'),

@@ -28,6 +28,8 @@ const main = {
   '23-last-test-outdated.png': 'last-test-outdated.png',
   '24-session-expired-dialog.png': 'session-expired-dialog.png',
   '30-practice-credentials.png': 'practice-credentials.png',
+  // outbox.test.ts: counts, a mailbox's usage against its limits, messages, a retried message's attempts
+  '40-outbox.png': 'outbox.png',
 };
 mkdirSync(to, { recursive: true });
 let copied = 0;

@@ -36,6 +36,7 @@ const pages = () => [
   { path: '/guide', ready: 'Microsoft 365 setup guide' },
   { path: `/servers/${entryId}/guide`, ready: 'Microsoft 365 setup guide' },
   { path: '/sent', ready: 'Sent messages' },
+  { path: '/outbox', ready: 'Outbox', act: openFirstMessage },
   { path: '/api-keys', ready: 'API keys' },
   { path: '/audit', ready: 'Audit log' },
   { path: '/no-such-page', ready: /not found/i },
@@ -53,6 +54,22 @@ async function checkServer(page: Page) {
     .getByTestId('diagnostics-result')
     .getByText(/steps passed|Failed at/)
     .waitFor();
+}
+
+/**
+ * The Outbox page with its mailbox table, and a message's details open when there is one (a test
+ * email is sent directly, not through the outbox: the list may be empty; outbox.test.ts scans it full).
+ */
+async function openFirstMessage(page: Page) {
+  await page.getByRole('heading', { name: 'Mailboxes' }).waitFor();
+  await page
+    .getByText(/The outbox is empty|Details/)
+    .first()
+    .waitFor();
+  const details = page.getByRole('button', { name: /^Details/ });
+  if ((await details.count()) === 0) return;
+  await details.first().click();
+  await page.getByRole('heading', { name: 'Message details' }).waitFor();
 }
 
 async function scan(page: Page, where: string): Promise<string[]> {

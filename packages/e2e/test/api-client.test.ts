@@ -184,6 +184,58 @@ describe('API client ↔ server contract', () => {
     expect(sent).toMatchObject({ items: expect.any(Array) });
   });
 
+  it('outbox: summary, a page of messages with its cursor, one message with attempts; refusals are typed', async () => {
+    const { emailServer } = await api.createServer({ ...env.config, name: 'contract outbox' });
+    const key = await api.createApiKey('contract outbox', { emailServerIds: [emailServer.id] });
+    const ids: string[] = [];
+    for (const subject of ['one', 'two']) {
+      const res = await fetch(`${http.url}/api/send`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ to: 'a@example.com', subject }),
+      });
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    for (const id of ids) {
+      const deadline = Date.now() + 30_000;
+      while ((await api.getMessage(id)).message.status !== 'sent' && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    const detail = await api.getMessage(ids[0]!, true);
+    expect(detail.message).toMatchObject({
+      id: ids[0],
+      status: 'sent',
+      entryId: emailServer.id,
+      attempts: 1,
+    });
+    expect(detail.attempts[0]).toMatchObject({ attempt: 1, outcome: 'sent', code: null });
+    const first = await api.listMessages({ limit: 1, entryId: emailServer.id });
+    expect(first.items.map((m) => m.id)).toEqual([ids[1]]);
+    const second = await api.listMessages({
+      limit: 1,
+      entryId: emailServer.id,
+      before: first.next ?? undefined,
+    });
+    expect(second.items.map((m) => m.id)).toEqual([ids[0]]);
+    expect((await api.listMessages({ status: 'failed' })).items).toEqual([]);
+    const summary = await api.outboxSummary(true);
+    expect(summary.counts.sent).toBeGreaterThanOrEqual(2);
+    expect(summary.governor).toBe('process');
+    const mailbox = summary.mailboxes.find((m) => m.entries.some((e) => e.id === emailServer.id));
+    expect(mailbox).toMatchObject({
+      backlog: { queued: 0, sending: 0 },
+      limits: { maxConnections: expect.any(Number), messagesPerMinute: expect.any(Number) },
+      usage: { messagesLastMinute: expect.any(Number), recipientsLastDay: expect.any(Number) },
+    });
+    const cancel = await api.cancelMessage(ids[0]!).catch((e: unknown) => e);
+    expect(cancel).toBeInstanceOf(ApiError);
+    expect(cancel).toMatchObject({ status: 409, code: 'MESSAGE_NOT_QUEUED' });
+    await expect(api.retryMessage(ids[0]!)).rejects.toMatchObject({
+      status: 409,
+      code: 'MESSAGE_NOT_RETRYABLE',
+    });
+  });
+
   it('sign-out ends the session', async () => {
     await api.logout();
     await expect(api.me()).rejects.toMatchObject({ status: 401 });

@@ -16,6 +16,7 @@ import { emailServerDocs, emailServerRoutes, emailServerSchemas } from './routes
 import { drainingGuard, healthDocs, healthRoutes } from './routes/health.js';
 import { logDocs, logRoutes } from './routes/logs.js';
 import { messageDocs, messageRoutes } from './routes/messages.js';
+import { outboxDocs, outboxRoutes } from './routes/outbox.js';
 import { metricsDocs } from './routes/metrics.js';
 import { buildOpenApi, openApiDocs, openApiRoutes } from './routes/openapi.js';
 import { sandboxDocs, sandboxRoutes } from './routes/sandbox.js';
@@ -73,6 +74,7 @@ export function createApp(ctx: AppContext): Express {
     ...sandboxDocs,
     ...relayDocs,
     ...messageDocs,
+    ...outboxDocs,
     ...metricsDocs,
     ...openApiDocs,
   ];
@@ -88,6 +90,7 @@ export function createApp(ctx: AppContext): Express {
   api.use('/sandbox', sandboxRoutes(ctx));
   api.use('/relay', relayRoutes(ctx));
   api.use(messageRoutes(ctx));
+  api.use('/outbox', outboxRoutes(ctx));
   api.use(
     openApiRoutes(() => buildOpenApi(docs, { ...emailServerSchemas(), ...sendSchemas() }, SERVER_VERSION)),
   );

@@ -4,6 +4,7 @@ import type { AuditTrail } from './audit.js';
 import type { LoginLimiter } from './auth/rate-limit.js';
 import type { SessionManager, SessionPolicy } from './auth/sessions.js';
 import type { EntryRuntimes } from './entry-runtimes.js';
+import type { Governor } from './governor/types.js';
 import type { SmtpHostPolicy, TokenEndpointPolicy } from './guards/outbound.js';
 import type { Logger } from './logger.js';
 import type { LookupCache } from './lookup-cache.js';
@@ -42,6 +43,8 @@ export interface AppContext {
   runtimes: EntryRuntimes;
   /** The durable outbox every send goes through (accepted = committed); the sent log is its view. */
   outbox: Outbox;
+  /** The per-mailbox governor; absent when turned off (`governor.enabled: false`). */
+  governor?: Governor;
   /** Prometheus metrics (`GET /metrics`). */
   metrics: ServerMetrics;
   /** The send API's per-request lookups; cleared by every local change to keys or entries. */

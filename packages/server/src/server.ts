@@ -274,6 +274,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
         : store.sqliteFile !== undefined
           ? createMemoryGovernor(governorOptions)
           : createPostgresGovernor(store.db, governorOptions);
+    if (governor) context.governor = governor;
     context.outbox = createOutbox({
       ...options.outbox,
       driver: outboxDriverFor(store.db),

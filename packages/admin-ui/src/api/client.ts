@@ -115,6 +115,85 @@ export interface RelayTestResult {
   mode: 'starttls' | 'tls';
 }
 
+// The outbox's shapes (server/src/outbox/types.ts, server/src/outbox/summary.ts). Like the relay's,
+// their home should be @org/core/api; they are here until that file is free to change.
+export type OutboxStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'unknown' | 'cancelled';
+export const OUTBOX_STATUSES: readonly OutboxStatus[] = [
+  'queued',
+  'sending',
+  'sent',
+  'failed',
+  'unknown',
+  'cancelled',
+];
+/** A message as the server shows it: state and outcome, never the content. */
+export interface OutboxMessage {
+  id: string;
+  messageId: string;
+  entryId: string | null;
+  source: { kind: string; id: string | null };
+  status: OutboxStatus;
+  recipientCount: number;
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+  nextAttemptAt: string | null;
+  expiresAt: string;
+  finishedAt: string | null;
+  lastCode: string | null;
+  lastHint: string | null;
+  lastReply: string | null;
+  accepted: string[] | null;
+  rejected: string[] | null;
+}
+/** One delivery attempt: `reply` is the SMTP server's reply line. */
+export interface OutboxAttempt {
+  at: string;
+  attempt: number;
+  outcome: 'sent' | 'transient' | 'permanent' | 'unknown' | 'interrupted';
+  code: string | null;
+  reply: string | null;
+  durationMs: number | null;
+}
+export interface OutboxMessageDetail {
+  message: OutboxMessage;
+  attempts: OutboxAttempt[];
+}
+export interface OutboxBacklog {
+  queued: number;
+  sending: number;
+}
+/** A limit of null is off; `limits` and `usage` null: the mailbox is not governed. */
+export interface OutboxMailboxLimits {
+  maxConnections: number | null;
+  messagesPerMinute: number | null;
+  recipientsPerDay: number | null;
+}
+export interface OutboxMailboxUsage {
+  connections: number;
+  messagesLastMinute: number;
+  recipientsLastDay: number;
+  backoffUntil: string | null;
+}
+export interface OutboxMailbox {
+  key: string;
+  host: string;
+  user: string;
+  entries: { id: string; name: string }[];
+  backlog: OutboxBacklog;
+  limits: OutboxMailboxLimits | null;
+  usage: OutboxMailboxUsage | null;
+}
+export interface OutboxSummary {
+  at: string;
+  counts: Record<OutboxStatus, number>;
+  oldestQueuedAt: string | null;
+  oldestQueuedAgeSeconds: number | null;
+  governor: 'shared' | 'process' | 'off';
+  mailboxes: OutboxMailbox[];
+  withoutEntry: OutboxBacklog;
+}
+
 /** A created key: the listing's fields plus the key itself, returned once and never again. */
 export interface CreatedApiKey extends ApiKey {
   key: string;
@@ -179,7 +258,13 @@ export function createApiClient(options: ApiClientOptions = {}) {
   const baseUrl = options.baseUrl ?? '';
   const doFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => globalThis.fetch(...args));
 
-  async function request<T>(method: Method, path: string, body?: unknown, query?: Query): Promise<T> {
+  async function request<T>(
+    method: Method,
+    path: string,
+    body?: unknown,
+    query?: Query,
+    extraHeaders?: Record<string, string>,
+  ): Promise<T> {
     const qs = query
       ? new URLSearchParams(
           Object.entries(query).flatMap(([k, v]): [string, string][] =>
@@ -188,7 +273,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
         ).toString()
       : '';
     const url = `${baseUrl}/api${path}${qs ? `?${qs}` : ''}`;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     // The server's CSRF rule: state-changing requests are JSON (and same-origin, which fetch provides).
     if (method !== 'GET') headers['content-type'] = 'application/json';
     let response: Response;
@@ -232,6 +317,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
   }
 
   const enc = encodeURIComponent;
+  const auto = (automatic: boolean) => (automatic ? { 'x-automatic-refresh': '1' } : undefined);
   const page = async <T>(path: string, query: Query): Promise<Page<T>> => {
     const r = await request<LogPage<T>>('GET', path, undefined, query);
     return { items: r.entries, next: r.next };
@@ -321,6 +407,33 @@ export function createApiClient(options: ApiClientOptions = {}) {
       ),
     listSentLog: (query: { limit?: number; before?: string | undefined; serverId?: string } = {}) =>
       page<SentLogEntry>('/sent-log', query),
+
+    // Outbox. `automatic`: a page's live update, not the admin's activity — it does not extend the
+    // session's idle timeout (the server's X-Automatic-Refresh).
+    outboxSummary: (automatic = false) =>
+      request<OutboxSummary>('GET', '/outbox/summary', undefined, undefined, auto(automatic)),
+    /** Newest first; empty filters are left out. */
+    listMessages: async (
+      query: { limit?: number; before?: string | undefined; status?: string; entryId?: string } = {},
+      automatic = false,
+    ): Promise<Page<OutboxMessage>> => {
+      const r = await request<{ messages: OutboxMessage[]; next: string | null }>(
+        'GET',
+        '/messages',
+        undefined,
+        query,
+        auto(automatic),
+      );
+      return { items: r.messages, next: r.next };
+    },
+    getMessage: (id: string, automatic = false) =>
+      request<OutboxMessageDetail>('GET', `/messages/${enc(id)}`, undefined, undefined, auto(automatic)),
+    /** Only a queued message: otherwise 409 `MESSAGE_NOT_QUEUED`. */
+    cancelMessage: async (id: string) =>
+      (await request<{ message: OutboxMessage }>('POST', `/messages/${enc(id)}/cancel`, {})).message,
+    /** A failed, unknown or cancelled message, with the same Message-ID: otherwise 409 `MESSAGE_NOT_RETRYABLE`. */
+    retryMessage: async (id: string) =>
+      (await request<{ message: OutboxMessage }>('POST', `/messages/${enc(id)}/retry`, {})).message,
   };
 }
 

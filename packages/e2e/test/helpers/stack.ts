@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  type CreateServerOptions,
   createKeyRing,
   createServer,
   generateKek,
@@ -52,8 +53,11 @@ export interface Stack {
 /**
  * `sandbox`: the server runs in sandbox mode (its own testkit, practice credentials).
  * `relay`: also start the SMTP relay (one STARTTLS listener on 127.0.0.1, certificate generated in the data dir).
+ * `outbox`: the outbox's delivery options (e.g. a longer retry schedule, so a message stays queued).
  */
-export async function startStack(options: { sandbox?: boolean; relay?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  options: { sandbox?: boolean; relay?: boolean; outbox?: CreateServerOptions['outbox'] } = {},
+): Promise<Stack> {
   const env = await createTestEnvironment();
   const dataDir = await mkdtemp(join(tmpdir(), 'smtp-oauth-e2e-'));
   const server = await createServer({
@@ -69,6 +73,7 @@ export async function startStack(options: { sandbox?: boolean; relay?: boolean }
     passwordHashing: { N: 2 ** 12, r: 8, p: 1 },
     adminUiDir: adminUiDist(),
     ...(options.sandbox ? { sandbox: true } : {}),
+    ...(options.outbox ? { outbox: options.outbox } : {}),
     ...(options.relay
       ? {
           relay: {

@@ -40,11 +40,20 @@ export function actorOf(res: Response): string {
   return apiKey ? `api-key:${apiKey.id}` : 'anonymous';
 }
 
+/**
+ * Sent (`1`) by a page's automatic refresh, such as the Outbox page's live updates: not the admin's
+ * activity, so it does not extend the session's idle timeout (S11) — a tab left open does not keep
+ * its session alive until the absolute timeout.
+ */
+export const AUTOMATIC_REFRESH_HEADER = 'x-automatic-refresh';
+
 /** Requires a live admin session; records the denial otherwise (S14). */
 export function requireAdmin(ctx: AppContext): RequestHandler {
   return async (req, res, next) => {
     const token = readSessionToken(ctx, req);
-    const adminId = token ? await ctx.sessions.resolve(token) : undefined;
+    const adminId = token
+      ? await ctx.sessions.resolve(token, { activity: req.get(AUTOMATIC_REFRESH_HEADER) !== '1' })
+      : undefined;
     const admin = adminId ? await ctx.repos.admins.findById(adminId) : undefined;
     if (!admin) {
       await ctx.audit.recordDenied({

@@ -38,8 +38,11 @@ export function createSessionManager(deps: {
       });
       return token;
     },
-    /** The admin id for a live session, or undefined. Expired sessions are deleted on sight. */
-    async resolve(token: string): Promise<string | undefined> {
+    /**
+     * The admin id for a live session, or undefined. Expired sessions are deleted on sight.
+     * `activity: false` (a page's automatic refresh) does not extend the idle timeout.
+     */
+    async resolve(token: string, options: { activity?: boolean } = {}): Promise<string | undefined> {
       if (token.length > 100) return undefined;
       const idHash = hashId(token);
       const row = await repo.find(idHash);
@@ -51,7 +54,8 @@ export function createSessionManager(deps: {
         return undefined;
       }
       // Avoid a write per request; a few seconds of idle-time precision is enough.
-      if (at.getTime() - Date.parse(row.last_seen_at) > 5_000) await repo.touch(idHash, at);
+      if (options.activity !== false && at.getTime() - Date.parse(row.last_seen_at) > 5_000)
+        await repo.touch(idHash, at);
       return row.admin_id;
     },
     async destroy(token: string): Promise<void> {

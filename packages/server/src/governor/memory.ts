@@ -1,4 +1,4 @@
-import type { Admission, Governor, Mailbox } from './types.js';
+import type { Admission, Governor, Mailbox, MailboxUsage } from './types.js';
 import { BACKOFF_MS, DAY_MS, decide, SHRINK_MS } from './window.js';
 
 export interface GovernorOptions {
@@ -83,6 +83,18 @@ export function createMemoryGovernor(options: GovernorOptions = {}): Governor {
     },
     leases() {
       return Object.fromEntries([...slots].map(([k, s]) => [k, s.active]));
+    },
+    async usage(key: string): Promise<MailboxUsage> {
+      const slot = slots.get(key);
+      const t = now();
+      // Read only: the windows are pruned by admit(), not here.
+      const day = (slot?.sends ?? []).filter((s) => s.at > t - DAY_MS);
+      return {
+        connections: slot?.active ?? 0,
+        messagesLastMinute: day.filter((s) => s.at > t - windowMs).length,
+        recipientsLastDay: day.reduce((n, s) => n + s.recipients, 0),
+        backoffUntil: slot && t < slot.backoffUntil ? new Date(slot.backoffUntil).toISOString() : null,
+      };
     },
     async close() {},
   };

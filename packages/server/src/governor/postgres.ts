@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { GovernorOptions } from './memory.js';
-import type { Admission, Governor, Mailbox } from './types.js';
+import type { Admission, Governor, Mailbox, MailboxUsage } from './types.js';
 import { BACKOFF_MS, DAY_MS, decide, SHRINK_MS } from './window.js';
 
 export interface PostgresGovernorOptions extends GovernorOptions {
@@ -158,6 +158,26 @@ export function createPostgresGovernor(
       const out: Record<string, number> = Object.fromEntries([...seen].map((k) => [k, 0]));
       for (const key of held.values()) out[key] = (out[key] ?? 0) + 1;
       return out;
+    },
+    async usage(key: string): Promise<MailboxUsage> {
+      const t = now();
+      // The shared tables, read only: every instance's leases and sends. Expired leases (a dead
+      // instance's) are not counted; admit() deletes them.
+      const r = await sql<{ connections: number; minute: number; day: number }>`
+        SELECT (SELECT count(*) FROM governor_leases
+                 WHERE key = ${key} AND expires_at >= ${new Date(t).toISOString()}) AS connections,
+               (SELECT count(*) FROM governor_sends
+                 WHERE key = ${key} AND at > ${new Date(t - windowMs).toISOString()}) AS minute,
+               (SELECT coalesce(sum(recipients), 0) FROM governor_sends
+                 WHERE key = ${key} AND at > ${new Date(t - DAY_MS).toISOString()}) AS day`.execute(db);
+      const row = r.rows[0];
+      const mine = local.get(key);
+      return {
+        connections: Number(row?.connections ?? 0),
+        messagesLastMinute: Number(row?.minute ?? 0),
+        recipientsLastDay: Number(row?.day ?? 0),
+        backoffUntil: mine && t < mine.backoffUntil ? new Date(mine.backoffUntil).toISOString() : null,
+      };
     },
     async close() {
       clearInterval(heartbeat);

@@ -27,6 +27,21 @@ export interface Mailbox {
   limits: MailboxLimits;
 }
 
+/** One mailbox's current use of its limits, as the governor counts it. */
+export interface MailboxUsage {
+  /** Connection leases held now (a released one counts for its linger time more). */
+  connections: number;
+  /** Sends admitted in the last per-minute window (`windowMs`, Exchange's minute). */
+  messagesLastMinute: number;
+  /** Recipients of the sends admitted in the last 24 h. */
+  recipientsLastDay: number;
+  /**
+   * After a 432 from the server: no new send before this time (ISO 8601), as this instance decided;
+   * null when not backing off.
+   */
+  backoffUntil: string | null;
+}
+
 /** The answer to a request for one send. */
 export type Admission =
   | {
@@ -48,5 +63,11 @@ export interface Governor {
   throttled(mailbox: Mailbox): void;
   /** Connection leases held by this instance, per mailbox key (metrics). */
   leases(): Record<string, number>;
+  /**
+   * What `mailboxKey` uses now, read only (nothing is admitted, released or cleaned up): the
+   * WebAdmin's Outbox page. With PostgreSQL it is read from the shared tables, so it is the picture
+   * across every instance; in memory it is this process's.
+   */
+  usage(mailboxKey: string): Promise<MailboxUsage>;
   close(): Promise<void>;
 }
