@@ -52,8 +52,11 @@ export interface Stack {
 /**
  * `sandbox`: the server runs in sandbox mode (its own testkit, practice credentials).
  * `relay`: also start the SMTP relay (one STARTTLS listener on 127.0.0.1, certificate generated in the data dir).
+ * `webhooks`: allow webhook receivers on 127.0.0.1 over http.
  */
-export async function startStack(options: { sandbox?: boolean; relay?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  options: { sandbox?: boolean; relay?: boolean; webhooks?: boolean } = {},
+): Promise<Stack> {
   const env = await createTestEnvironment();
   const dataDir = await mkdtemp(join(tmpdir(), 'smtp-oauth-e2e-'));
   const server = await createServer({
@@ -69,6 +72,11 @@ export async function startStack(options: { sandbox?: boolean; relay?: boolean }
     passwordHashing: { N: 2 ** 12, r: 8, p: 1 },
     adminUiDir: adminUiDist(),
     ...(options.sandbox ? { sandbox: true } : {}),
+    // `webhooks`: API keys' webhooks may post to a receiver on 127.0.0.1 over http, as an operator
+    // would allow with WEBHOOK_ALLOW_HTTP and an allowed address.
+    ...(options.webhooks
+      ? { webhooks: { allowHttp: true, allowedAddresses: ['127.0.0.1'], pollMs: 100 } }
+      : {}),
     ...(options.relay
       ? {
           relay: {
