@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -5,7 +6,11 @@ import { createTestEnvironment, type TestEnvironment } from '@org/testkit';
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, expect, it } from 'vitest';
+import { reencryptAll } from '../src/rotate.js';
+import { storedEnvelopeKeyIds } from '../src/secrets/key-inventory.js';
+import { createKeyRing } from '../src/secrets/keyring.js';
 import type { CreateServerOptions } from '../src/server.js';
+import { openStore } from '../src/store/db.js';
 import { describeDrivers } from './helpers/drivers.js';
 import { type Harness, type Json, json, PUBLIC_TEST_ADDRESS, startHarness } from './helpers/harness.js';
 
@@ -90,7 +95,11 @@ describeDrivers('webhooks per API key', (driver) => {
   });
 
   async function start(
-    overrides: { outbox?: CreateServerOptions['outbox']; webhooks?: CreateServerOptions['webhooks'] } = {},
+    overrides: {
+      outbox?: CreateServerOptions['outbox'];
+      webhooks?: CreateServerOptions['webhooks'];
+      keepStore?: boolean;
+    } = {},
   ) {
     env = await createTestEnvironment({ limits: false });
     receiver = await startReceiver();
@@ -100,6 +109,7 @@ describeDrivers('webhooks per API key', (driver) => {
       tokenHostAllowlist: ['127.0.0.1'],
       smtp: { allowedAddresses: ['127.0.0.1'] },
       outbox: { pollMs: 100, ...overrides.outbox },
+      ...(overrides.keepStore ? { keepStore: true } : {}),
       webhooks: {
         allowHttp: true,
         allowedAddresses: ['127.0.0.1'],
@@ -432,6 +442,60 @@ describeDrivers('webhooks per API key', (driver) => {
     const test = (await json(await h.api(`/api/api-keys/${keyId}/webhook/test`, { method: 'POST' })))
       .delivery;
     expect(test).toMatchObject({ status: 'failed', error: 'WEBHOOK_URL_NOT_ALLOWED', httpStatus: null });
+  });
+
+  it('events are durable: queued while no instance delivers, posted after a restart — with the secret re-encrypted under a new key meanwhile', async () => {
+    const {
+      h: first,
+      r,
+      key,
+      keyId,
+      secret,
+    } = await start({ webhooks: { deliver: false }, keepStore: true });
+    const a = await json(await post(first, key, { to: 'a@example.com', subject: 'before restart' }));
+    await until(first, a.id, (m) => m.status === 'sent');
+    const pending = await first.server.context.store.db
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('outbox_id', '=', a.id)
+      .execute();
+    expect(pending).toHaveLength(1);
+    expect(pending[0]).toMatchObject({ status: 'pending', event_type: 'message.sent', attempts: 0 });
+    expect(pending[0]!.payload).not.toContain('before restart');
+    await first.close();
+    h = undefined;
+
+    // S2: rotate-key re-encrypts the webhook secret too, and counts it in the inventory.
+    const k1 = first.keyRing.get(first.keyRing.primary.id)!;
+    const ring = createKeyRing([{ id: 'k2', key: randomBytes(32) }, k1]);
+    const reopened = await openStore(first.store.options);
+    try {
+      // The entry's client secret and the webhook secret.
+      expect(await storedEnvelopeKeyIds(reopened.db)).toEqual(new Map([[k1.id, 2]]));
+      expect(await reencryptAll(reopened, ring)).toEqual({ reencrypted: 2, unchanged: 0 });
+      expect(await storedEnvelopeKeyIds(reopened.db)).toEqual(new Map([['k2', 2]]));
+      const envelope = await reopened.db
+        .selectFrom('api_keys')
+        .select('webhook_secret')
+        .where('id', '=', keyId)
+        .executeTakeFirstOrThrow();
+      expect(envelope.webhook_secret).toMatch(/^v1\.k2\./);
+    } finally {
+      await reopened.close();
+    }
+
+    const kit = env!;
+    h = await startHarness(driver, {
+      store: first.store,
+      keyRing: ring,
+      now: () => new Date(kit.clock.now()),
+      tokenHostAllowlist: ['127.0.0.1'],
+      smtp: { allowedAddresses: ['127.0.0.1'] },
+      webhooks: { allowHttp: true, allowedAddresses: ['127.0.0.1'], pollMs: 100 },
+    });
+    const got = await r.waitFor((x) => typeOf(x) === 'message.sent');
+    expect(got.headers['webhook-id']).toBe(pending[0]!.id);
+    expect(verified(secret, got).data).toMatchObject({ id: a.id, status: 'sent' });
   });
 
   it('without the operator’s allowances, http and loopback targets are refused, naming the setting', async () => {
