@@ -498,6 +498,44 @@ describeDrivers('webhooks per API key', (driver) => {
     expect(verified(secret, got).data).toMatchObject({ id: a.id, status: 'sent' });
   });
 
+  it('an event claimed by an instance that died (its lease expired) is posted again, with the same webhook-id', async () => {
+    const { h, r, keyId, secret } = await start();
+    const payload = JSON.stringify({
+      type: 'webhook.test',
+      timestamp: new Date().toISOString(),
+      data: { apiKeyId: keyId },
+    });
+    await h.server.context.store.db
+      .insertInto('webhook_deliveries')
+      .values({
+        id: 'evt_orphaned-1',
+        api_key_id: keyId,
+        outbox_id: null,
+        event_type: 'webhook.test',
+        payload,
+        created_at: new Date().toISOString(),
+        status: 'delivering',
+        attempts: 1,
+        next_attempt_at: new Date().toISOString(),
+        lease_owner: 'a-dead-instance',
+        lease_expires_at: new Date(Date.now() - 1000).toISOString(),
+        last_http_status: null,
+        last_error: null,
+        finished_at: null,
+      })
+      .execute();
+    const got = await r.waitFor((x) => x.headers['webhook-id'] === 'evt_orphaned-1');
+    expect(got.body).toBe(payload);
+    verified(secret, got);
+    const deadline = Date.now() + 10_000;
+    let row = await h.server.context.webhooks.getDelivery('evt_orphaned-1');
+    while (row?.status !== 'delivered' && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 50));
+      row = await h.server.context.webhooks.getDelivery('evt_orphaned-1');
+    }
+    expect(row).toMatchObject({ status: 'delivered', attempts: 2, lease_owner: null });
+  });
+
   it('without the operator’s allowances, http and loopback targets are refused, naming the setting', async () => {
     const plain = await startHarness(driver);
     try {
