@@ -34,6 +34,7 @@ async function startReceiver() {
     req.on('end', () => {
       const status = script.shift() ?? 200;
       received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status });
+      if (status === HANG) return; // never answers (closed with the receiver)
       res.statusCode = status;
       if (status >= 300 && status < 400) res.setHeader('location', 'http://127.0.0.1:1/elsewhere');
       res.end('ok');
@@ -66,6 +67,9 @@ async function startReceiver() {
   };
 }
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+
+/** A scripted "status" that leaves the request unanswered. */
+const HANG = -1;
 
 const typeOf = (r: Received) => (JSON.parse(r.body) as { type: string }).type;
 const dataOf = (r: Received) => (JSON.parse(r.body) as { data: Json }).data;
@@ -354,6 +358,22 @@ describeDrivers('webhooks per API key', (driver) => {
       outcome: 'failed',
       httpStatus: 302,
       error: 'WEBHOOK_REDIRECT_NOT_FOLLOWED',
+    });
+  });
+
+  it('a receiver that does not answer within the timeout: WEBHOOK_TIMEOUT, reported on the key', async () => {
+    const { h, r, keyId } = await start({ webhooks: { timeoutMs: 500 } });
+    r.answer(HANG);
+    const test = await h.api(`/api/api-keys/${keyId}/webhook/test`, { method: 'POST' });
+    expect((await json(test)).delivery).toMatchObject({
+      status: 'failed',
+      error: 'WEBHOOK_TIMEOUT',
+      httpStatus: null,
+    });
+    expect(r.received).toHaveLength(1);
+    expect((await keyView(h, keyId)).webhook.lastDelivery).toMatchObject({
+      outcome: 'failed',
+      error: 'WEBHOOK_TIMEOUT',
     });
   });
 
