@@ -315,6 +315,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       policy: context.webhookPolicy,
       logger,
       now,
+      reclaimOthersAtStart: store.sqliteFile !== undefined,
     });
     const webhooks = context.webhooks;
     context.outbox = createOutbox({
@@ -388,7 +389,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
     metrics.attach({ outbox: context.outbox, governor });
     const app = createApp(context);
     if (options.outbox?.deliver !== false) await context.outbox.start();
-    if (options.webhooks?.deliver !== false) context.webhooks.start();
+    if (options.webhooks?.deliver !== false) await context.webhooks.start();
 
     const listening = new Set<{ close(): Promise<void> }>();
     let closing: Promise<void> | undefined;

@@ -47,6 +47,11 @@ export interface WebhookDispatcherOptions {
   concurrency?: number;
   /** Finished deliveries are kept this long. @default 7 days */
   retentionMs?: number;
+  /**
+   * SQLite: a delivery in flight under another owner belongs to a dead process (one instance per
+   * file), so it is due again at start instead of after its lease. @default false
+   */
+  reclaimOthersAtStart?: boolean;
 }
 
 const USER_AGENT = 'smtp-oauth-server-webhooks/1';
@@ -352,8 +357,20 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions) {
       if (state === 'running') void pump();
     },
 
-    start(): void {
+    async start(): Promise<void> {
       if (state !== 'idle') return;
+      if (options.reclaimOthersAtStart) {
+        const r = await db
+          .updateTable('webhook_deliveries')
+          .set({ status: 'pending', lease_owner: null, lease_expires_at: null })
+          .where('status', '=', 'delivering')
+          .where((eb) => eb.or([eb('lease_owner', '!=', owner), eb('lease_owner', 'is', null)]))
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) > 0)
+          logger.warn('webhook deliveries of a stopped process are due again', {
+            count: Number(r.numUpdatedRows),
+          });
+      }
       state = 'running';
       timer = setInterval(() => void tick(), pollMs);
       timer.unref();
