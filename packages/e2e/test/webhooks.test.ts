@@ -6,6 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { screenshot, signIn, type Stack, startStack } from './helpers/stack.js';
@@ -37,6 +38,14 @@ afterAll(async () => {
   await new Promise<void>((r) => receiver.close(() => r()));
 });
 
+/** axe-core's WCAG 2.1 AA violations of what the page shows now (the a11y suite's rules). */
+async function violations(): Promise<string[]> {
+  const result = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  return result.violations.map((v) => `${v.id} ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
 /** Standard Webhooks: base64 HMAC-SHA256 of `id.timestamp.body` under the secret's base64 bytes. */
 function signatureValid(secret: string, r: { headers: IncomingHttpHeaders; body: string }): boolean {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
@@ -65,6 +74,7 @@ it('API keys page: webhook URL refused with the reason, set, secret shown once, 
   await page.getByRole('button', { name: 'Save webhook' }).click();
   await page.getByText(/10\.0\.0\.5, a private address/).waitFor();
   expect(await page.getByTestId('key-webhook').textContent()).toContain('WEBHOOK_ALLOW_PRIVATE_TARGETS');
+  expect(await violations()).toEqual([]);
 
   await page.getByLabel('Webhook URL').fill(receiverUrl);
   await page.getByRole('button', { name: 'Save webhook' }).click();
@@ -78,17 +88,18 @@ it('API keys page: webhook URL refused with the reason, set, secret shown once, 
   await box.getByRole('button', { name: 'I have stored the secret' }).click();
   expect(await page.content()).not.toContain(secret);
 
-  await page.getByRole('button', { name: 'Send a test event to the webhook of shop' }).click();
+  await page.getByRole('button', { name: 'Send test event for shop' }).click();
   await page.getByTestId('webhook-test-result').getByText('Test event delivered (HTTP 200)').waitFor();
   await page.getByTestId('webhook-last-delivery').getByText('Last event delivered (HTTP 200)').waitFor();
   expect(received).toHaveLength(1);
   expect(JSON.parse(received[0]!.body).type).toBe('webhook.test');
   expect(signatureValid(secret, received[0]!)).toBe(true);
+  expect(await violations()).toEqual([]);
   await screenshot(page, '19-api-key-webhook-delivered');
 
   // Rotated: a new secret, shown once; the old one no longer verifies the next event.
   page.once('dialog', (d) => void d.accept());
-  await page.getByRole('button', { name: 'Rotate the webhook secret of shop' }).click();
+  await page.getByRole('button', { name: 'Rotate secret of shop' }).click();
   const rotated = (
     (await page
       .getByTestId('webhook-secret')
@@ -97,7 +108,7 @@ it('API keys page: webhook URL refused with the reason, set, secret shown once, 
   ).trim();
   expect(rotated).toMatch(/^whsec_/);
   expect(rotated).not.toBe(secret);
-  await page.getByRole('button', { name: 'Send a test event to the webhook of shop' }).click();
+  await page.getByRole('button', { name: 'Send test event for shop' }).click();
   await expect.poll(() => received.length, { timeout: 30_000 }).toBe(2);
   expect(signatureValid(rotated, received[1]!)).toBe(true);
   expect(signatureValid(secret, received[1]!)).toBe(false);
