@@ -9,7 +9,8 @@ import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { adminUi } from './http/static-ui.js';
 import { adminDocs, adminRoutes } from './routes/admins.js';
-import { apiKeyDocs, apiKeyRoutes } from './routes/api-keys.js';
+import { apiKeyDocs, apiKeyRoutes, apiKeyView } from './routes/api-keys.js';
+import { apiKeyWebhookDocs, apiKeyWebhookRoutes } from './routes/api-key-webhooks.js';
 import { authDocs, authRoutes } from './routes/auth.js';
 import type { OperationDoc } from './routes/docs.js';
 import { emailServerDocs, emailServerRoutes, emailServerSchemas } from './routes/email-servers.js';
@@ -68,6 +69,7 @@ export function createApp(ctx: AppContext): Express {
     ...authDocs,
     ...adminDocs,
     ...apiKeyDocs,
+    ...apiKeyWebhookDocs,
     ...logDocs,
     ...emailServerDocs,
     ...sendDocs,
@@ -84,6 +86,7 @@ export function createApp(ctx: AppContext): Express {
   api.use(healthRoutes(ctx));
   api.use('/auth', authRoutes(ctx));
   api.use('/admins', adminRoutes(ctx));
+  api.use('/api-keys', apiKeyWebhookRoutes(ctx, apiKeyView));
   api.use('/api-keys', apiKeyRoutes(ctx));
   api.use('/email-servers', emailServerRoutes(ctx));
   api.use(logRoutes(ctx));

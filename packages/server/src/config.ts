@@ -17,6 +17,8 @@ export interface ServerSettings {
   adminPassword: string | undefined;
   tokenHostAllowlist: string[];
   allowPrivateSmtpHosts: boolean;
+  /** `WEBHOOK_ALLOW_HTTP`, `WEBHOOK_ALLOW_PRIVATE_TARGETS`: widen where API keys' webhooks may post. @default false */
+  webhooks: { allowHttp: boolean; allowPrivateTargets: boolean };
   secureCookies: boolean | 'auto';
   trustProxy: boolean | number | string;
   allowedOrigins: string[];
@@ -122,6 +124,10 @@ export function loadSettings(
     adminPassword: env.ADMIN_PASSWORD || undefined,
     tokenHostAllowlist: list(env.TOKEN_HOST_ALLOWLIST),
     allowPrivateSmtpHosts: bool('SMTP_ALLOW_PRIVATE_HOSTS', env.SMTP_ALLOW_PRIVATE_HOSTS) ?? false,
+    webhooks: {
+      allowHttp: bool('WEBHOOK_ALLOW_HTTP', env.WEBHOOK_ALLOW_HTTP) ?? false,
+      allowPrivateTargets: bool('WEBHOOK_ALLOW_PRIVATE_TARGETS', env.WEBHOOK_ALLOW_PRIVATE_TARGETS) ?? false,
+    },
     secureCookies: bool('SECURE_COOKIES', env.SECURE_COOKIES) ?? 'auto',
     trustProxy:
       trust === undefined || trust === ''

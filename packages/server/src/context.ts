@@ -10,6 +10,8 @@ import type { Logger } from './logger.js';
 import type { LookupCache } from './lookup-cache.js';
 import type { Relay } from './relay/relay.js';
 import type { Outbox } from './outbox/outbox.js';
+import type { WebhookDispatcher } from './webhooks/dispatcher.js';
+import type { WebhookTargetPolicy } from './webhooks/target.js';
 import type { ServerMetrics } from './routes/metrics.js';
 import type { ApiKeyRow } from './store/api-keys-repository.js';
 import type { EmailServerRecord } from './store/email-servers-repository.js';
@@ -45,6 +47,10 @@ export interface AppContext {
   outbox: Outbox;
   /** The per-mailbox governor; absent when turned off (`governor.enabled: false`). */
   governor?: Governor;
+  /** Webhooks of API keys: durable events on final message states, delivered in the background. */
+  webhooks: WebhookDispatcher;
+  /** Where webhooks may be posted (the S6 rules for an admin-typed URL). */
+  webhookPolicy: WebhookTargetPolicy;
   /** Prometheus metrics (`GET /metrics`). */
   metrics: ServerMetrics;
   /** The send API's per-request lookups; cleared by every local change to keys or entries. */

@@ -7,6 +7,7 @@ import { generateKek, prependKeyToFile, pruneKeyFile } from './secrets/keyring.j
 import { liveInstances } from './secrets/live-keyring.js';
 import type { Store } from './store/db.js';
 import { createEmailServersRepository } from './store/email-servers-repository.js';
+import { openWebhookSecret, sealWebhookSecret } from './webhooks/secret.js';
 
 export interface RotationResult {
   /** Secrets re-encrypted under the primary key. */
@@ -42,6 +43,26 @@ export async function reencryptAll(
       changed = true;
     }
     if (changed) await repo.updateSecrets(record.id, next);
+  }
+  // API keys' webhook signing secrets (0008), bound to their key's id like the entries' secrets.
+  for (const row of await store.db
+    .selectFrom('api_keys')
+    .select(['id', 'webhook_secret'])
+    .where('webhook_secret', 'is not', null)
+    .execute()) {
+    const envelope = row.webhook_secret as string;
+    if (!options.force && envelopeKeyId(envelope) === ring.primary.id) {
+      result.unchanged++;
+      continue;
+    }
+    const next = sealWebhookSecret(ring, row.id, openWebhookSecret(ring, row.id, envelope));
+    await store.db
+      .updateTable('api_keys')
+      .set({ webhook_secret: next })
+      .where('id', '=', row.id)
+      .where('webhook_secret', '=', envelope)
+      .execute();
+    result.reencrypted++;
   }
   options.logger?.info('secrets re-encrypted', { keyId: ring.primary.id, ...result });
   return result;

@@ -27,6 +27,7 @@ import { createPostgresGovernor } from './governor/postgres.js';
 import type { Governor } from './governor/types.js';
 import { outboxDriverFor } from './outbox/index.js';
 import { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.js';
+import { createWebhookDispatcher, type WebhookDispatcherOptions } from './webhooks/dispatcher.js';
 import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { createServerMetrics } from './routes/metrics.js';
@@ -143,6 +144,23 @@ export interface CreateServerOptions {
    * without heartbeat (@default 30000). `enabled: false` turns it off.
    */
   governor?: { enabled?: boolean; windowMs?: number; leaseMs?: number; lingerMs?: number };
+  /**
+   * API keys' webhooks: where they may post (S6 rules: https to public addresses unless the
+   * operator allows more), the per-request timeout, the retry delays, and `deliver: false` to only
+   * queue events (another instance delivers them).
+   */
+  webhooks?: Pick<WebhookDispatcherOptions, 'timeoutMs' | 'retryDelaysMs' | 'pollMs' | 'concurrency'> & {
+    /** Allow `http:` webhook URLs. @default false */
+    allowHttp?: boolean;
+    /** Allow loopback/private/link-local targets. @default false */
+    allowPrivateTargets?: boolean;
+    /** Individual addresses allowed despite their class. */
+    allowedAddresses?: readonly string[];
+    /** DNS seam. @default `smtp.resolveHost`, else dns.lookup */
+    resolveHost?: ResolveHost;
+    /** @default true */
+    deliver?: boolean;
+  };
 }
 
 /** A listening server. */
@@ -259,6 +277,13 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       ),
       ...(testkit ? { practice: createPracticeCredentials(testkit) } : {}),
       outbox: undefined as unknown as Outbox,
+      webhookPolicy: {
+        allowHttp: options.webhooks?.allowHttp ?? false,
+        allowPrivate: options.webhooks?.allowPrivateTargets ?? false,
+        allowedAddresses: new Set(options.webhooks?.allowedAddresses ?? []),
+        resolve: options.webhooks?.resolveHost ?? options.smtp?.resolveHost ?? defaultResolveHost,
+      },
+      webhooks: undefined as unknown as AppContext['webhooks'],
       metrics,
       lookups: {
         apiKeys: createLookupCache(options.lookupCacheMs ?? 1000),
@@ -275,9 +300,29 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
           ? createMemoryGovernor(governorOptions)
           : createPostgresGovernor(store.db, governorOptions);
     if (governor) context.governor = governor;
+    const {
+      allowHttp: _h,
+      allowPrivateTargets: _p,
+      allowedAddresses: _a,
+      resolveHost: _r,
+      deliver: _d,
+      ...hookTuning
+    } = options.webhooks ?? {};
+    const liveRing = keys.ring;
+    context.webhooks = createWebhookDispatcher({
+      ...hookTuning,
+      db: store.db,
+      keyRing: () => liveRing,
+      policy: context.webhookPolicy,
+      logger,
+      now,
+      reclaimOthersAtStart: store.sqliteFile !== undefined,
+    });
+    const webhooks = context.webhooks;
     context.outbox = createOutbox({
       ...options.outbox,
-      driver: outboxDriverFor(store.db),
+      // Webhook events are written in the transaction of the final state: none is lost between the two.
+      driver: outboxDriverFor(store.db, { onFinal: (trx, ids, at) => webhooks.enqueueFinal(trx, ids, at) }),
       logger,
       now,
       reclaimOthersAtStart: store.sqliteFile !== undefined,
@@ -345,6 +390,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
     metrics.attach({ outbox: context.outbox, governor });
     const app = createApp(context);
     if (options.outbox?.deliver !== false) await context.outbox.start();
+    if (options.webhooks?.deliver !== false) await context.webhooks.start();
 
     const listening = new Set<{ close(): Promise<void> }>();
     let closing: Promise<void> | undefined;
@@ -383,6 +429,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
           // The outbox stops claiming at once and lets in-flight sends finish; meanwhile the API
           // still listens and answers 503 + Retry-After (not a dropped connection). Then HTTP stops.
           await context.outbox.stop(options.outbox?.drainTimeoutMs ?? 10_000);
+          await context.webhooks.stop();
           await Promise.all([...listening].map((l) => l.close()));
           await relay?.close();
           await context.runtimes.closeAll();

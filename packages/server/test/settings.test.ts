@@ -12,6 +12,7 @@ describe('loadSettings (entry point env)', () => {
       databaseUrl: undefined,
       tokenHostAllowlist: [],
       allowPrivateSmtpHosts: false,
+      webhooks: { allowHttp: false, allowPrivateTargets: false },
       secureCookies: 'auto',
       sandbox: false,
     });
@@ -29,6 +30,8 @@ describe('loadSettings (entry point env)', () => {
         ADMIN_PASSWORD: 'pw',
         TOKEN_HOST_ALLOWLIST: 'idp.example.org, sso.example.com',
         SMTP_ALLOW_PRIVATE_HOSTS: 'true',
+        WEBHOOK_ALLOW_HTTP: 'yes',
+        WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
         SECURE_COOKIES: '1',
         TRUST_PROXY: '1',
       },
@@ -44,6 +47,7 @@ describe('loadSettings (entry point env)', () => {
       adminEmail: 'ops@example.com',
       tokenHostAllowlist: ['idp.example.org', 'sso.example.com'],
       allowPrivateSmtpHosts: true,
+      webhooks: { allowHttp: true, allowPrivateTargets: true },
       secureCookies: true,
       trustProxy: 1,
       sandbox: true,
@@ -55,5 +59,6 @@ describe('loadSettings (entry point env)', () => {
     expect(() => loadSettings({ SMTP_ALLOW_PRIVATE_HOSTS: 'maybe-secret' })).toThrowError(
       expect.objectContaining({ message: expect.not.stringContaining('maybe-secret') }),
     );
+    expect(() => loadSettings({ WEBHOOK_ALLOW_HTTP: 'maybe' })).toThrowError(/WEBHOOK_ALLOW_HTTP/);
   });
 });

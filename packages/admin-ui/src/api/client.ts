@@ -27,6 +27,9 @@ import type {
   SendTestResponse,
   SentLogEntry,
   TokenTestResult,
+  WebhookDeliveryView,
+  WebhookSecretResponse,
+  WebhookTestResponse,
 } from '@org/core/api';
 import type { DiagnosticStep } from '@org/core';
 
@@ -41,6 +44,10 @@ export type EmailServer = EmailServerView;
 /** The answer to create/update/get: the entry and core's non-fatal warnings. */
 export type SavedEmailServer = EmailServerResponse;
 export type ApiKey = ApiKeyView;
+/** One webhook event's delivery state (its `webhook-id`, outcome, HTTP status, error code). */
+export type WebhookDelivery = WebhookDeliveryView;
+/** A key after a webhook change; `secret` only when one was just generated (shown once). */
+export type WebhookSecretAnswer = WebhookSecretResponse;
 /** One admin account as `GET /api/admins` lists it. */
 export interface AdminListItem {
   id: string;
@@ -373,6 +380,14 @@ export function createApiClient(options: ApiClientOptions = {}) {
     setApiKeyScope: async (id: string, scope: ApiKeyScope) =>
       (await request<{ apiKey: ApiKey }>('PUT', `/api-keys/${enc(id)}/scope`, scope)).apiKey,
     revokeApiKey: (id: string) => request<void>('DELETE', `/api-keys/${enc(id)}`),
+    /** The first set generates the signing secret (in this answer only). */
+    setApiKeyWebhook: (id: string, url: string) =>
+      request<WebhookSecretAnswer>('PUT', `/api-keys/${enc(id)}/webhook`, { url }),
+    removeApiKeyWebhook: (id: string) => request<void>('DELETE', `/api-keys/${enc(id)}/webhook`),
+    rotateApiKeyWebhookSecret: (id: string) =>
+      request<WebhookSecretAnswer>('POST', `/api-keys/${enc(id)}/webhook/secret`, {}),
+    testApiKeyWebhook: async (id: string) =>
+      (await request<WebhookTestResponse>('POST', `/api-keys/${enc(id)}/webhook/test`, {})).delivery,
 
     // SMTP relay
     relayStatus: () => request<RelayStatusResponse>('GET', '/relay'),

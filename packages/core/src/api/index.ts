@@ -8,6 +8,7 @@ export type {
   ApiErrorBody,
   ApiIssue,
   ApiKeyListResponse,
+  ApiKeyWebhookView,
   ApiKeyView,
   AuditEntry,
   CertificateView,
@@ -25,4 +26,8 @@ export type {
   SentLogEntry,
   TestCheck,
   TokenTestResult,
+  WebhookDeliveryOutcome,
+  WebhookDeliveryView,
+  WebhookSecretResponse,
+  WebhookTestResponse,
 } from './types.js';

@@ -151,6 +151,58 @@ export interface ApiKeyView {
    * domains and source ranges it may use. `null` for keys made before bindings existed (any entry).
    */
   scope?: { emailServerIds: string[]; allowedFrom: string[]; allowedSources: string[] } | null;
+  /** The key's webhook for final message states; `null` when none is set. Never the secret. */
+  webhook?: ApiKeyWebhookView | null;
+}
+
+/** What a delivery of a webhook event ended as, so far. */
+export type WebhookDeliveryOutcome = 'delivered' | 'retrying' | 'failed' | 'dropped';
+
+/** An API key's webhook: where events go, whether a secret is set, and the last delivery. */
+export interface ApiKeyWebhookView {
+  url: string;
+  /** Always true while a webhook is set; the secret itself is shown once, when generated. */
+  secretSet: boolean;
+  secretCreatedAt: string | null;
+  /** The newest delivery attempt's outcome; `null` before the first. */
+  lastDelivery: {
+    at: string;
+    outcome: WebhookDeliveryOutcome;
+    /** The receiver's HTTP status, when it answered. */
+    httpStatus: number | null;
+    /** Why it failed (`WEBHOOK_HTTP_STATUS`, `WEBHOOK_TIMEOUT`, …); null when delivered. */
+    error: string | null;
+    eventId: string | null;
+  } | null;
+}
+
+/**
+ * `PUT /api/api-keys/{id}/webhook` and `POST …/webhook/secret`: the signing secret
+ * (`whsec_…`) is in this answer only when it was just generated, never again.
+ */
+export interface WebhookSecretResponse {
+  apiKey: ApiKeyView;
+  secret?: string;
+}
+
+/** One webhook event's delivery state (`webhook-id` = `id`). */
+export interface WebhookDeliveryView {
+  id: string;
+  type: string;
+  /** The outbox message the event is about (null for the test event). */
+  messageOutboxId: string | null;
+  status: 'pending' | 'delivering' | 'delivered' | 'failed' | 'dropped';
+  attempts: number;
+  httpStatus: number | null;
+  error: string | null;
+  createdAt: string;
+  nextAttemptAt: string | null;
+  finishedAt: string | null;
+}
+
+/** `POST /api/api-keys/{id}/webhook/test`. */
+export interface WebhookTestResponse {
+  delivery: WebhookDeliveryView;
 }
 
 /** `GET /api/api-keys`. */

@@ -54,9 +54,15 @@ export interface Stack {
  * `sandbox`: the server runs in sandbox mode (its own testkit, practice credentials).
  * `relay`: also start the SMTP relay (one STARTTLS listener on 127.0.0.1, certificate generated in the data dir).
  * `outbox`: the outbox's delivery options (e.g. a longer retry schedule, so a message stays queued).
+ * `webhooks`: allow webhook receivers on 127.0.0.1 over http.
  */
 export async function startStack(
-  options: { sandbox?: boolean; relay?: boolean; outbox?: CreateServerOptions['outbox'] } = {},
+  options: {
+    sandbox?: boolean;
+    relay?: boolean;
+    outbox?: CreateServerOptions['outbox'];
+    webhooks?: boolean;
+  } = {},
 ): Promise<Stack> {
   const env = await createTestEnvironment();
   const dataDir = await mkdtemp(join(tmpdir(), 'smtp-oauth-e2e-'));
@@ -74,6 +80,11 @@ export async function startStack(
     adminUiDir: adminUiDist(),
     ...(options.sandbox ? { sandbox: true } : {}),
     ...(options.outbox ? { outbox: options.outbox } : {}),
+    // `webhooks`: API keys' webhooks may post to a receiver on 127.0.0.1 over http, as an operator
+    // would allow with WEBHOOK_ALLOW_HTTP and an allowed address.
+    ...(options.webhooks
+      ? { webhooks: { allowHttp: true, allowedAddresses: ['127.0.0.1'], pollMs: 100 } }
+      : {}),
     ...(options.relay
       ? {
           relay: {

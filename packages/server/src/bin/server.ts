@@ -111,6 +111,7 @@ async function serve(s: ServerSettings, logger: Logger): Promise<void> {
     ...(proxy ? { runtime: { proxy } } : {}),
     audit: { retentionDays: s.auditRetentionDays },
     smtp: { allowPrivateHosts: s.allowPrivateSmtpHosts },
+    webhooks: s.webhooks,
     sandbox: s.sandbox,
     secureCookies: s.secureCookies,
     trustProxy: s.trustProxy,

@@ -45,12 +45,26 @@ export interface OutboxDialect {
   isUnavailable(error: unknown): boolean;
 }
 
+/** Observers of state changes, run inside the change's own transaction. */
+export interface OutboxDriverHooks {
+  /**
+   * Rows that just reached a final state (`sent`, `failed`, `unknown`, `cancelled`) — by an attempt,
+   * a cancel, or an expired lease turned `unknown`. Runs in the same transaction, so what it writes
+   * (e.g. webhook events) commits with the state or not at all; a throw rolls the change back.
+   */
+  onFinal?(trx: Kysely<Database>, ids: readonly string[], at: Date): Promise<void>;
+}
+
 /**
  * The outbox's storage: one implementation over Kysely, the dialect differences in
  * {@link OutboxDialect} (sqlite.ts, postgres.ts). Every state change is one statement or one
  * transaction; a change made under a lease only applies while this owner still holds it.
  */
-export function createOutboxDriver(db: Kysely<Database>, dialect: OutboxDialect) {
+export function createOutboxDriver(
+  db: Kysely<Database>,
+  dialect: OutboxDialect,
+  hooks: OutboxDriverHooks = {},
+) {
   const nextId = createSortableIds();
   const nextAttemptId = createSortableIds();
 
@@ -203,6 +217,7 @@ export function createOutboxDriver(db: Kysely<Database>, dialect: OutboxDialect)
             instance: owner,
           })
           .execute();
+        if (final) await hooks.onFinal?.(trx, [id], at);
         return true;
       });
     },
@@ -245,6 +260,7 @@ export function createOutboxDriver(db: Kysely<Database>, dialect: OutboxDialect)
             .where('id', 'in', requeue)
             .where('status', '=', 'sending')
             .execute();
+        const madeUnknown: string[] = [];
         for (const id of unknown) {
           const r = await trx
             .updateTable('outbox_messages')
@@ -261,22 +277,24 @@ export function createOutboxDriver(db: Kysely<Database>, dialect: OutboxDialect)
             .where('id', '=', id)
             .where('status', '=', 'sending')
             .executeTakeFirst();
-          if (Number(r.numUpdatedRows) === 1)
-            await trx
-              .insertInto('outbox_attempts')
-              .values({
-                id: nextAttemptId(args.now),
-                outbox_id: id,
-                at: iso,
-                attempt: 0,
-                outcome: 'interrupted',
-                code: 'OUTBOX_LEASE_EXPIRED',
-                reply: null,
-                duration_ms: null,
-                instance: null,
-              })
-              .execute();
+          if (Number(r.numUpdatedRows) !== 1) continue;
+          madeUnknown.push(id);
+          await trx
+            .insertInto('outbox_attempts')
+            .values({
+              id: nextAttemptId(args.now),
+              outbox_id: id,
+              at: iso,
+              attempt: 0,
+              outcome: 'interrupted',
+              code: 'OUTBOX_LEASE_EXPIRED',
+              reply: null,
+              duration_ms: null,
+              instance: null,
+            })
+            .execute();
         }
+        await hooks.onFinal?.(trx, madeUnknown, args.now);
         return { requeued: requeue.length, unknown: unknown.length };
       });
     },
@@ -284,13 +302,20 @@ export function createOutboxDriver(db: Kysely<Database>, dialect: OutboxDialect)
     /** queued → cancelled. Returns the row after the change, or undefined when it was not queued. */
     async cancel(id: string, at: Date): Promise<boolean> {
       const iso = at.toISOString();
-      const r = await db
-        .updateTable('outbox_messages')
-        .set({ status: 'cancelled', updated_at: iso, finished_at: iso })
-        .where('id', '=', id)
-        .where('status', '=', 'queued')
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+      const change = (q: Kysely<Database>) =>
+        q
+          .updateTable('outbox_messages')
+          .set({ status: 'cancelled', updated_at: iso, finished_at: iso })
+          .where('id', '=', id)
+          .where('status', '=', 'queued')
+          .executeTakeFirst();
+      const onFinal = hooks.onFinal;
+      if (!onFinal) return Number((await change(db)).numUpdatedRows) === 1;
+      return db.transaction().execute(async (trx) => {
+        if (Number((await change(trx)).numUpdatedRows) !== 1) return false;
+        await onFinal(trx, [id], at);
+        return true;
+      });
     },
 
     /**

@@ -13,6 +13,7 @@ import {
 } from '../auth/api-key-scope.js';
 import { newId } from '../store/ids.js';
 import type { ApiKeyRow } from '../store/api-keys-repository.js';
+import { webhookView } from './api-key-webhooks.js';
 import type { OperationDoc } from './docs.js';
 
 const scopeFields = {
@@ -87,6 +88,7 @@ const apiKeySchema = {
         allowedSources: { type: 'array', items: { type: 'string' } },
       },
     },
+    webhook: { description: 'See PUT /api/api-keys/{id}/webhook' },
   },
 };
 
@@ -144,7 +146,19 @@ export const apiKeyDocs: OperationDoc[] = [
   },
 ];
 
-const view = (r: ApiKeyRow): ApiKeyView => ({
+/** A new key has no webhook (0008 columns). */
+const NO_WEBHOOK = {
+  webhook_url: null,
+  webhook_secret: null,
+  webhook_secret_created_at: null,
+  webhook_last_at: null,
+  webhook_last_outcome: null,
+  webhook_last_http_status: null,
+  webhook_last_error: null,
+  webhook_last_event_id: null,
+} as const;
+
+export const apiKeyView = (r: ApiKeyRow): ApiKeyView => ({
   id: r.id,
   name: r.name,
   prefix: r.prefix,
@@ -153,7 +167,9 @@ const view = (r: ApiKeyRow): ApiKeyView => ({
   revokedAt: r.revoked_at,
   lastUsedAt: r.last_used_at,
   scope: parseScope(r.scope_json) ?? null,
+  webhook: webhookView(r),
 });
+const view = apiKeyView;
 
 export function apiKeyRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -168,6 +184,7 @@ export function apiKeyRoutes(ctx: AppContext): Router {
     const scope = await checkedScope(ctx, binding);
     const { key, prefix, hash } = generateApiKey();
     const row: ApiKeyRow = {
+      ...NO_WEBHOOK,
       id: newId(),
       name,
       prefix,

@@ -23,6 +23,15 @@ export async function storedEnvelopeKeyIds(db: Kysely<Database>): Promise<Map<st
       if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
     }
   }
+  // API keys' webhook signing secrets (0008).
+  for (const row of await db
+    .selectFrom('api_keys')
+    .select(['webhook_secret'])
+    .where('webhook_secret', 'is not', null)
+    .execute()) {
+    const id = row.webhook_secret ? envelopeKeyId(row.webhook_secret) : undefined;
+    if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
   return counts;
 }
 

@@ -51,6 +51,17 @@ export interface ApiKeysTable {
   last_used_at: string | null;
   /** JSON `ApiKeyScope` (auth/api-key-scope.ts); NULL for keys made before bindings existed. */
   scope_json: string | null;
+  /** The key's webhook (0008): where final states of its messages are posted; NULL: none. */
+  webhook_url: string | null;
+  /** Envelope of the `whsec_…` signing secret (secrets/envelope.ts). Never plaintext. */
+  webhook_secret: string | null;
+  webhook_secret_created_at: string | null;
+  /** The last delivery attempt: when, `delivered` / `retrying` / `failed` / `dropped`, HTTP status, error code. */
+  webhook_last_at: string | null;
+  webhook_last_outcome: string | null;
+  webhook_last_http_status: number | null;
+  webhook_last_error: string | null;
+  webhook_last_event_id: string | null;
 }
 
 export interface AuditLogTable {
@@ -137,6 +148,24 @@ export interface OutboxAttemptsTable {
   instance: string | null;
 }
 
+/** One webhook event and its delivery state (0008, see src/webhooks/). */
+export interface WebhookDeliveriesTable {
+  id: string;
+  api_key_id: string;
+  outbox_id: string | null;
+  event_type: string;
+  payload: string;
+  created_at: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  last_http_status: number | null;
+  last_error: string | null;
+  finished_at: string | null;
+}
+
 /** A connection lease of the governor (PostgreSQL deployments). */
 export interface GovernorLeasesTable {
   id: string;
@@ -166,4 +195,5 @@ export interface Database {
   outbox_attempts: OutboxAttemptsTable;
   governor_leases: GovernorLeasesTable;
   governor_sends: GovernorSendsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

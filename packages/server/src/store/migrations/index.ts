@@ -7,6 +7,8 @@ import { securityApiKeyScope } from './0003-security-b.js';
 import { securityAuditCount } from './0003-security-c.js';
 import { relay } from './0004-relay.js';
 import { webadminLastTest } from './0005-webadmin-last-test.js';
+import { webhookApiKeys } from './0008-webhook-a.js';
+import { webhookDeliveries } from './0008-webhook-b.js';
 
 /** Migrations in order. Names are stable: they are recorded in the database. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +20,8 @@ const migrations: Record<string, Migration> = {
   '0003-security-c': securityAuditCount,
   '0004-relay': relay,
   '0005-webadmin-last-test': webadminLastTest,
+  '0008-webhook-a': webhookApiKeys,
+  '0008-webhook-b': webhookDeliveries,
 };
 
 /** In-code provider: works the same from `src/` under vitest and from the built `dist/`. */
