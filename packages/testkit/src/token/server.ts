@@ -13,7 +13,13 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { type Clock, createClock, epochSeconds } from '../clock.js';
-import { type AppRegistration, type Directory, GUID, KNOWN_RESOURCES, type Tenant } from '../directory/index.js';
+import {
+  type AppRegistration,
+  type Directory,
+  GUID,
+  KNOWN_RESOURCES,
+  type Tenant,
+} from '../directory/index.js';
 import { type CertificateAuthority, createCertificateAuthority } from '../pki/index.js';
 import { assertionAlgorithm, JWT_BEARER, verifyClientAssertion } from './assertion.js';
 import { aadsts, type EntraError, EntraRequestError, errorBody } from './errors.js';
