@@ -180,7 +180,9 @@ ${GLOBAL_OPTIONS}
 
 Runs the server's SMTP relay in one process: devices that only speak SMTP with a password send to
 it, and it delivers through the configured entry with OAuth2 (the MIME passed through unchanged).
-Answers 250 after the email server accepted. Runs until Ctrl-C.
+Answers 250 once the message is stored in its outbox (a SQLite file in the state directory);
+failed deliveries are retried (first after 30 s, growing to hourly, for 24 h), and what is queued
+at a stop or crash is delivered by the next start. Runs until Ctrl-C / SIGTERM.
 
   --devices FILE           JSON list of devices: name, username, passwordSha256, and optionally
                            allowedIps, allowedSenders, fromPolicy (enforce|rewrite), maxRecipientsPerMessage,
@@ -188,7 +190,10 @@ Answers 250 after the email server accepted. Runs until Ctrl-C.
   --listen PORTS           e.g. 587,465 or 2525:starttls (default 587; 465 is implicit TLS)
   --host ADDRESS           bind address (default 0.0.0.0)
   --tls-cert FILE          PEM certificate and --tls-key FILE; without them one is generated in the data dir
-  --data-dir DIR           counters, login throttle and the generated certificate (default ./.smtp-oauth-relay)
+  --data-dir DIR           state directory: the outbox, counters, login throttle and the generated
+                           certificate (default .smtp-oauth-relay next to the config file)
+  --retry-first-delay MS   first retry after a temporary failure (default 30000, then doubling)
+  --drain-timeout MS       on stop, sends in flight get this long to finish (default 10000)
   --allow-insecure-loopback  AUTH without STARTTLS from 127.0.0.1/::1
   --new-password           print a new device password and the passwordSha256 for the devices file
 

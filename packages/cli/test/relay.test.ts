@@ -121,6 +121,12 @@ describe('smtp-oauth relay', () => {
     const port = await runCli(['relay', '--devices', 'devices.json', '--listen', '587:ssl'], { cwd });
     expect(port.code).toBe(2);
     expect(port.stderr).toMatch(/--listen has an invalid entry "587:ssl"/);
+    const delay = await runCli(
+      ['relay', '--devices', 'devices.json', '--listen', '0', '--retry-first-delay', '30s'],
+      { cwd },
+    );
+    expect(delay.code).toBe(2);
+    expect(delay.stderr).toMatch(/--retry-first-delay must be a positive whole number of milliseconds/);
     const missing = await runCli(['relay'], { cwd });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/relay needs --devices FILE/);

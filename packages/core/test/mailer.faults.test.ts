@@ -53,6 +53,23 @@ describe('outcome unknown and one Message-ID per message', () => {
     expect(err.details.messageId).toBe(env.messages()[0]?.messageId);
   });
 
+  it('close({ force: true }) ends a send the server holds after the final dot (SMTP_OUTCOME_UNKNOWN); a plain close waits for it', async () => {
+    const held = env.faults.smtp.add({ stage: 'data-end', delayMs: 60_000 });
+    const m = mailer();
+    const sending = failure(m.send({ to: 'rcpt@example.com', subject: 'held', text: 'x' }));
+    const until = Date.now() + 30_000;
+    while (held.seen === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await m.close();
+    const first = await Promise.race([
+      sending,
+      new Promise((r) => setTimeout(() => r('still sending'), 300)),
+    ]);
+    expect(first).toBe('still sending');
+    await m.close({ force: true });
+    const err = await sending;
+    expect(err.code).toBe('SMTP_OUTCOME_UNKNOWN');
+  });
+
   it('no reply to the final dot before the socket timeout → SMTP_OUTCOME_UNKNOWN, not resent', async () => {
     env.faults.smtp.add({ stage: 'data-end', delayMs: 3_000 });
     const err = await failure(

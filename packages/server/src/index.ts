@@ -16,6 +16,7 @@ export type { Relay, RelayOptions, RelayStatus } from './relay/relay.js';
 export { relaySettings } from './relay/settings.js';
 export {
   type StandaloneDevice,
+  type StandaloneRelay,
   type StandaloneRelayOptions,
   startStandaloneRelay,
 } from './relay/standalone.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { UsageError, loadCore, loadEntry } from '../context.js';
+import { dirname, resolve } from 'node:path';
+import { UsageError, discoverConfig, loadCore, loadEntry } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { withContext } from '../report.js';
 import type { CliIo } from '../output.js';
@@ -15,7 +15,17 @@ const OPTIONS = {
   hostname: { type: 'string' },
   'allow-insecure-loopback': { type: 'boolean' },
   'new-password': { type: 'boolean' },
+  'retry-first-delay': { type: 'string' },
+  'drain-timeout': { type: 'string' },
 } as const;
+
+/** A positive number of milliseconds from an option, or undefined when not given. */
+function milliseconds(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(value) || Number(value) <= 0)
+    throw new UsageError(`--${name} must be a positive whole number of milliseconds`, `e.g. --${name} 30000`);
+  return Number(value);
+}
 
 /** Resolves when the process gets SIGINT/SIGTERM. */
 function untilStopped(): Promise<void> {
@@ -51,7 +61,8 @@ async function loadServer(): Promise<typeof import('@org/server')> {
 /**
  * `smtp-oauth relay`: the server's SMTP relay in one process, for those who do not run the server.
  * The entry comes from the usual configuration (--config, SMTP_OAUTH_CONFIG, SMTP_OAUTH_*), the
- * devices from a JSON file; listener, policy and counters are the server's code (@org/server).
+ * devices from a JSON file; listener, policy, counters and the durable outbox (a SQLite file in the
+ * state directory) are the server's code (@org/server): 250 only after the message is stored.
  */
 export default function relay(argv: string[], io: CliIo): Promise<number> {
   return withContext(argv, io, OPTIONS, async (ctx, values) => {
@@ -83,9 +94,19 @@ export default function relay(argv: string[], io: CliIo): Promise<number> {
     } catch (error) {
       throw new UsageError(`cannot read the devices file ${devicesFile}: ${(error as Error).message}`);
     }
+    const retryFirstDelayMs = milliseconds(
+      'retry-first-delay',
+      values['retry-first-delay'] as string | undefined,
+    );
+    const drainTimeoutMs = milliseconds('drain-timeout', values['drain-timeout'] as string | undefined);
     const core = await loadCore(ctx);
     const { config } = await loadEntry(ctx, core);
-    const dataDir = resolve(io.cwd, (values['data-dir'] as string | undefined) ?? '.smtp-oauth-relay');
+    // The state (the outbox's queue above all) belongs with the configuration it was accepted for:
+    // next to the config file, wherever the relay is started from.
+    const where = discoverConfig(ctx);
+    const dataDir = values['data-dir']
+      ? resolve(io.cwd, values['data-dir'] as string)
+      : resolve(where?.kind === 'file' ? dirname(where.path) : io.cwd, '.smtp-oauth-relay');
     // The server's configuration errors (a bad port list, a bad device) are usage errors here (exit 2).
     const asUsage = (error: unknown): never => {
       const e = error as { code?: string; message?: string; hint?: string };
@@ -114,15 +135,27 @@ export default function relay(argv: string[], io: CliIo): Promise<number> {
     }
     if (!settings) throw new UsageError('--listen needs at least one port');
     const running = await server
-      .startStandaloneRelay({ emailServer: config, relay: settings, devices, dataDir })
+      .startStandaloneRelay({
+        emailServer: config,
+        relay: settings,
+        devices,
+        dataDir,
+        outbox: {
+          ...(retryFirstDelayMs ? { schedule: { firstDelayMs: retryFirstDelayMs } } : {}),
+          ...(drainTimeoutMs ? { drainTimeoutMs } : {}),
+        },
+      })
       .catch(asUsage);
     const status = running.relay.status();
-    if (ctx.globals.json) ctx.out.json({ ok: true, ...status });
-    else
+    const queued = (await running.outbox.counts()).queued;
+    if (ctx.globals.json) ctx.out.json({ ok: true, ...status, stateDir: dataDir, queued });
+    else {
       for (const l of status.listeners)
         ctx.out.line(
           `SMTP relay on ${l.host}:${l.port} (${l.mode}), certificate SHA-256 ${status.certificate.fingerprintSha256}`,
         );
+      ctx.out.line(`Outbox in ${dataDir}: ${queued} message(s) queued from before`);
+    }
     await untilStopped();
     await running.close();
     return ExitCode.Ok;

@@ -161,8 +161,11 @@ export interface Mailer {
   /**
    * Closes idle connections; sends in progress finish first. Later calls of send(), sendRaw() and
    * verify() fail with `MAILER_CLOSED`.
+   * @param options.force Also end connections in the middle of a send (a shutdown deadline ran
+   * out): those sends fail, with `SMTP_OUTCOME_UNKNOWN` when the final "." was already sent.
+   * @default { force: false }
    */
-  close(): Promise<void>;
+  close(options?: { force?: boolean }): Promise<void>;
 }
 
 interface NodemailerError extends Error {
@@ -709,9 +712,12 @@ export function createMailer(config: EmailServerConfig, options: MailerOptions =
       }
     },
 
-    async close() {
+    async close(options) {
       closed = true;
-      transport.close();
+      // nodemailer's pool: `force` closes connections that are delivering too.
+      (transport as unknown as { close(o?: { force?: boolean }): void }).close(
+        options?.force ? { force: true } : undefined,
+      );
     },
   };
 }

@@ -1,9 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import { createMailer, type EmailServerConfig } from '@org/core';
+import { createMailer, type EmailServerConfig, type MailerOptions } from '@org/core';
 import { createAuditTrail } from '../audit.js';
 import { createLoginLimiter, defaultLoginRateLimit } from '../auth/rate-limit.js';
+import { entryTokenCache } from '../entry-token-cache.js';
 import { ServerError } from '../errors.js';
+import { mailboxOf } from '../governor/limits.js';
+import { createMemoryGovernor } from '../governor/memory.js';
+import type { Governor } from '../governor/types.js';
+import { ApiError } from '../http/errors.js';
 import { coreLogger, type Logger, silentLogger } from '../logger.js';
+import { outboxDriverFor } from '../outbox/index.js';
+import { createOutbox, type DeliveryTarget, type Outbox, type OutboxOptions } from '../outbox/outbox.js';
 import { createAuditRepository } from '../store/audit-repository.js';
 import { openStore } from '../store/db.js';
 import { createRelayRepository, type RelayDeviceRow } from '../store/relay-repository.js';
@@ -26,50 +32,111 @@ export interface StandaloneDevice {
   maxMessageBytes?: number;
 }
 
+/** The entry id the standalone relay's outbox rows carry: its one entry, from core's config. */
+const STANDALONE_ENTRY_ID = 'config';
+
 export interface StandaloneRelayOptions {
   /** The entry every device relays through, validated by core. */
   emailServer: EmailServerConfig;
   relay: RelayOptions;
   devices: unknown;
-  /** Where the embedded SQLite file keeps counters and the login throttle. */
+  /**
+   * The state directory: the embedded SQLite file (outbox, counters, login throttle) and the
+   * generated certificate. Messages queued here are delivered by the next start.
+   */
   dataDir: string;
+  /**
+   * The outbox: retry schedule and lifetime, concurrency, poll interval (see {@link OutboxOptions});
+   * `drainTimeoutMs`: at close, sends in flight get this long to finish. @default 10000
+   */
+  outbox?: Pick<OutboxOptions, 'schedule' | 'concurrency' | 'pollMs' | 'leaseMs'> & {
+    drainTimeoutMs?: number;
+  };
+  /**
+   * The per-mailbox governor (Exchange's limits for Microsoft hosts, the entry's `limits`
+   * otherwise), in this process. `windowMs`: the per-minute window (@default 60000; shorter only in
+   * tests). `enabled: false` turns it off.
+   */
+  governor?: { enabled?: boolean; windowMs?: number; lingerMs?: number };
+  /** Shapes the entry's mailer (`timeouts`, `clientName`). */
+  mailer?: Pick<MailerOptions, 'timeouts' | 'clientName'>;
   logger?: Logger;
   now?: () => Date;
 }
 
+/** A running standalone relay. */
+export interface StandaloneRelay {
+  relay: Relay;
+  /** The embedded outbox (for status and tests). */
+  outbox: Outbox;
+  /**
+   * Stops the listeners and the outbox: sends in flight get `drainTimeoutMs`, the rest stays queued
+   * for the next start. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
 /**
- * The relay without the server: the same listener, policy and counters (`createRelay`), with the
- * devices from a file and one entry from core's config. Devices are the file's: on every start the
- * stored ones are replaced by it. Messages go straight to the entry's mailer (`sendRaw`), answering
- * 250 after the email server accepted — there is no outbox in this mode.
+ * The relay without the server, on the server's code: the same listener, policy and counters
+ * (`createRelay`), and the same durable outbox, driver and governor, embedded in a SQLite file in
+ * `dataDir`. A device gets 250 only after its message is committed there; delivery goes through
+ * the entry's mailer with the outbox's retry schedule, and whatever a stopped or killed process left
+ * queued is delivered by the next start (a send cut by a kill or by the drain deadline after its
+ * connection was open ends `unknown`, never re-sent unasked). Devices are the file's: on every start the stored ones are
+ * replaced by it.
  * @throws ServerError `RELAY_CONFIG_INVALID` naming the device field and the fix.
  */
-export async function startStandaloneRelay(
-  options: StandaloneRelayOptions,
-): Promise<{ relay: Relay; close(): Promise<void> }> {
+export async function startStandaloneRelay(options: StandaloneRelayOptions): Promise<StandaloneRelay> {
   const devices = parseDevices(options.devices);
   const now = options.now ?? (() => new Date());
   const logger = options.logger ?? silentLogger;
+  const config = options.emailServer;
   const store = await openStore({ dataDir: options.dataDir }, logger);
-  const log = coreLogger(logger);
-  const mailer = createMailer(options.emailServer, { ...(log ? { logger: log } : {}) });
+  const governor: Governor | undefined =
+    options.governor?.enabled === false
+      ? undefined
+      : createMemoryGovernor({ now: () => now().getTime(), ...options.governor });
+  const target = entryTarget(config, {
+    now,
+    logger,
+    governed: governor !== undefined,
+    ...(options.mailer ? { mailer: options.mailer } : {}),
+  });
+  let relay: Relay | undefined;
+  let outbox: Outbox | undefined;
   try {
     const repo = createRelayRepository(store.db);
     await syncDevices(repo, devices, now());
-    const relay = createRelay(options.relay, {
+    const running = createOutbox({
+      ...options.outbox,
+      driver: outboxDriverFor(store.db),
+      logger,
+      now,
+      // One process per state directory: rows another owner left in flight belong to a killed one.
+      reclaimOthersAtStart: true,
+      ...(governor ? { governor } : {}),
+      async mailerFor(entryId) {
+        if (entryId !== STANDALONE_ENTRY_ID)
+          throw new ApiError(
+            409,
+            'EMAIL_SERVER_NOT_FOUND',
+            `The message names entry "${entryId}", not this relay's`,
+            {
+              hint: 'Messages queued by a server cannot be delivered by the standalone relay; use a state directory of its own',
+            },
+          );
+        return target.get();
+      },
+    });
+    outbox = running;
+    relay = createRelay(options.relay, {
       repo,
       entry: async () => ({
-        id: 'config',
-        config: options.emailServer as unknown as Record<string, unknown>,
+        id: STANDALONE_ENTRY_ID,
+        config: config as unknown as Record<string, unknown>,
       }),
-      submitter: {
-        async submit(submission) {
-          if (submission.content.kind !== 'raw') throw new Error('raw MIME only');
-          const { raw, envelope } = submission.content;
-          await mailer.sendRaw({ raw, envelope, messageId: submission.messageId });
-          return { id: randomUUID(), messageId: submission.messageId, status: 'sent', duplicate: false };
-        },
-      },
+      // Accepted means committed: 250 only after the outbox stored the message.
+      submitter: running,
       limiter: createLoginLimiter({
         repo: createThrottleRepository(store.db),
         now,
@@ -79,20 +146,96 @@ export async function startStandaloneRelay(
       logger,
       now,
     });
+    await running.start();
     await relay.start();
+    const listening = relay;
+    let closing: Promise<void> | undefined;
     return {
-      relay,
-      async close() {
-        await relay.close();
-        await mailer.close();
-        await store.close();
+      relay: listening,
+      outbox: running,
+      close() {
+        closing ??= (async () => {
+          // The outbox claims nothing more (a device still sending meanwhile gets 451 and retries
+          // later) while the listeners end their sessions; then the mailer and the database close.
+          await Promise.all([running.stop(options.outbox?.drainTimeoutMs ?? 10_000), listening.close()]);
+          await target.close();
+          await governor?.close();
+          await store.close();
+        })();
+        return closing;
       },
     };
   } catch (error) {
-    await mailer.close();
+    await relay?.close();
+    await outbox?.stop(0);
+    await target.close();
+    await governor?.close();
     await store.close();
     throw error;
   }
+}
+
+/**
+ * The entry's delivery target, as the server builds it (entry-runtimes.ts) minus its S5/S6 guards
+ * (the CLI's config is the operator's own): one token cache; a pooled mailer for an ungoverned
+ * host; for a governed mailbox a connection of its own per send, closed before the governor's
+ * lease is given back. The outbox owns retries: core retries nothing.
+ */
+function entryTarget(
+  config: EmailServerConfig,
+  options: {
+    now: () => Date;
+    logger: Logger;
+    governed: boolean;
+    mailer?: Pick<MailerOptions, 'timeouts' | 'clientName'>;
+  },
+): { get(): DeliveryTarget; close(): Promise<void> } {
+  const log = coreLogger(options.logger);
+  const coreNow = () => options.now().getTime();
+  const tokens =
+    config.auth.type === 'oauth2'
+      ? entryTokenCache(config, { now: coreNow, ...(log ? { logger: log } : {}) })
+      : undefined;
+  const build = (single: boolean) =>
+    createMailer(config, {
+      retry: false,
+      ...options.mailer,
+      ...(single ? { limits: { maxConnections: 1, messagesPerMinute: 0 } } : {}),
+      ...(tokens ? { tokenProvider: tokens } : {}),
+      now: coreNow,
+      ...(log ? { logger: log } : {}),
+    });
+  const mailbox = options.governed ? mailboxOf(config) : undefined;
+  let pooled: ReturnType<typeof createMailer> | undefined;
+  const sending = new Set<ReturnType<typeof createMailer>>();
+  const once = async <T>(run: (m: ReturnType<typeof createMailer>) => Promise<T>): Promise<T> => {
+    const single = build(true);
+    sending.add(single);
+    try {
+      return await run(single);
+    } finally {
+      sending.delete(single);
+      await single.close();
+    }
+  };
+  return {
+    get() {
+      if (mailbox)
+        return {
+          mailbox,
+          mailer: {
+            send: (m) => once((mailer) => mailer.send(m)),
+            sendRaw: (m) => once((mailer) => mailer.sendRaw(m)),
+          },
+        };
+      pooled ??= build(false);
+      return { mailer: pooled };
+    },
+    /** After the outbox's drain deadline: sends still running are cut (their rows stay in flight). */
+    async close() {
+      await Promise.all([...sending, ...(pooled ? [pooled] : [])].map((m) => m.close({ force: true })));
+    },
+  };
 }
 
 function invalid(path: string, message: string): never {
