@@ -24,11 +24,12 @@ export interface EntryRuntime {
   readonly addresses: readonly string[];
   readonly mailer: RemoteMailer;
   /**
-   * Sends through a connection of its own, closed before this resolves: for governed mailboxes,
-   * where each send holds one of the mailbox's connection leases (a pooled connection would stay
-   * open, and counted by Exchange, after its lease was given back). Shares the entry's token cache.
+   * Mailers of ONE SMTP connection each, open until closed: a governed mailbox's connections, each
+   * held under one of the governor's connection leases and reused for message after message
+   * (outbox/leased-connections.ts). `key` names this runtime's version and checked address: a
+   * connection opened under another key is not reused. They share the entry's token cache.
    */
-  once<T>(run: (mailer: RemoteMailer) => Promise<T>): Promise<T>;
+  readonly single: { key: string; open(): Promise<RemoteMailer> };
 }
 
 /** Options that shape every mailer the server builds (tests and the benchmark set them). */
@@ -172,29 +173,23 @@ export function createEntryRuntimes(
       tokens,
       addresses,
       mailer,
-      once: onceThrough(key, effective, tokens, addresses[0]!),
+      single: singleThrough(key, effective, tokens, addresses[0]!),
     };
   }
 
   /**
-   * A one-connection mailer per call (the governor's sends), to the given checked address. Rebuilt
+   * One-connection mailers (the governor's connections), to the given checked address. Rebuilt
    * with the pooled mailer when the address changes (regression: it kept the first address, so a
-   * governed send went to an address the S6 re-check no longer vouched for).
+   * governed send went to an address the S6 re-check no longer vouched for); the new key retires
+   * connections to the old address.
    */
-  function onceThrough(
+  function singleThrough(
     key: string,
     config: EmailServerConfig,
     tokens: EntryRuntime['tokens'],
     address: string,
-  ): EntryRuntime['once'] {
-    return async (run) => {
-      const single = await buildMailer(key, config, tokens, address, true);
-      try {
-        return await run(single);
-      } finally {
-        await single.close();
-      }
-    };
+  ): EntryRuntime['single'] {
+    return { key: `${key}@${address}`, open: () => buildMailer(key, config, tokens, address, true) };
   }
 
   /** Re-resolves after the TTL; keeps the mailer while its address is still among the checked ones. */
@@ -208,7 +203,7 @@ export function createEntryRuntimes(
       ...current,
       addresses,
       mailer: await buildMailer(slot.version, effective, current.tokens, addresses[0]!),
-      once: onceThrough(slot.version, effective, current.tokens, addresses[0]!),
+      single: singleThrough(slot.version, effective, current.tokens, addresses[0]!),
     };
     void current.mailer.close();
     slot.runtime = Promise.resolve(next);

@@ -140,9 +140,10 @@ export interface CreateServerOptions {
    * The governor of per-mailbox limits (Exchange's for Microsoft hosts; an entry's `limits`
    * otherwise): in process with SQLite, across instances with PostgreSQL. `windowMs` is the
    * per-minute window (@default 60000; shorter only in tests), `leaseMs` a connection lease's life
-   * without heartbeat (@default 30000). `enabled: false` turns it off.
+   * without heartbeat (@default 30000), `idleMs` how long a governed mailbox's idle SMTP connection
+   * stays open (and leased) for the next message (@default 1500). `enabled: false` turns it off.
    */
-  governor?: { enabled?: boolean; windowMs?: number; leaseMs?: number; lingerMs?: number };
+  governor?: { enabled?: boolean; windowMs?: number; leaseMs?: number; lingerMs?: number; idleMs?: number };
 }
 
 /** A listening server. */
@@ -281,6 +282,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       now,
       reclaimOthersAtStart: store.sqliteFile !== undefined,
       ...(governor ? { governor } : {}),
+      ...(options.governor?.idleMs !== undefined ? { connectionIdleMs: options.governor.idleMs } : {}),
       onAttempt: (_entry, outcome, code) => metrics.attempt(outcome, code),
       async mailerFor(entryId) {
         const record = await context.lookups.emailServers.get(`ref:${entryId}`, () =>
@@ -298,13 +300,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
         const runtime = await context.runtimes.get(record);
         const mailbox = governor ? mailboxOf(runtime.config) : undefined;
         if (!mailbox) return { mailer: runtime.mailer };
-        return {
-          mailbox,
-          mailer: {
-            send: (m) => runtime.once((mailer) => mailer.send(m)),
-            sendRaw: (m) => runtime.once((mailer) => mailer.sendRaw(m)),
-          },
-        };
+        return { mailbox, mailer: runtime.mailer, connection: { entryId: record.id, ...runtime.single } };
       },
     });
     await ensureAdmin(context, options.admin, options.passwordHashing ?? DEFAULT_SCRYPT, !!testkit);
