@@ -10,6 +10,7 @@ import {
   type LeasedConnection,
 } from './leased-connections.js';
 import { type AttemptOutcome, type OutboxDriver, type OutboxRow, toOutboxMessage } from './driver.js';
+import { groupCommits } from './group-commit.js';
 import { DEFAULT_RETRY_SCHEDULE, type RetrySchedule, retryDelayMs } from './schedule.js';
 import type {
   OutboxAccepted,
@@ -110,7 +111,8 @@ export const shuttingDown = () =>
  * attempt. Storage-agnostic: the driver (SQLite or PostgreSQL) holds every state.
  */
 export function createOutbox(options: OutboxOptions) {
-  const { driver, logger } = options;
+  const { logger } = options;
+  const driver = groupCommits(options.driver);
   const now = options.now ?? (() => new Date());
   const owner = options.instanceId ?? randomUUID();
   const schedule: RetrySchedule = { ...DEFAULT_RETRY_SCHEDULE, ...options.schedule };

@@ -6,6 +6,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { withStatementCache } from './statement-cache.js';
 import type { Logger } from '../logger.js';
 
 /** Where the server keeps its state. */
@@ -59,7 +60,7 @@ export async function openStore(options: StoreOptions, logger?: Logger): Promise
     // WAL + NORMAL: commits no longer wait for an fsync each (the database stays consistent; a power
     // cut may lose the last commits). Every sent-log row would otherwise cost a disk flush.
     sqlite.pragma('synchronous = NORMAL');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   }
   try {
     await migrate(db);

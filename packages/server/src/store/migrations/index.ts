@@ -7,6 +7,7 @@ import { securityApiKeyScope } from './0003-security-b.js';
 import { securityAuditCount } from './0003-security-c.js';
 import { relay } from './0004-relay.js';
 import { webadminLastTest } from './0005-webadmin-last-test.js';
+import { leasesClaimOrder } from './0011-leases-claim-order.js';
 
 /** Migrations in order. Names are stable: they are recorded in the database. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '0003-security-c': securityAuditCount,
   '0004-relay': relay,
   '0005-webadmin-last-test': webadminLastTest,
+  '0011-leases-claim-order': leasesClaimOrder,
 };
 
 /** In-code provider: works the same from `src/` under vitest and from the built `dist/`. */
