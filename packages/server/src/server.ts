@@ -18,6 +18,7 @@ import type { AppContext } from './context.js';
 import { createEntryRuntimes, type RuntimeOptions } from './entry-runtimes.js';
 import { createLookupCache } from './lookup-cache.js';
 import { createMailerHost } from './mailer-host/host.js';
+import { createInThreadMailerHost } from './mailer-host/in-thread.js';
 import { createRelay, type Relay, type RelayOptions } from './relay/relay.js';
 import { createRelayRepository } from './store/relay-repository.js';
 import { ApiError } from './http/errors.js';
@@ -28,7 +29,7 @@ import type { Governor } from './governor/types.js';
 import { outboxDriverFor } from './outbox/index.js';
 import { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.js';
 import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
-import { createJsonLogger, type Logger } from './logger.js';
+import { coreLogger, createJsonLogger, type Logger } from './logger.js';
 import { createServerMetrics } from './routes/metrics.js';
 import type { KeyRing } from './secrets/keyring.js';
 import { startKeyRing } from './secrets/live-keyring.js';
@@ -249,7 +250,12 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
         () => context,
         options.runtime,
         options.mailerThread === false
-          ? undefined
+          ? createInThreadMailerHost({
+              now: () => now().getTime(),
+              logger: coreLogger(logger),
+              onTokenRequest: (outcome) => metrics.tokenRequest(outcome),
+              tokenPolicy,
+            })
           : createMailerHost({
               logger,
               now: () => now().getTime(),
