@@ -63,19 +63,28 @@ export function createLeasedConnections(options: LeasedConnectionsOptions) {
   const idleMs = options.idleMs ?? 1500;
   const byMailbox = new Map<string, Set<Connection>>();
   const closing = new Set<Promise<void>>();
+  /** Connections of a mailbox (key) closing now: their places come back when this reaches 0. */
+  const releasing = new Map<string, number>();
 
   function close(c: Connection): void {
     const set = byMailbox.get(c.mailbox.key);
     if (!set?.delete(c)) return;
     if (set.size === 0) byMailbox.delete(c.mailbox.key);
     clearTimeout(c.idle);
+    const key = c.mailbox.key;
+    releasing.set(key, (releasing.get(key) ?? 0) + 1);
     const done = (async () => {
       // core's close lets a send in progress finish; the lease outlives the connection.
       await c.mailer?.then((m) => m.close()).catch(() => {});
       await c.lease.release();
     })();
     closing.add(done);
-    void done.finally(() => closing.delete(done));
+    void done.finally(() => {
+      closing.delete(done);
+      const left = (releasing.get(key) ?? 1) - 1;
+      if (left > 0) releasing.set(key, left);
+      else releasing.delete(key);
+    });
   }
 
   /** Closes idle connections of the mailbox beyond the governor's share (after a 432). */
@@ -152,8 +161,9 @@ export function createLeasedConnections(options: LeasedConnectionsOptions) {
       }
       const answer = await governor.lease(mailbox);
       if (!answer.admitted) {
-        // Another entry of the same mailbox sits on an idle connection: close it to make room.
-        if (answer.reason === 'connections')
+        // Another entry of the same mailbox sits on an idle connection: close it to make room
+        // (one at a time: while a place is coming back, asking again closes nothing more).
+        if (answer.reason === 'connections' && !releasing.has(mailbox.key))
           for (const c of byMailbox.get(mailbox.key) ?? [])
             if (!c.busy && c.source !== source.key) {
               close(c);
