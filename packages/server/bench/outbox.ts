@@ -19,6 +19,7 @@
  *     compete for the same cores either way.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,6 +54,18 @@ type Testkit = Awaited<ReturnType<typeof startTestkit>>;
 const f = (n: number) => n.toFixed(1);
 const best = (values: number[]) => Math.max(...values);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** CPU time (ms) of the calling thread, from /proc (Linux; utime + stime in USER_HZ 100); 0 elsewhere. */
+function threadCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+/** The server's main-thread CPU per delivered message (ms), per round: what the outbox adds. */
+const mainCpuPerMessage: number[] = [];
 
 function row(figure: string, ours: number, comparison: string, theirs: number, target: number, unit = '/s') {
   const ratio = ours / theirs;
@@ -124,9 +137,12 @@ async function deliveryRun(servers: SmtpOAuthServer[], testkit: Testkit, entryId
   await sleep(200);
   await testkit.call('reset');
   const started = performance.now();
+  const cpu = threadCpuMs();
   await enqueue(servers[0]!, entryId, DELIVERIES, tag);
   await delivered(testkit, DELIVERIES);
   const seconds = (performance.now() - started) / 1000;
+  // Includes queuing the messages and this loop's polling of the testkit.
+  mainCpuPerMessage.push((threadCpuMs() - cpu) / DELIVERIES);
   await Promise.all(servers.map((s) => s.close()));
   return DELIVERIES / seconds;
 }
@@ -250,6 +266,9 @@ async function deliveryRate(testkit: Testkit): Promise<boolean> {
       }
     }
     console.log(`  (b) rounds/s: outbox ${ours.map(f).join(', ')}; direct ${theirs.map(f).join(', ')}`);
+    console.log(
+      `  (b) server main-thread CPU per message (ms, queuing included): ${mainCpuPerMessage.map((v) => v.toFixed(2)).join(', ')}`,
+    );
     return row(
       `server outbox deliveries/s (${DELIVERIES} queued, limits off, concurrency ${CONCURRENCY}, SQLite)`,
       best(ours),

@@ -1,20 +1,17 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { createMailer, type EmailServerConfig, type MailerOptions, type TokenProvider } from '@org/core';
+import type { EmailServerConfig, MailerOptions, TokenProvider } from '@org/core';
 import type { AppContext } from './context.js';
 import { configOf } from './email-servers.js';
-import { entryTokenCache } from './entry-token-cache.js';
 import { assertSmtpHostAllowed, assertTokenEndpointAllowed } from './guards/outbound.js';
-import { tokenUrlCheck } from './guards/token-url.js';
 import { ApiError } from './http/errors.js';
-import { coreLogger } from './logger.js';
-import type { MailerHost, RemoteMailer } from './mailer-host/host.js';
+import type { HostedEntry, MailerHost, RemoteMailer } from './mailer-host/mailer-host.js';
 import type { EmailServerRecord } from './store/email-servers-repository.js';
 
 /**
  * What an entry needs at run time: its decrypted config, ONE token cache (so one MSAL client and
- * single-flight token requests, S10) and ONE pooled mailer, shared by every request. With the
- * mailer thread both live in the worker; `tokens` then asks the worker's cache.
+ * single-flight token requests, S10) and ONE pooled mailer, shared by every request. Both live in
+ * the mailer host (this thread or the mailer worker); `tokens` asks the host's cache.
  */
 export interface EntryRuntime {
   readonly id: string;
@@ -23,12 +20,15 @@ export interface EntryRuntime {
   /** The addresses the S6 guard checked; the mailer connects to the first one. */
   readonly addresses: readonly string[];
   readonly mailer: RemoteMailer;
+  /** The entry in the mailer host: its config was handed over once, under this runtime's key. */
+  readonly hosted: HostedEntry;
   /**
-   * Sends through a connection of its own, closed before this resolves: for governed mailboxes,
-   * where each send holds one of the mailbox's connection leases (a pooled connection would stay
-   * open, and counted by Exchange, after its lease was given back). Shares the entry's token cache.
+   * Mailers of ONE SMTP connection each, open until closed: a governed mailbox's connections, each
+   * held under one of the governor's connection leases and reused for message after message
+   * (outbox/leased-connections.ts). `key` names this runtime's version and checked address: a
+   * connection opened under another key is not reused. They share the entry's token cache.
    */
-  once<T>(run: (mailer: RemoteMailer) => Promise<T>): Promise<T>;
+  readonly single: { key: string; open(): Promise<RemoteMailer> };
 }
 
 /** Options that shape every mailer the server builds (tests and the benchmark set them). */
@@ -56,11 +56,6 @@ interface Slot {
   recheck?: Promise<EntryRuntime>;
 }
 
-const logOption = (c: AppContext) => {
-  const logger = coreLogger(c.logger);
-  return logger ? { logger } : {};
-};
-
 // The send path's lookup cache hands out the same record object for a while: hash it once.
 const versions = new WeakMap<EmailServerRecord, string>();
 
@@ -84,14 +79,12 @@ function versionOf(record: EmailServerRecord): string {
 export function createEntryRuntimes(
   ctx: () => AppContext,
   options: RuntimeOptions = {},
-  /** The mailer thread; without it the mailers run on this thread. */
-  host?: MailerHost,
+  /** Where the mailers and token caches run: this thread or the mailer worker. */
+  host: MailerHost,
 ) {
   const slots = new Map<string, Slot>();
   const ttl = options.addressTtlMs ?? 300_000;
   let closed = false;
-
-  const coreNow = () => ctx().now().getTime();
 
   /** S5 + S6 again at use time: the operator's policy may be stricter now, DNS may have moved. */
   async function check(config: EmailServerConfig): Promise<string[]> {
@@ -112,9 +105,8 @@ export function createEntryRuntimes(
   }
 
   async function buildMailer(
-    key: string,
+    hosted: HostedEntry,
     config: EmailServerConfig,
-    tokens: TokenProvider | undefined,
     address: string,
     single = false,
   ): Promise<RemoteMailer> {
@@ -127,26 +119,7 @@ export function createEntryRuntimes(
       ...options.mailer,
       ...(single ? { limits: { maxConnections: 1, messagesPerMinute: 0 } } : {}),
     };
-    if (host) return host.open({ key, config, connectAddress, options: mailerOptions });
-    return createMailer(config, {
-      ...mailerOptions,
-      ...(tokens ? { tokenProvider: tokens } : {}),
-      ...(connectAddress ? { connectAddress } : {}),
-      now: coreNow,
-      ...logOption(ctx()),
-    });
-  }
-
-  function tokensFor(key: string, config: EmailServerConfig): TokenProvider | undefined {
-    if (config.auth.type !== 'oauth2') return undefined;
-    if (host) return { getToken: (o) => host.token(key, config, o) };
-    return entryTokenCache(config, {
-      now: coreNow,
-      // S5 for every URL the provider contacts, not only the configured endpoint (issue 13 §2).
-      checkUrl: tokenUrlCheck(() => ctx().tokenPolicy),
-      ...logOption(ctx()),
-      onTokenRequest: (outcome) => ctx().metrics.tokenRequest(outcome),
-    });
+    return hosted.open({ connectAddress, options: mailerOptions });
   }
 
   /**
@@ -164,37 +137,38 @@ export function createEntryRuntimes(
     const config = configOf(ctx(), record);
     const addresses = await check(config);
     const effective = withEnvironmentProxy(config);
-    const tokens = tokensFor(key, effective);
-    const mailer = await buildMailer(key, effective, tokens, addresses[0]!);
+    const hosted = host.entry(key, effective);
+    let mailer: RemoteMailer;
+    try {
+      mailer = await buildMailer(hosted, effective, addresses[0]!);
+    } catch (error) {
+      hosted.release();
+      throw error;
+    }
     return {
       id: record.id,
       config,
-      tokens,
+      tokens: hosted.tokens,
       addresses,
       mailer,
-      once: onceThrough(key, effective, tokens, addresses[0]!),
+      hosted,
+      single: singleThrough(key, hosted, effective, addresses[0]!),
     };
   }
 
   /**
-   * A one-connection mailer per call (the governor's sends), to the given checked address. Rebuilt
+   * One-connection mailers (the governor's connections), to the given checked address. Rebuilt
    * with the pooled mailer when the address changes (regression: it kept the first address, so a
-   * governed send went to an address the S6 re-check no longer vouched for).
+   * governed send went to an address the S6 re-check no longer vouched for); the new key retires
+   * connections to the old address.
    */
-  function onceThrough(
+  function singleThrough(
     key: string,
+    hosted: HostedEntry,
     config: EmailServerConfig,
-    tokens: EntryRuntime['tokens'],
     address: string,
-  ): EntryRuntime['once'] {
-    return async (run) => {
-      const single = await buildMailer(key, config, tokens, address, true);
-      try {
-        return await run(single);
-      } finally {
-        await single.close();
-      }
-    };
+  ): EntryRuntime['single'] {
+    return { key: `${key}@${address}`, open: () => buildMailer(hosted, config, address, true) };
   }
 
   /** Re-resolves after the TTL; keeps the mailer while its address is still among the checked ones. */
@@ -207,8 +181,8 @@ export function createEntryRuntimes(
     const next = {
       ...current,
       addresses,
-      mailer: await buildMailer(slot.version, effective, current.tokens, addresses[0]!),
-      once: onceThrough(slot.version, effective, current.tokens, addresses[0]!),
+      mailer: await buildMailer(current.hosted, effective, addresses[0]!),
+      single: singleThrough(slot.version, current.hosted, effective, addresses[0]!),
     };
     void current.mailer.close();
     slot.runtime = Promise.resolve(next);
@@ -218,7 +192,7 @@ export function createEntryRuntimes(
   function retire(slot: Slot | undefined): void {
     // Sends in progress finish first (core's close), so a concurrent update never cuts a message.
     slot?.runtime.then(
-      (r) => r.mailer.close(),
+      (r) => r.mailer.close().finally(() => r.hosted.release()),
       () => {},
     );
   }
@@ -264,11 +238,11 @@ export function createEntryRuntimes(
       const all = [...slots.values()];
       slots.clear();
       await Promise.allSettled(all.map(async (s) => (await s.runtime).mailer.close()));
-      await host?.close();
+      await host.close();
     },
-    /** The mailer thread answers (readiness); always true without one. */
+    /** The mailer host answers (readiness). */
     alive(): Promise<boolean> {
-      return host ? host.alive() : Promise.resolve(!closed);
+      return closed ? Promise.resolve(false) : host.alive();
     },
     /** The environment's proxy for token requests (the doctor names the route a token takes). */
     proxy: options.proxy,

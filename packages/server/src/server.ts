@@ -18,6 +18,7 @@ import type { AppContext } from './context.js';
 import { createEntryRuntimes, type RuntimeOptions } from './entry-runtimes.js';
 import { createLookupCache } from './lookup-cache.js';
 import { createMailerHost } from './mailer-host/host.js';
+import { createInThreadMailerHost } from './mailer-host/in-thread.js';
 import { createRelay, type Relay, type RelayOptions } from './relay/relay.js';
 import { createRelayRepository } from './store/relay-repository.js';
 import { ApiError } from './http/errors.js';
@@ -29,7 +30,7 @@ import { outboxDriverFor } from './outbox/index.js';
 import { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.js';
 import { createWebhookDispatcher, type WebhookDispatcherOptions } from './webhooks/dispatcher.js';
 import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
-import { createJsonLogger, type Logger } from './logger.js';
+import { coreLogger, createJsonLogger, type Logger } from './logger.js';
 import { createServerMetrics } from './routes/metrics.js';
 import type { KeyRing } from './secrets/keyring.js';
 import { startKeyRing } from './secrets/live-keyring.js';
@@ -141,9 +142,10 @@ export interface CreateServerOptions {
    * The governor of per-mailbox limits (Exchange's for Microsoft hosts; an entry's `limits`
    * otherwise): in process with SQLite, across instances with PostgreSQL. `windowMs` is the
    * per-minute window (@default 60000; shorter only in tests), `leaseMs` a connection lease's life
-   * without heartbeat (@default 30000). `enabled: false` turns it off.
+   * without heartbeat (@default 30000), `idleMs` how long a governed mailbox's idle SMTP connection
+   * stays open (and leased) for the next message (@default 1500). `enabled: false` turns it off.
    */
-  governor?: { enabled?: boolean; windowMs?: number; leaseMs?: number; lingerMs?: number };
+  governor?: { enabled?: boolean; windowMs?: number; leaseMs?: number; lingerMs?: number; idleMs?: number };
   /**
    * API keys' webhooks: where they may post (S6 rules: https to public addresses unless the
    * operator allows more), the per-request timeout, the retry delays, and `deliver: false` to only
@@ -266,7 +268,12 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
         () => context,
         options.runtime,
         options.mailerThread === false
-          ? undefined
+          ? createInThreadMailerHost({
+              now: () => now().getTime(),
+              logger: coreLogger(logger),
+              onTokenRequest: (outcome) => metrics.tokenRequest(outcome),
+              tokenPolicy,
+            })
           : createMailerHost({
               logger,
               now: () => now().getTime(),
@@ -327,6 +334,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       now,
       reclaimOthersAtStart: store.sqliteFile !== undefined,
       ...(governor ? { governor } : {}),
+      ...(options.governor?.idleMs !== undefined ? { connectionIdleMs: options.governor.idleMs } : {}),
       onAttempt: (_entry, outcome, code) => metrics.attempt(outcome, code),
       async mailerFor(entryId) {
         const record = await context.lookups.emailServers.get(`ref:${entryId}`, () =>
@@ -344,13 +352,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
         const runtime = await context.runtimes.get(record);
         const mailbox = governor ? mailboxOf(runtime.config) : undefined;
         if (!mailbox) return { mailer: runtime.mailer };
-        return {
-          mailbox,
-          mailer: {
-            send: (m) => runtime.once((mailer) => mailer.send(m)),
-            sendRaw: (m) => runtime.once((mailer) => mailer.sendRaw(m)),
-          },
-        };
+        return { mailbox, mailer: runtime.mailer, connection: { entryId: record.id, ...runtime.single } };
       },
     });
     await ensureAdmin(context, options.admin, options.passwordHashing ?? DEFAULT_SCRYPT, !!testkit);

@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { createMemoryGovernor } from '../src/governor/memory.js';
 import { createPostgresGovernor } from '../src/governor/postgres.js';
-import type { Admission, Governor, Mailbox } from '../src/governor/types.js';
+import type { Admission, Governor, LeaseAnswer, Mailbox } from '../src/governor/types.js';
 import { openStore, type Store } from '../src/store/db.js';
 import { describeDrivers, type TestStore } from './helpers/drivers.js';
 
@@ -17,6 +17,10 @@ const mailbox: Mailbox = {
 const admitted = (a: Admission) => {
   if (!a.admitted) throw new Error(`refused: ${a.reason}`);
   return a;
+};
+const leased = (a: LeaseAnswer) => {
+  if (!a.admitted) throw new Error(`refused: ${a.reason}`);
+  return a.lease;
 };
 
 function clock() {
@@ -46,7 +50,9 @@ describeDrivers('Governor.usage', (driver) => {
         recipientsLastDay: 0,
         backoffUntil: null,
       });
-      const a = admitted(await g.admit(mailbox, 3));
+      const a = leased(await g.lease(mailbox));
+      leased(await g.lease(mailbox));
+      admitted(await g.admit(mailbox, 3));
       admitted(await g.admit(mailbox, 2));
       expect(await g.usage(mailbox.key)).toMatchObject({
         connections: 2,
@@ -75,11 +81,13 @@ describeDrivers('Governor.usage', (driver) => {
       test = await driver.freshStore();
       store = await openStore(test.options);
       const c = clock();
-      const options = { now: c.now, lingerMs: 0, leaseMs: 30_000 };
+      const options = { now: c.now, leaseClock: c.now, lingerMs: 0, leaseMs: 30_000 };
       const one = createPostgresGovernor(store.db, { ...options, owner: 'one' });
       const two = createPostgresGovernor(store.db, { ...options, owner: 'two' });
       governors.push(one, two);
-      const a = admitted(await one.admit(mailbox, 4));
+      const a = leased(await one.lease(mailbox));
+      leased(await one.lease(mailbox));
+      admitted(await one.admit(mailbox, 4));
       admitted(await one.admit(mailbox, 1));
       expect(await two.usage(mailbox.key)).toEqual({
         connections: 2,

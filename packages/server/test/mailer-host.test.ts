@@ -1,7 +1,8 @@
 import { isSmtpOAuthError, parseConfig, SmtpOAuthError } from '@org/core';
 import { createTestEnvironment, type TestEnvironment } from '@org/testkit';
 import { afterEach, expect, it } from 'vitest';
-import { createMailerHost, type MailerHost } from '../src/mailer-host/host.js';
+import { createMailerHost } from '../src/mailer-host/host.js';
+import type { MailerHost } from '../src/mailer-host/mailer-host.js';
 import { describeDrivers } from './helpers/drivers.js';
 import { createCapturingLogger, type Harness, json, startHarness } from './helpers/harness.js';
 
@@ -24,13 +25,10 @@ async function open() {
   host = createMailerHost({ logger, now: () => kit.clock.now() });
   const parsed = parseConfig(kit.config);
   if (!parsed.ok) throw new Error('testkit config does not validate');
-  const mailer = await host.open({
-    key: 'entry:v1',
-    config: parsed.config,
-    connectAddress: undefined,
-    options: {},
-  });
-  return { kit, logger, mailer, config: parsed.config };
+  // The entry's config crosses to the worker once; its mailers and token requests name only the key.
+  const entry = host.entry('entry:v1', parsed.config);
+  const mailer = await entry.open({ connectAddress: undefined, options: {} });
+  return { kit, logger, mailer, config: parsed.config, entry };
 }
 
 it('sends in the worker; core errors come back as SmtpOAuthError with code, hint, transient, details', async () => {
@@ -57,14 +55,14 @@ it('sends in the worker; core errors come back as SmtpOAuthError with code, hint
 });
 
 it('one token cache per key: the mailers and token requests of a key share it; logs are forwarded', async () => {
-  const { kit, logger, mailer, config } = await open();
-  const second = await host!.open({ key: 'entry:v1', config, connectAddress: undefined, options: {} });
+  const { kit, logger, mailer, entry } = await open();
+  const second = await entry.open({ connectAddress: undefined, options: {} });
   await Promise.all(
     Array.from({ length: 20 }, (_, i) =>
       (i % 2 ? mailer : second).send({ to: `r${i}@example.com`, subject: `n${i}`, text: 'x' }),
     ),
   );
-  const token = await host!.token('entry:v1', config);
+  const token = await entry.tokens!.getToken();
   expect(token.accessToken).toBeTruthy();
   expect(kit.tokenRequests()).toHaveLength(1);
   expect(logger.lines.length).toBeGreaterThan(0);
@@ -73,13 +71,13 @@ it('one token cache per key: the mailers and token requests of a key share it; l
 });
 
 it('close: mailers closed, worker stopped; later use is refused', async () => {
-  const { mailer } = await open();
+  const { mailer, config } = await open();
   await mailer.send({ to: 'a@example.com', subject: 'before close', text: 'x' });
   await host!.close();
   await host!.close(); // idempotent
-  await expect(
-    host!.open({ key: 'k', config: {} as never, connectAddress: undefined, options: {} }),
-  ).rejects.toThrow(/closed/);
+  await expect(host!.entry('k', config).open({ connectAddress: undefined, options: {} })).rejects.toThrow(
+    /closed/,
+  );
 });
 
 describeDrivers('mailerThread: false keeps the mailers on the main thread', (driver) => {

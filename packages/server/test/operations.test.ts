@@ -57,9 +57,15 @@ describeDrivers('operations: health, readiness, metrics, the mailer-thread watch
     expect((await send('one')).status).toBe(200);
     env.faults.smtp.add({ stage: 'data-end', reply: '550 5.7.1 Rejected by policy', times: 1 });
     expect((await send('two')).status).toBe(502);
-    // A connection lease is given back a moment after its connection closed (the linger).
-    await new Promise((r) => setTimeout(r, 600));
-    const res = await fetch(`${h.url}/metrics`);
+    // The connection stays open (and leased) for the next message while idle, then closes; its
+    // lease is given back a moment after (the linger).
+    const leases = `smtp_oauth_governor_connection_leases{mailbox="127.0.0.1|${env.mailbox.toLowerCase()}"} 0`;
+    let res = await fetch(`${h.url}/metrics`);
+    for (let until = Date.now() + 30_000; Date.now() < until; ) {
+      if ((await res.clone().text()).includes(leases)) break;
+      await new Promise((r) => setTimeout(r, 200));
+      res = await fetch(`${h.url}/metrics`);
+    }
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
@@ -70,9 +76,7 @@ describeDrivers('operations: health, readiness, metrics, the mailer-thread watch
     expect(text).toContain('smtp_oauth_outbox_attempts_total{outcome="sent",code=""} 1');
     expect(text).toMatch(/smtp_oauth_outbox_attempts_total\{outcome="permanent",code="SMTP_[A-Z_]+"\} 1/);
     expect(text).toContain('smtp_oauth_token_requests_total{outcome="ok"} 1');
-    expect(text).toContain(
-      `smtp_oauth_governor_connection_leases{mailbox="127.0.0.1|${env.mailbox.toLowerCase()}"} 0`,
-    );
+    expect(text).toContain(leases);
     expect(text).toContain('smtp_oauth_process_cpu_seconds_total');
   });
 

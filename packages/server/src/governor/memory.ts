@@ -1,5 +1,5 @@
-import type { Admission, Governor, Mailbox, MailboxUsage } from './types.js';
-import { BACKOFF_MS, DAY_MS, decide, SHRINK_MS } from './window.js';
+import type { Admission, Governor, LeaseAnswer, Mailbox, MailboxUsage } from './types.js';
+import { BACKOFF_MS, connectionShare, DAY_MS, decideConnection, decideWindows, SHRINK_MS } from './window.js';
 
 export interface GovernorOptions {
   /** Clock, ms. @default Date.now */
@@ -7,8 +7,8 @@ export interface GovernorOptions {
   /** The per-minute window. @default 60000 (Exchange's minute) */
   windowMs?: number;
   /**
-   * A released connection counts this long more, so the server has seen it close before the next
-   * AUTH of the mailbox arrives. @default 200
+   * A released connection lease counts this long more, so the server has seen the connection close
+   * before the next AUTH of the mailbox arrives. @default 200
    */
   lingerMs?: number;
 }
@@ -39,47 +39,60 @@ export function createMemoryGovernor(options: GovernorOptions = {}): Governor {
     }
     return slot;
   };
+  const shrinkOf = (slot: Slot, t: number) => (t < slot.shrinkUntil ? slot.shrink : 0);
 
   return {
+    async lease(mailbox: Mailbox): Promise<LeaseAnswer> {
+      const t = now();
+      const slot = slotOf(mailbox.key);
+      if (t < slot.backoffUntil) return { admitted: false, retryAt: slot.backoffUntil, reason: 'backoff' };
+      const denied = decideConnection(mailbox.limits, slot.active, t, shrinkOf(slot, t));
+      if (denied) return denied;
+      slot.active++;
+      let released = false;
+      return {
+        admitted: true,
+        lease: {
+          held: true,
+          async release() {
+            if (released) return;
+            released = true;
+            await new Promise((r) => setTimeout(r, lingerMs));
+            slot.active--;
+          },
+        },
+      };
+    },
     async admit(mailbox: Mailbox, recipients: number): Promise<Admission> {
       const t = now();
       const slot = slotOf(mailbox.key);
       if (t < slot.backoffUntil) return { admitted: false, retryAt: slot.backoffUntil, reason: 'backoff' };
-      if (t >= slot.shrinkUntil) slot.shrink = 0;
       slot.sends = slot.sends.filter((s) => s.at > t - DAY_MS);
       const minute = slot.sends.filter((s) => s.at > t - windowMs);
-      const denied = decide(
+      const denied = decideWindows(
         mailbox.limits,
         {
-          active: slot.active,
           minute: { count: minute.length, oldest: minute[0]?.at },
           day: { recipients: slot.sends.reduce((n, s) => n + s.recipients, 0), oldest: slot.sends[0]?.at },
         },
         recipients,
         t,
         windowMs,
-        slot.shrink,
       );
       if (denied) return denied;
-      slot.active++;
       slot.sends.push({ at: t, recipients });
-      let released = false;
-      return {
-        admitted: true,
-        async release() {
-          if (released) return;
-          released = true;
-          await new Promise((r) => setTimeout(r, lingerMs));
-          slot.active--;
-        },
-      };
+      return { admitted: true };
     },
     throttled(mailbox: Mailbox): void {
       const slot = slotOf(mailbox.key);
       const t = now();
-      slot.shrink = Math.min(slot.shrink + 1, Math.max(0, mailbox.limits.maxConnections - 1));
+      slot.shrink = Math.min(shrinkOf(slot, t) + 1, Math.max(0, mailbox.limits.maxConnections - 1));
       slot.shrinkUntil = t + SHRINK_MS;
       slot.backoffUntil = t + BACKOFF_MS;
+    },
+    share(mailbox: Mailbox): number {
+      const slot = slots.get(mailbox.key);
+      return connectionShare(mailbox.limits, slot ? shrinkOf(slot, now()) : 0);
     },
     leases() {
       return Object.fromEntries([...slots].map(([k, s]) => [k, s.active]));

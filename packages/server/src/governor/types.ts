@@ -42,25 +42,46 @@ export interface MailboxUsage {
   backoffUntil: string | null;
 }
 
-/** The answer to a request for one send. */
-export type Admission =
-  | {
-      admitted: true;
-      /** Gives the connection back (after the send, the connection closed). */
-      release(): Promise<void>;
-    }
-  | {
-      admitted: false;
-      /** When to ask again (ms since the epoch, on the governor's clock). */
-      retryAt: number;
-      reason: 'connections' | 'rate' | 'recipients' | 'backoff';
-    };
+/** A request the governor turned down, and when to ask again. */
+export interface Refusal {
+  admitted: false;
+  /** When to ask again (ms since the epoch, on the governor's clock). */
+  retryAt: number;
+  reason: 'connections' | 'rate' | 'recipients' | 'backoff';
+}
+
+/**
+ * One SMTP connection of a mailbox, held as long as the connection is open (reused for many
+ * messages), not per message: Exchange counts open authenticated sessions, not sends.
+ */
+export interface ConnectionLease {
+  /**
+   * False once the lease was lost (PostgreSQL: its heartbeat could not renew it before it expired,
+   * so another instance may hold the place now): close the connection.
+   */
+  readonly held: boolean;
+  /** Gives the place back, after the connection was closed. Idempotent. */
+  release(): Promise<void>;
+}
+
+/** The answer to a request for a connection. */
+export type LeaseAnswer = { admitted: true; lease: ConnectionLease } | Refusal;
+
+/** The answer to a request for one message: a place in the per-minute and per-day windows. */
+export type Admission = { admitted: true } | Refusal;
 
 export interface Governor {
-  /** One send of `recipients` recipients through `mailbox`: a connection lease and a place in the windows. */
+  /** One more open SMTP connection of `mailbox` (refused: `connections` or `backoff`). */
+  lease(mailbox: Mailbox): Promise<LeaseAnswer>;
+  /**
+   * One message of `recipients` recipients through an open, leased connection of `mailbox`: a place
+   * in its per-minute and per-day windows (refused: `rate`, `recipients` or `backoff`).
+   */
   admit(mailbox: Mailbox, recipients: number): Promise<Admission>;
   /** A 432 arrived anyway (another client of the mailbox): take a smaller share and back off. */
   throttled(mailbox: Mailbox): void;
+  /** Connections the mailbox may have open now: its limit less the share given up after 432s (at least 1). */
+  share(mailbox: Mailbox): number;
   /** Connection leases held by this instance, per mailbox key (metrics). */
   leases(): Record<string, number>;
   /**

@@ -1,10 +1,8 @@
-import type { Admission, MailboxLimits } from './types.js';
+import type { MailboxLimits, Refusal } from './types.js';
 
-/** One mailbox's recent sends, as the windows see them. */
+/** One mailbox's recent messages, as the windows see them. */
 export interface WindowState {
-  /** Connection leases held now (all instances). */
-  active: number;
-  /** Sends in the last `windowMs`: count and the oldest time. */
+  /** Messages in the last `windowMs`: count and the oldest time. */
   minute: { count: number; oldest: number | undefined };
   /** Recipients in the last 24 h: sum and the oldest time. */
   day: { recipients: number; oldest: number | undefined };
@@ -12,21 +10,40 @@ export interface WindowState {
 
 export const DAY_MS = 86_400_000;
 
+/** How soon a mailbox whose connections are all taken is asked again (ms). */
+export const CONNECTION_RETRY_MS = 250;
+
+/** The connections a mailbox may have open: its limit less the share given up after 432s, at least one. */
+export function connectionShare(limits: MailboxLimits, shrink: number): number {
+  return Math.max(1, limits.maxConnections - shrink);
+}
+
 /**
- * The one decision both stores share: may one more send of `recipients` start now? Connections
- * first (a busy mailbox is asked again shortly), then the per-minute and per-day windows (asked
- * again when their oldest send leaves the window).
+ * The connection decision both stores share: may one more SMTP connection of the mailbox open now,
+ * with `active` leases held (all instances)? A busy mailbox is asked again shortly.
  */
-export function decide(
+export function decideConnection(
+  limits: MailboxLimits,
+  active: number,
+  now: number,
+  shrink: number,
+): Refusal | undefined {
+  if (active >= connectionShare(limits, shrink))
+    return { admitted: false, retryAt: now + CONNECTION_RETRY_MS, reason: 'connections' };
+  return undefined;
+}
+
+/**
+ * The message decision both stores share: may one more message of `recipients` go out now? Asked
+ * again when the oldest message leaves the per-minute or the per-day window.
+ */
+export function decideWindows(
   limits: MailboxLimits,
   state: WindowState,
   recipients: number,
   now: number,
   windowMs: number,
-  shrink: number,
-): Exclude<Admission, { admitted: true }> | undefined {
-  const maxConnections = Math.max(1, limits.maxConnections - shrink);
-  if (state.active >= maxConnections) return { admitted: false, retryAt: now + 250, reason: 'connections' };
+): Refusal | undefined {
   if (state.minute.count >= limits.messagesPerMinute)
     return { admitted: false, retryAt: (state.minute.oldest ?? now) + windowMs, reason: 'rate' };
   if (state.day.recipients > 0 && state.day.recipients + recipients > limits.recipientsPerDay)
@@ -34,6 +51,6 @@ export function decide(
   return undefined;
 }
 
-/** After a 432: one connection fewer for this long, and no new send for the backoff. */
+/** After a 432: one connection fewer for this long, and no new connection or message for the backoff. */
 export const SHRINK_MS = 300_000;
 export const BACKOFF_MS = 30_000;

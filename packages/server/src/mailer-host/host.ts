@@ -3,34 +3,27 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type {
-  AccessToken,
-  EmailServerConfig,
-  GetTokenOptions,
-  MailMessage,
-  RawMessage,
-  SendResult,
-} from '@org/core';
+import type { AccessToken, EmailServerConfig, SendResult } from '@org/core';
 import type { TokenEndpointPolicy } from '../guards/outbound.js';
 import type { Logger, LogLevel } from '../logger.js';
+import type { HostedEntry, MailerHost, RemoteMailer } from './mailer-host.js';
 import { fromWire, type HostMessage, type WorkerMailerOptions, type WorkerMessage } from './protocol.js';
 
-/** A mailer living in the mailer thread: core's `Mailer` minus `verify`. */
-export interface RemoteMailer {
-  send(message: MailMessage): Promise<SendResult>;
-  /** MIME passed through unchanged (the relay); core's `sendRaw`. */
-  sendRaw(message: RawMessage): Promise<SendResult>;
-  /** Closes it in the worker once its sends in flight are done. */
-  close(): Promise<void>;
-}
+export type { RemoteMailer } from './mailer-host.js';
 
-export interface OpenMailerSpec {
-  /** Entry id + config version: mailers of one key share one token cache in the worker (S10). */
+/** An entry as the host remembers it, to hand it to a replacement worker. */
+interface EntryRecord {
   key: string;
   config: EmailServerConfig;
-  /** The address the S6 guard checked (undefined when the host is an IP literal). */
+  /** The worker generation that has it; -1 when none has. */
+  generation: number;
+}
+
+interface LiveMailer {
+  entry: EntryRecord;
   connectAddress: string | undefined;
   options: WorkerMailerOptions;
+  generation: number;
 }
 
 export interface MailerHostOptions {
@@ -98,11 +91,15 @@ function startWorker(options: { workerData: unknown }): Worker {
  * The worker starts on first use. If it dies, requests in flight fail, and the mailers that were
  * open are opened again in a new worker on their next use (their token cache starts empty).
  */
-export function createMailerHost(options: MailerHostOptions) {
+export function createMailerHost(options: MailerHostOptions): MailerHost & {
+  alive(timeoutMs?: number): Promise<boolean>;
+} {
   const levels = LEVELS.filter((l) => options.logger.enabled?.(l) ?? true);
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** Entries handed over and not released, by key: handed again to a replacement worker. */
+  const entries = new Map<string, EntryRecord>();
   /** Mailers opened and not closed, by handle: re-opened in a replacement worker. */
-  const live = new Map<number, OpenMailerSpec & { generation: number }>();
+  const live = new Map<number, LiveMailer>();
   let worker: Worker | undefined;
   let generation = 0;
   let seq = 0;
@@ -177,16 +174,28 @@ export function createMailerHost(options: MailerHostOptions) {
     });
   }
 
+  /** Hands the entry's config to the current worker unless it has it (or it was released). */
+  function ensureEntry(entry: EntryRecord): Promise<unknown> | undefined {
+    if (entries.get(entry.key) !== entry) {
+      entries.set(entry.key, entry);
+      entry.generation = -1;
+    }
+    if (worker && entry.generation === generation) return undefined;
+    const sent = call({ t: 'entry', id: seq++, key: entry.key, config: entry.config, at: options.now() });
+    entry.generation = generation;
+    return sent;
+  }
+
   function ensureOpen(handle: number): Promise<unknown> | undefined {
     const spec = live.get(handle);
     if (!spec) return undefined;
-    if (worker && spec.generation === generation) return undefined;
+    const registered = ensureEntry(spec.entry);
+    if (worker && spec.generation === generation) return registered;
     const opened = call({
       t: 'open',
       id: seq++,
       handle,
-      key: spec.key,
-      config: spec.config,
+      key: spec.entry.key,
       connectAddress: spec.connectAddress,
       options: spec.options,
       at: options.now(),
@@ -195,48 +204,70 @@ export function createMailerHost(options: MailerHostOptions) {
     return opened;
   }
 
+  /** Opens a pooled mailer in the worker; resolves once it exists (core's option errors reject here). */
+  async function open(
+    entry: EntryRecord,
+    spec: { connectAddress: string | undefined; options: WorkerMailerOptions },
+  ): Promise<RemoteMailer> {
+    if (closed) throw new Error('The mailer host is closed');
+    const handle = seq++;
+    live.set(handle, { entry, ...spec, generation: -1 });
+    try {
+      await ensureOpen(handle);
+    } catch (error) {
+      live.delete(handle);
+      throw error;
+    }
+    return {
+      send(message) {
+        // Ordered on the port: a re-open (after a worker restart) is handled before this send.
+        void ensureOpen(handle)?.catch(() => {});
+        return call<SendResult>({ t: 'send', id: seq++, handle, message, at: options.now() });
+      },
+      sendRaw(message) {
+        void ensureOpen(handle)?.catch(() => {});
+        return call<SendResult>({ t: 'sendRaw', id: seq++, handle, message, at: options.now() });
+      },
+      async close() {
+        if (!live.delete(handle) || !worker) return;
+        await call({ t: 'close', id: seq++, handle }).catch(() => {});
+      },
+    };
+  }
+
   return {
-    /** Opens a pooled mailer in the worker; resolves once it exists (core's option errors reject here). */
-    async open(spec: OpenMailerSpec): Promise<RemoteMailer> {
-      if (closed) throw new Error('The mailer host is closed');
-      const handle = seq++;
-      live.set(handle, { ...spec, generation: -1 });
-      try {
-        await ensureOpen(handle);
-      } catch (error) {
-        live.delete(handle);
-        throw error;
-      }
+    entry(key: string, config: EmailServerConfig): HostedEntry {
+      const entry: EntryRecord = { key, config, generation: -1 };
+      entries.set(key, entry);
       return {
-        send(message) {
-          // Ordered on the port: a re-open (after a worker restart) is handled before this send.
-          void ensureOpen(handle)?.catch(() => {});
-          return call<SendResult>({ t: 'send', id: seq++, handle, message, at: options.now() });
-        },
-        sendRaw(message) {
-          void ensureOpen(handle)?.catch(() => {});
-          return call<SendResult>({ t: 'sendRaw', id: seq++, handle, message, at: options.now() });
-        },
-        async close() {
-          if (!live.delete(handle) || !worker) return;
-          await call({ t: 'close', id: seq++, handle }).catch(() => {});
+        // A token from the worker's cache for this key: the same cache (one MSAL client) the mailers use.
+        tokens:
+          config.auth.type === 'oauth2'
+            ? {
+                getToken(tokenOptions) {
+                  if (closed) return Promise.reject(new Error('The mailer host is closed'));
+                  void ensureEntry(entry)?.catch(() => {});
+                  return call<AccessToken>({
+                    t: 'token',
+                    id: seq++,
+                    key,
+                    options: tokenOptions,
+                    at: options.now(),
+                  });
+                },
+              }
+            : undefined,
+        open: (spec) => open(entry, spec),
+        release() {
+          if (entries.get(key) !== entry) return;
+          entries.delete(key);
+          if (worker && entry.generation === generation && !closed)
+            void call({ t: 'release', id: seq++, key }).catch(() => {});
         },
       };
     },
-    /** A token from the worker's cache for this key: the same cache (one MSAL client) the mailers use. */
-    token(key: string, config: EmailServerConfig, tokenOptions?: GetTokenOptions): Promise<AccessToken> {
-      if (closed) return Promise.reject(new Error('The mailer host is closed'));
-      return call<AccessToken>({
-        t: 'token',
-        id: seq++,
-        key,
-        config,
-        options: tokenOptions,
-        at: options.now(),
-      });
-    },
     /** True when the thread answers within `timeoutMs` (or has not been started: it starts on use). */
-    async alive(timeoutMs = 5000): Promise<boolean> {
+    async alive(timeoutMs: number = 5000): Promise<boolean> {
       if (closed) return false;
       if (!worker) return true;
       try {
@@ -251,6 +282,7 @@ export function createMailerHost(options: MailerHostOptions) {
       if (closed) return;
       closed = true;
       live.clear();
+      entries.clear();
       const w = worker;
       if (!w) return;
       await call({ t: 'shutdown', id: seq++ }).catch(() => {});
@@ -259,5 +291,3 @@ export function createMailerHost(options: MailerHostOptions) {
     },
   };
 }
-
-export type MailerHost = ReturnType<typeof createMailerHost>;

@@ -15,26 +15,27 @@ export type WorkerMailerOptions = Pick<
  */
 export type HostMessage =
   | {
-      t: 'open';
+      /** An entry's config, sent once per key (and again to a replacement worker). */
+      t: 'entry';
       id: number;
-      handle: number;
       /** Entry id + config version: one token cache per key (S10). */
       key: string;
       config: EmailServerConfig;
+      at: number;
+    }
+  | { t: 'release'; id: number; key: string }
+  | {
+      t: 'open';
+      id: number;
+      handle: number;
+      key: string;
       connectAddress: string | undefined;
       options: WorkerMailerOptions;
       at: number;
     }
   | { t: 'send'; id: number; handle: number; message: MailMessage; at: number }
   | { t: 'sendRaw'; id: number; handle: number; message: RawMessage; at: number }
-  | {
-      t: 'token';
-      id: number;
-      key: string;
-      config: EmailServerConfig;
-      options: GetTokenOptions | undefined;
-      at: number;
-    }
+  | { t: 'token'; id: number; key: string; options: GetTokenOptions | undefined; at: number }
   | { t: 'close'; id: number; handle: number }
   | { t: 'ping'; id: number }
   | { t: 'shutdown'; id: number };

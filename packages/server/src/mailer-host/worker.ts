@@ -44,9 +44,21 @@ const logger = levels.size
   : undefined;
 const logOption = logger ? { logger } : {};
 
-/** One token cache (one MSAL client) per entry key, shared by that key's mailers; counted by them. */
-const caches = new Map<string, { tokens: TokenCache | undefined; refs: number }>();
+/**
+ * The entries the host handed over, by key: config and one token cache (one MSAL client), shared by
+ * the key's mailers. An entry goes once the host released it and its last mailer closed.
+ */
+const entries = new Map<
+  string,
+  { config: EmailServerConfig; tokens: TokenCache | undefined; refs: number; released: boolean }
+>();
 const handles = new Map<number, { key: string; mailer: Mailer }>();
+
+function entryOf(key: string) {
+  const entry = entries.get(key);
+  if (!entry) throw new Error('entry is not registered with the mailer thread');
+  return entry;
+}
 
 function tokenCacheFor(config: EmailServerConfig): TokenCache | undefined {
   return config.auth.type === 'oauth2'
@@ -61,22 +73,38 @@ function tokenCacheFor(config: EmailServerConfig): TokenCache | undefined {
 
 async function handle(msg: HostMessage): Promise<unknown> {
   switch (msg.t) {
+    case 'entry': {
+      sync(msg.at);
+      const known = entries.get(msg.key);
+      if (known) known.released = false;
+      else
+        entries.set(msg.key, {
+          config: msg.config,
+          tokens: tokenCacheFor(msg.config),
+          refs: 0,
+          released: false,
+        });
+      return undefined;
+    }
+    case 'release': {
+      const entry = entries.get(msg.key);
+      if (!entry) return undefined;
+      entry.released = true;
+      if (entry.refs <= 0) entries.delete(msg.key);
+      return undefined;
+    }
     case 'open': {
       sync(msg.at);
-      let cache = caches.get(msg.key);
-      if (!cache) {
-        cache = { tokens: tokenCacheFor(msg.config), refs: 0 };
-        caches.set(msg.key, cache);
-      }
-      const tokens = cache.tokens;
-      const mailer = createMailer(msg.config, {
+      const entry = entryOf(msg.key);
+      const tokens = entry.tokens;
+      const mailer = createMailer(entry.config, {
         ...msg.options,
         ...(tokens ? { tokenProvider: tokens } : {}),
         ...(msg.connectAddress ? { connectAddress: msg.connectAddress } : {}),
         now,
         ...logOption,
       });
-      cache.refs++;
+      entry.refs++;
       handles.set(msg.handle, { key: msg.key, mailer });
       return undefined;
     }
@@ -94,8 +122,7 @@ async function handle(msg: HostMessage): Promise<unknown> {
     }
     case 'token': {
       sync(msg.at);
-      // A key whose mailers are all closed (a race with an update) gets a throw-away cache.
-      const tokens = caches.get(msg.key)?.tokens ?? tokenCacheFor(msg.config);
+      const tokens = entryOf(msg.key).tokens;
       if (!tokens) throw new Error('entry has no token auth');
       return tokens.getToken(msg.options);
     }
@@ -103,8 +130,8 @@ async function handle(msg: HostMessage): Promise<unknown> {
       const h = handles.get(msg.handle);
       if (!h) return undefined;
       handles.delete(msg.handle);
-      const cache = caches.get(h.key);
-      if (cache && --cache.refs <= 0) caches.delete(h.key);
+      const entry = entries.get(h.key);
+      if (entry && --entry.refs <= 0 && entry.released) entries.delete(h.key);
       await h.mailer.close();
       return undefined;
     }
@@ -113,7 +140,7 @@ async function handle(msg: HostMessage): Promise<unknown> {
     case 'shutdown': {
       const all = [...handles.values()];
       handles.clear();
-      caches.clear();
+      entries.clear();
       await Promise.allSettled(all.map((h) => h.mailer.close()));
       return undefined;
     }

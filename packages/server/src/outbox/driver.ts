@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type RawBuilder, type Selectable, sql, type Transaction } from 'kysely';
 import { createSortableIds } from '../store/ids.js';
 import type { Database, OutboxMessagesTable } from '../store/schema.js';
 import type { OutboxAttempt, OutboxCounts, OutboxListFilter, OutboxMessage, OutboxStatus } from './types.js';
@@ -90,6 +90,60 @@ export function createOutboxDriver(
     return db.selectFrom('outbox_messages').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** One attempt's record and the message's new state, inside the caller's transaction. */
+  async function finishIn(
+    trx: Transaction<Database>,
+    id: string,
+    owner: string,
+    outcome: AttemptOutcome,
+    at: Date,
+  ): Promise<boolean> {
+    const iso = at.toISOString();
+    const final = outcome.status !== 'queued';
+    // One statement decides and changes: only under this owner's lease (or its expired-lease
+    // `unknown` guess), attempts counted in SQL.
+    const updated = await trx
+      .updateTable('outbox_messages')
+      .set((eb) => ({
+        status: outcome.status,
+        attempts: eb('attempts', '+', 1),
+        updated_at: iso,
+        lease_owner: null,
+        lease_expires_at: null,
+        transmitting: 0,
+        last_code: outcome.code,
+        last_hint: outcome.hint,
+        last_reply: outcome.reply,
+        ...(outcome.nextAttemptAt ? { next_attempt_at: outcome.nextAttemptAt } : {}),
+        ...(outcome.accepted ? { accepted_json: JSON.stringify(outcome.accepted) } : {}),
+        ...(outcome.rejected ? { rejected_json: JSON.stringify(outcome.rejected) } : {}),
+        finished_at: final ? iso : null,
+      }))
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('status', 'in', ['sending', 'unknown'])
+      .returning('attempts')
+      .executeTakeFirst();
+    if (!updated) return false;
+    await trx
+      .insertInto('outbox_attempts')
+      .values({
+        id: nextAttemptId(at),
+        outbox_id: id,
+        at: outcome.attempt.at,
+        attempt: Number(updated.attempts),
+        outcome: outcome.attempt.outcome,
+        code: outcome.attempt.code,
+        reply: outcome.attempt.reply,
+        duration_ms: outcome.attempt.durationMs,
+        instance: owner,
+      })
+      .execute();
+    // Observers (webhook events) write in this transaction: committed with the final state or not at all.
+    if (final) await hooks.onFinal?.(trx, [id], at);
+    return true;
+  }
+
   return {
     name: dialect.name,
     dialect,
@@ -157,6 +211,19 @@ export function createOutboxDriver(
       return Number(r.numUpdatedRows) === 1;
     },
 
+    /** {@link markTransmitting} for several rows of one owner in one statement: the ids it marked. */
+    async markTransmittingMany(ids: string[], owner: string): Promise<Set<string>> {
+      const rows = await db
+        .updateTable('outbox_messages')
+        .set({ transmitting: 1 })
+        .where('id', 'in', ids)
+        .where('status', '=', 'sending')
+        .where('lease_owner', '=', owner)
+        .returning('id')
+        .execute();
+      return new Set(rows.map((r) => r.id));
+    },
+
     /** Gives a claimed row back untouched (shutdown before it was handed to the mailer). */
     async release(id: string, owner: string, at: Date): Promise<void> {
       await db
@@ -175,50 +242,17 @@ export function createOutboxDriver(
      * outcome then replaces the guess). Returns false when the row was taken over.
      */
     async finish(id: string, owner: string, outcome: AttemptOutcome, at: Date): Promise<boolean> {
-      const iso = at.toISOString();
-      const final = outcome.status !== 'queued';
+      return db.transaction().execute((trx) => finishIn(trx, id, owner, outcome, at));
+    },
+
+    /** {@link finish} of several attempts in one transaction (one commit): each one's answer. */
+    async finishMany(
+      items: { id: string; owner: string; outcome: AttemptOutcome; at: Date }[],
+    ): Promise<boolean[]> {
       return db.transaction().execute(async (trx) => {
-        // One statement decides and changes: only under this owner's lease (or its expired-lease
-        // `unknown` guess), attempts counted in SQL.
-        const updated = await trx
-          .updateTable('outbox_messages')
-          .set((eb) => ({
-            status: outcome.status,
-            attempts: eb('attempts', '+', 1),
-            updated_at: iso,
-            lease_owner: null,
-            lease_expires_at: null,
-            transmitting: 0,
-            last_code: outcome.code,
-            last_hint: outcome.hint,
-            last_reply: outcome.reply,
-            ...(outcome.nextAttemptAt ? { next_attempt_at: outcome.nextAttemptAt } : {}),
-            ...(outcome.accepted ? { accepted_json: JSON.stringify(outcome.accepted) } : {}),
-            ...(outcome.rejected ? { rejected_json: JSON.stringify(outcome.rejected) } : {}),
-            finished_at: final ? iso : null,
-          }))
-          .where('id', '=', id)
-          .where('lease_owner', '=', owner)
-          .where('status', 'in', ['sending', 'unknown'])
-          .returning('attempts')
-          .executeTakeFirst();
-        if (!updated) return false;
-        await trx
-          .insertInto('outbox_attempts')
-          .values({
-            id: nextAttemptId(at),
-            outbox_id: id,
-            at: outcome.attempt.at,
-            attempt: Number(updated.attempts),
-            outcome: outcome.attempt.outcome,
-            code: outcome.attempt.code,
-            reply: outcome.attempt.reply,
-            duration_ms: outcome.attempt.durationMs,
-            instance: owner,
-          })
-          .execute();
-        if (final) await hooks.onFinal?.(trx, [id], at);
-        return true;
+        const done: boolean[] = [];
+        for (const i of items) done.push(await finishIn(trx, i.id, i.owner, i.outcome, i.at));
+        return done;
       });
     },
 

@@ -4,7 +4,13 @@ import { ApiError } from '../http/errors.js';
 import type { Governor, Mailbox } from '../governor/types.js';
 import type { Logger } from '../logger.js';
 import { classifyFailure } from './classify.js';
+import {
+  type ConnectionSource,
+  createLeasedConnections,
+  type LeasedConnection,
+} from './leased-connections.js';
 import { type AttemptOutcome, type OutboxDriver, type OutboxRow, toOutboxMessage } from './driver.js';
+import { groupCommits } from './group-commit.js';
 import { DEFAULT_RETRY_SCHEDULE, type RetrySchedule, retryDelayMs } from './schedule.js';
 import type {
   OutboxAccepted,
@@ -25,9 +31,12 @@ export interface OutboxMailer {
 
 /** What delivers an entry's messages: its mailer, and the governed mailbox it sends as (if any). */
 export interface DeliveryTarget {
+  /** The entry's pooled mailer (ungoverned mailboxes). */
   mailer: OutboxMailer;
   /** Present when the governor keeps this mailbox's limits. */
   mailbox?: Mailbox;
+  /** A governed mailbox's own connections, each held under a connection lease and reused. */
+  connection?: ConnectionSource;
 }
 
 export interface OutboxOptions {
@@ -59,6 +68,11 @@ export interface OutboxOptions {
   reclaimOthersAtStart?: boolean;
   /** Per-mailbox admission: connections, per-minute and per-day windows. @default none */
   governor?: Governor;
+  /**
+   * A governed mailbox's idle SMTP connection is closed, and its connection lease given back, after
+   * this long without a message (ms). @default 1500
+   */
+  connectionIdleMs?: number;
   /** Observes every attempt (metrics). */
   onAttempt?: (
     entryId: string | null,
@@ -97,7 +111,8 @@ export const shuttingDown = () =>
  * attempt. Storage-agnostic: the driver (SQLite or PostgreSQL) holds every state.
  */
 export function createOutbox(options: OutboxOptions) {
-  const { driver, logger } = options;
+  const { logger } = options;
+  const driver = groupCommits(options.driver);
   const now = options.now ?? (() => new Date());
   const owner = options.instanceId ?? randomUUID();
   const schedule: RetrySchedule = { ...DEFAULT_RETRY_SCHEDULE, ...options.schedule };
@@ -117,6 +132,18 @@ export function createOutbox(options: OutboxOptions) {
   let lastPurge = 0;
   /** Entries whose mailbox has no room until this time (ms): not claimed before. */
   const blocked = new Map<string, number>();
+  /** Entries blocked because every connection of their mailbox (key) was taken: freed when one idles. */
+  const awaitingConnection = new Map<string, Set<string>>();
+  const connections = options.governor
+    ? createLeasedConnections({
+        governor: options.governor,
+        ...(options.connectionIdleMs !== undefined ? { idleMs: options.connectionIdleMs } : {}),
+        onIdle(mailboxKey) {
+          for (const entry of awaitingConnection.get(mailboxKey) ?? []) blocked.delete(entry);
+          awaitingConnection.delete(mailboxKey);
+        },
+      })
+    : undefined;
   const saturated = (): string[] => {
     const t = now().getTime();
     for (const [entry, until] of blocked) if (until <= t) blocked.delete(entry);
@@ -165,23 +192,33 @@ export function createOutbox(options: OutboxOptions) {
   async function deliver(row: OutboxRow): Promise<void> {
     const startedAt = now();
     const started = Date.now();
-    let release: (() => Promise<void>) | undefined;
+    let leased: LeasedConnection | undefined;
     let mailbox: Mailbox | undefined;
     let transmitted = false;
     try {
       if (!row.entry_id)
         throw new ApiError(409, 'EMAIL_SERVER_NOT_FOUND', 'The message has no email-server entry');
       const target = await options.mailerFor(row.entry_id);
-      const mailer = target.mailer;
+      let mailer = target.mailer;
       mailbox = target.mailbox;
-      if (mailbox && options.governor) {
-        const admission = await options.governor.admit(mailbox, Number(row.recipient_count));
+      if (mailbox && options.governor && connections && target.connection) {
+        // A connection first (an idle one of the entry, or a new lease), then the message's place
+        // in the windows; a refusal of either leaves the row queued and the entry unclaimed until then.
+        const taken = await connections.acquire(mailbox, target.connection);
+        const admission = taken.admitted
+          ? await options.governor.admit(mailbox, Number(row.recipient_count))
+          : taken;
+        if (taken.admitted) leased = taken.connection;
         if (!admission.admitted) {
           blocked.set(row.entry_id, admission.retryAt);
+          if (admission.reason === 'connections') {
+            const waiting = awaitingConnection.get(mailbox.key) ?? new Set();
+            awaitingConnection.set(mailbox.key, waiting.add(row.entry_id));
+          }
           await driver.release(row.id, owner, now());
           return;
         }
-        release = admission.release;
+        mailer = leased ?? mailer;
       }
       if (state !== 'running' || !(await driver.markTransmitting(row.id, owner))) {
         await driver.release(row.id, owner, now());
@@ -217,7 +254,7 @@ export function createOutbox(options: OutboxOptions) {
         return;
       }
       const failure = classifyFailure(error);
-      if (failure.code === 'SMTP_CONCURRENCY_LIMIT' && mailbox) options.governor?.throttled(mailbox);
+      if (failure.code === 'SMTP_CONCURRENCY_LIMIT' && mailbox) connections?.throttled(mailbox);
       const attemptNo = Number(row.attempts) + 1;
       let status: OutboxStatus =
         failure.kind === 'transient' ? 'queued' : failure.kind === 'unknown' ? 'unknown' : 'failed';
@@ -245,7 +282,7 @@ export function createOutbox(options: OutboxOptions) {
         },
       });
     } finally {
-      void release?.();
+      leased?.giveBack();
     }
   }
 
@@ -492,6 +529,8 @@ export function createOutbox(options: OutboxOptions) {
       ]);
       clearTimeout(t);
       state = 'stopped';
+      // Open connections close and their leases go back (another instance may take them now).
+      await connections?.closeAll();
     },
 
     /** For readiness and metrics. */

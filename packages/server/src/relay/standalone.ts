@@ -178,8 +178,8 @@ export async function startStandaloneRelay(options: StandaloneRelayOptions): Pro
 /**
  * The entry's delivery target, as the server builds it (entry-runtimes.ts) minus its S5/S6 guards
  * (the CLI's config is the operator's own): one token cache; a pooled mailer for an ungoverned
- * host; for a governed mailbox a connection of its own per send, closed before the governor's
- * lease is given back. The outbox owns retries: core retries nothing.
+ * host; for a governed mailbox one-connection mailers the outbox keeps under the governor's
+ * connection leases. The outbox owns retries: core retries nothing.
  */
 function entryTarget(
   config: EmailServerConfig,
@@ -207,33 +207,38 @@ function entryTarget(
     });
   const mailbox = options.governed ? mailboxOf(config) : undefined;
   let pooled: ReturnType<typeof createMailer> | undefined;
-  const sending = new Set<ReturnType<typeof createMailer>>();
-  const once = async <T>(run: (m: ReturnType<typeof createMailer>) => Promise<T>): Promise<T> => {
-    const single = build(true);
-    sending.add(single);
-    try {
-      return await run(single);
-    } finally {
-      sending.delete(single);
-      await single.close();
-    }
-  };
+  /** Governed connections still open (the outbox closes idle ones; shutdown cuts the rest). */
+  const open = new Set<ReturnType<typeof createMailer>>();
   return {
     get() {
-      if (mailbox)
-        return {
-          mailbox,
-          mailer: {
-            send: (m) => once((mailer) => mailer.send(m)),
-            sendRaw: (m) => once((mailer) => mailer.sendRaw(m)),
-          },
-        };
       pooled ??= build(false);
-      return { mailer: pooled };
+      if (!mailbox) return { mailer: pooled };
+      // As the server does: the outbox holds each connection under one of the mailbox's leases and
+      // reuses it, message after message, until it has been idle a moment.
+      return {
+        mailbox,
+        mailer: pooled,
+        connection: {
+          entryId: STANDALONE_ENTRY_ID,
+          key: STANDALONE_ENTRY_ID,
+          async open() {
+            const single = build(true);
+            open.add(single);
+            return {
+              send: (m) => single.send(m),
+              sendRaw: (m) => single.sendRaw(m),
+              async close() {
+                open.delete(single);
+                await single.close();
+              },
+            };
+          },
+        },
+      };
     },
     /** After the outbox's drain deadline: sends still running are cut (their rows stay in flight). */
     async close() {
-      await Promise.all([...sending, ...(pooled ? [pooled] : [])].map((m) => m.close({ force: true })));
+      await Promise.all([...open, ...(pooled ? [pooled] : [])].map((m) => m.close({ force: true })));
     },
   };
 }

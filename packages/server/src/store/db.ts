@@ -2,40 +2,12 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 
 import { ServerError } from '../errors.js';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { withStatementCache } from './statement-cache.js';
 import type { Logger } from '../logger.js';
-
-/** Distinct statements kept prepared; the server issues a few dozen shapes. */
-const STATEMENT_CACHE_SIZE = 256;
-
-/**
- * better-sqlite3 prepared per query by Kysely's SQLite driver: compiling the SQL again for every
- * execution was a tenth of an accepted message's time (bench (a)), more for wide statements like
- * the outbox INSERT. Statements are reused by their text; the oldest are dropped past the limit.
- * Safe because execution is synchronous and the server never streams (`.stream()` would hold a
- * statement open across awaits).
- */
-function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
-  const cache = new Map<string, SQLite.Statement>();
-  return {
-    close: () => sqlite.close(),
-    prepare(text: string) {
-      let statement = cache.get(text);
-      if (statement) {
-        // Most recently used last, so the first key is the one to drop.
-        cache.delete(text);
-      } else {
-        statement = sqlite.prepare(text);
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-      }
-      cache.set(text, statement);
-      return statement;
-    },
-  };
-}
 
 /** Where the server keeps its state. */
 export type StoreOptions =

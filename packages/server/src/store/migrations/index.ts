@@ -9,6 +9,7 @@ import { relay } from './0004-relay.js';
 import { webadminLastTest } from './0005-webadmin-last-test.js';
 import { webhookApiKeys } from './0008-webhook-a.js';
 import { webhookDeliveries } from './0008-webhook-b.js';
+import { leasesClaimOrder } from './0011-leases-claim-order.js';
 
 /** Migrations in order. Names are stable: they are recorded in the database. */
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0005-webadmin-last-test': webadminLastTest,
   '0008-webhook-a': webhookApiKeys,
   '0008-webhook-b': webhookDeliveries,
+  '0011-leases-claim-order': leasesClaimOrder,
 };
 
 /** In-code provider: works the same from `src/` under vitest and from the built `dist/`. */
