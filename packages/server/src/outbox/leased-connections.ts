@@ -66,9 +66,9 @@ export function createLeasedConnections(options: LeasedConnectionsOptions) {
   /** Connections of a mailbox (key) closing now: their places come back when this reaches 0. */
   const releasing = new Map<string, number>();
 
-  function close(c: Connection): void {
+  function close(c: Connection): Promise<void> | undefined {
     const set = byMailbox.get(c.mailbox.key);
-    if (!set?.delete(c)) return;
+    if (!set?.delete(c)) return undefined;
     if (set.size === 0) byMailbox.delete(c.mailbox.key);
     clearTimeout(c.idle);
     const key = c.mailbox.key;
@@ -85,6 +85,7 @@ export function createLeasedConnections(options: LeasedConnectionsOptions) {
       if (left > 0) releasing.set(key, left);
       else releasing.delete(key);
     });
+    return done;
   }
 
   /** Closes idle connections of the mailbox beyond the governor's share (after a 432). */
@@ -200,9 +201,20 @@ export function createLeasedConnections(options: LeasedConnectionsOptions) {
     },
 
     /** Closes every connection and gives its lease back (shutdown); sends in progress finish first. */
+    /**
+     * Closes every connection. Waits for the idle ones only: a connection still sending after the
+     * outbox's drain deadline closes when its send ends — or when its owner cuts it (shutdown with
+     * force) — and its lease goes back then (or lapses), so a hung SMTP server cannot hold a stop.
+     */
     async closeAll(): Promise<void> {
-      for (const set of [...byMailbox.values()]) for (const c of [...set]) close(c);
-      await Promise.allSettled([...closing]);
+      const idle: Promise<void>[] = [];
+      for (const set of [...byMailbox.values()])
+        for (const c of [...set]) {
+          const busy = c.busy;
+          const done = close(c);
+          if (done && !busy) idle.push(done);
+        }
+      await Promise.allSettled(idle);
     },
   };
 }

@@ -207,8 +207,8 @@ function entryTarget(
     });
   const mailbox = options.governed ? mailboxOf(config) : undefined;
   let pooled: ReturnType<typeof createMailer> | undefined;
-  /** Governed connections still open (the outbox closes idle ones; shutdown cuts the rest). */
-  const open = new Set<ReturnType<typeof createMailer>>();
+  /** Governed connections in the middle of a send: shutdown cuts them (the outbox closes idle ones). */
+  const sending = new Set<ReturnType<typeof createMailer>>();
   return {
     get() {
       pooled ??= build(false);
@@ -223,14 +223,18 @@ function entryTarget(
           key: STANDALONE_ENTRY_ID,
           async open() {
             const single = build(true);
-            open.add(single);
+            const tracked = async <T>(send: () => Promise<T>): Promise<T> => {
+              sending.add(single);
+              try {
+                return await send();
+              } finally {
+                sending.delete(single);
+              }
+            };
             return {
-              send: (m) => single.send(m),
-              sendRaw: (m) => single.sendRaw(m),
-              async close() {
-                open.delete(single);
-                await single.close();
-              },
+              send: (m) => tracked(() => single.send(m)),
+              sendRaw: (m) => tracked(() => single.sendRaw(m)),
+              close: () => single.close(),
             };
           },
         },
@@ -238,7 +242,7 @@ function entryTarget(
     },
     /** After the outbox's drain deadline: sends still running are cut (their rows stay in flight). */
     async close() {
-      await Promise.all([...open, ...(pooled ? [pooled] : [])].map((m) => m.close({ force: true })));
+      await Promise.all([...sending, ...(pooled ? [pooled] : [])].map((m) => m.close({ force: true })));
     },
   };
 }
