@@ -25,7 +25,7 @@ import { mailboxOf } from './governor/limits.js';
 import { createMemoryGovernor } from './governor/memory.js';
 import { createPostgresGovernor } from './governor/postgres.js';
 import type { Governor } from './governor/types.js';
-import { outboxDriverFor } from './outbox/index.js';
+import { openOutboxEngine } from './outbox/index.js';
 import { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.js';
 import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
 import { createJsonLogger, type Logger } from './logger.js';
@@ -194,6 +194,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
   let relay: Relay | undefined;
   let keys: Awaited<ReturnType<typeof startKeyRing>> | undefined;
   let governor: Governor | undefined;
+  let engine: Awaited<ReturnType<typeof openOutboxEngine>> | undefined;
   try {
     keys = await startKeyRing({ db: store.db, ring: options.keyRing, keyFile: options.keyFile, now, logger });
     testkit = sandboxOptions ? await startTestkit(sandboxOptions) : undefined;
@@ -274,9 +275,11 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
         : store.sqliteFile !== undefined
           ? createMemoryGovernor(governorOptions)
           : createPostgresGovernor(store.db, governorOptions);
+    // SQLite: the outbox's own claim; PostgreSQL: pg-boss (see outbox/pgboss.ts).
+    engine = await openOutboxEngine(store.db, { logger, leaseMs: options.outbox?.leaseMs });
     context.outbox = createOutbox({
       ...options.outbox,
-      driver: outboxDriverFor(store.db),
+      driver: engine.driver,
       logger,
       now,
       reclaimOthersAtStart: store.sqliteFile !== undefined,
@@ -389,6 +392,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
           await testkit?.close();
           await keys?.stop();
           await context.audit.close();
+          await engine?.close();
           await store.close();
         })();
         return closing;
@@ -400,6 +404,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
     await governor?.close();
     await testkit?.close();
     await keys?.stop();
+    await engine?.close();
     await store.close();
     throw error;
   }

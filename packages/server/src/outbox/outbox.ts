@@ -178,7 +178,8 @@ export function createOutbox(options: OutboxOptions) {
         const admission = await options.governor.admit(mailbox, Number(row.recipient_count));
         if (!admission.admitted) {
           blocked.set(row.entry_id, admission.retryAt);
-          await driver.release(row.id, owner, now());
+          // Due again when the mailbox has room (pg-boss: the job's startAfter), so it does not spin.
+          await driver.release(row.id, owner, now(), new Date(admission.retryAt));
           return;
         }
         release = admission.release;
