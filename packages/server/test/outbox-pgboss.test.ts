@@ -1,7 +1,9 @@
 import { createTestEnvironment, type TestEnvironment } from '@org/testkit';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createOutboxDriver } from '../src/outbox/driver.js';
 import { createOutbox } from '../src/outbox/outbox.js';
+import { postgresOutbox } from '../src/outbox/postgres.js';
 import { OUTBOX_QUEUE, openPgBossOutbox, PGBOSS_SCHEMA } from '../src/outbox/pgboss.js';
 import { createServer, type SmtpOAuthServer } from '../src/server.js';
 import { openStore, type Store } from '../src/store/db.js';
@@ -215,5 +217,25 @@ describe.skipIf(!pgUrl && !inCi)('outbox on pg-boss [postgres]', () => {
     await until(b.api, id, (m) => m.status === 'sent');
     expect((await jobsOf(db, id)).map((j) => j.state)).toEqual(['completed', 'cancelled', 'completed']);
     expect(kit.messages()).toHaveLength(1);
+  }, 120_000);
+
+  it('messages queued without a job (by the SQL-claim outbox before an upgrade) get one at start and are delivered once', async () => {
+    const { entryId, db } = await setUp();
+    const before = createOutbox({
+      driver: createOutboxDriver(db.db, postgresOutbox),
+      logger: createCapturingLogger(),
+      mailerFor: () => Promise.reject(new Error('never started')),
+    });
+    const accepted = await before.submit({
+      entryId,
+      source: { kind: 'admin', adminId: 'test' },
+      messageId: '<queued-before-upgrade@example.test>',
+      content: { kind: 'message', message: { to: 'r@example.com', subject: 'x', text: 'x' } },
+    });
+    expect(await jobsOf(db, accepted.id)).toEqual([]);
+    const b = await server();
+    await until(b.api, accepted.id, (m) => m.status === 'sent');
+    expect(await jobsOf(db, accepted.id)).toEqual([{ state: 'completed', retry_count: 0 }]);
+    expect(env!.messages().map((m) => m.messageId)).toEqual([accepted.messageId]);
   }, 120_000);
 });

@@ -90,6 +90,8 @@ export async function openPgBossOutbox(
     ...queueOptions,
   });
 
+  await adoptJobless(db, boss);
+
   const base = createOutboxDriver(db, postgresOutbox);
   const nextAttemptId = createSortableIds();
   /** The job attempt this instance holds for each row it claimed (completing it is fenced by it). */
@@ -170,6 +172,7 @@ export async function openPgBossOutbox(
   /** Jobs that ran out of redeliveries: their row ends instead of waiting forever. */
   async function drainDeadLetters(now: Date): Promise<{ requeued: number; unknown: number }> {
     let unknown = 0;
+    let failed = 0;
     const jobs = await boss.fetch<OutboxJob>(OUTBOX_DEAD_LETTER_QUEUE, { batchSize: 50 });
     for (const job of jobs) {
       await db.transaction().execute(async (trx) => {
@@ -180,9 +183,10 @@ export async function openPgBossOutbox(
           .forUpdate()
           .executeTakeFirst();
         if (row?.status === 'sending' || row?.status === 'queued') {
-          if (row.status === 'sending' && Number(row.transmitting) !== 0)
-            await markLeaseExpired(trx, row.id, now, nextAttemptId);
-          else {
+          if (row.status === 'sending' && Number(row.transmitting) !== 0) {
+            if (await markLeaseExpired(trx, row.id, now, nextAttemptId)) unknown++;
+          } else {
+            failed++;
             const iso = now.toISOString();
             await trx
               .updateTable('outbox_messages')
@@ -199,11 +203,12 @@ export async function openPgBossOutbox(
               .where('id', '=', row.id)
               .execute();
           }
-          unknown++;
         }
         await completeJob(trx, job);
       });
     }
+    if (failed > 0)
+      logger.warn('outbox: messages failed after every instance holding them stopped', { failed });
     return { requeued: 0, unknown };
   }
 
@@ -303,6 +308,33 @@ export async function openPgBossOutbox(
       await boss.stop({ graceful: false, close: false });
     },
   };
+}
+
+/**
+ * Gives every row waiting or in flight without a live job one (rows queued before this engine ran,
+ * e.g. by the SQL-claim version of the outbox, or whose job was lost). Safe with instances running:
+ * the queue's `exclusive` policy lets a key have one live job, and pg-boss's insert skips conflicts.
+ * A `sending` row's new job, once fetched, follows the redelivery rule (see `claim`).
+ */
+async function adoptJobless(db: Kysely<Database>, boss: PgBoss): Promise<void> {
+  const rows = await db
+    .selectFrom('outbox_messages')
+    .select(['id', 'next_attempt_at'])
+    .where('status', 'in', ['queued', 'sending'])
+    .execute();
+  for (let i = 0; i < rows.length; i += 1000) {
+    await boss.insert(
+      OUTBOX_QUEUE,
+      rows.slice(i, i + 1000).map((r) => {
+        const delayMs = Date.parse(r.next_attempt_at) - Date.now();
+        return {
+          data: { id: r.id } satisfies OutboxJob,
+          singletonKey: r.id,
+          ...(delayMs > 0 ? { startAfter: delayMs / 1000 } : {}),
+        };
+      }),
+    );
+  }
 }
 
 async function ensureQueue(boss: PgBoss, name: string, options: Parameters<PgBoss['createQueue']>[1]) {
