@@ -34,7 +34,7 @@ describe.skipIf(!pgUrl && !inCi)('outbox on pg-boss [postgres]', () => {
     store = undefined;
   });
 
-  async function server(outbox: { deliver?: boolean } = {}) {
+  async function server(outbox: { deliver?: boolean } = {}, governed = false) {
     const kit = env!;
     const s: SmtpOAuthServer = await createServer({
       store: store!.options,
@@ -45,7 +45,7 @@ describe.skipIf(!pgUrl && !inCi)('outbox on pg-boss [postgres]', () => {
       adminUiDir: false,
       tokenHostAllowlist: ['127.0.0.1'],
       smtp: { allowedAddresses: ['127.0.0.1'] },
-      governor: { enabled: false },
+      governor: { enabled: governed },
       now: () => new Date(kit.clock.now()),
       outbox: { pollMs: 100, leaseMs: LEASE_MS, ...outbox },
     });
@@ -237,5 +237,49 @@ describe.skipIf(!pgUrl && !inCi)('outbox on pg-boss [postgres]', () => {
     await until(b.api, accepted.id, (m) => m.status === 'sent');
     expect(await jobsOf(db, accepted.id)).toEqual([{ state: 'completed', retry_count: 0 }]);
     expect(env!.messages().map((m) => m.messageId)).toEqual([accepted.messageId]);
+  }, 120_000);
+
+  it('a mailbox without room gives its job back until it has room: no spinning, no second live job', async () => {
+    const { first, db } = await setUp();
+    const entry = (await (
+      await first.api('/api/email-servers', {
+        ...env!.config,
+        name: 'one per minute',
+        limits: { maxConnections: 3, messagesPerMinute: 1 },
+      })
+    ).json()) as Json;
+    const b = await server({}, true);
+    const ids: string[] = [];
+    for (const subject of ['first', 'second', 'third']) {
+      const accepted = await b.s.context.outbox.submit({
+        entryId: entry.emailServer.id,
+        source: { kind: 'admin', adminId: 'test' },
+        messageId: `<governed-${subject}@example.test>`,
+        content: { kind: 'message', message: { to: 'r@example.com', subject, text: 'x' } },
+      });
+      ids.push(accepted.id);
+    }
+    // One of the three goes out (they are claimed together; whichever the governor admits first).
+    const deadline = Date.now() + 60_000;
+    while (env!.messages().length < 1 && Date.now() < deadline) await sleep(100);
+    expect(env!.messages()).toHaveLength(1);
+    const sentId = (await b.s.context.outbox.list({ status: 'sent', limit: 10 }))[0]!.id;
+    // Three seconds of polling every 100 ms: the two waiting messages were given back once each,
+    // due when the minute's window has room again, not fetched and released over and over.
+    await sleep(3000);
+    for (const id of ids.filter((i) => i !== sentId)) {
+      const found = (await (await b.api(`/api/messages/${id}`)).json()) as Json;
+      expect(found.message.status).toBe('queued');
+      expect(found.attempts).toEqual([]);
+      const jobs = (
+        await sql<{ state: string; wait: number }>`
+          SELECT state, extract(epoch FROM start_after - now()) AS wait FROM ${sql.id(PGBOSS_SCHEMA, 'job')}
+           WHERE name = ${OUTBOX_QUEUE} AND singleton_key = ${id} ORDER BY created_on`.execute(db.db)
+      ).rows;
+      expect(jobs.length).toBeLessThanOrEqual(3);
+      expect(jobs.filter((j) => j.state === 'created')).toHaveLength(1);
+      expect(Number(jobs.at(-1)!.wait)).toBeGreaterThan(30);
+    }
+    expect(env!.messages()).toHaveLength(1);
   }, 120_000);
 });
