@@ -96,6 +96,12 @@ export async function openPgBossOutbox(
   const nextAttemptId = createSortableIds();
   /** The job attempt this instance holds for each row it claimed (completing it is fenced by it). */
   const held = new Map<string, JobAttempt>();
+  /**
+   * Rows whose attempt could not be recorded yet (database away; the outbox tries again): their job
+   * stays held for that retry but is no longer touched, so if the retries never succeed the job's
+   * heartbeat lapses and pg-boss hands it out again — as the SQL lease would run out.
+   */
+  const settling = new Set<string>();
 
   /**
    * Sends a message's job, due `when` (@default now). The delay goes to pg-boss relative (seconds,
@@ -160,6 +166,7 @@ export async function openPgBossOutbox(
           .returningAll()
           .executeTakeFirstOrThrow();
         held.set(row.id, job);
+        settling.delete(row.id);
         return taken;
       }
       // Final (sent, failed, unknown, cancelled) or deleted: nothing left to do.
@@ -242,8 +249,10 @@ export async function openPgBossOutbox(
         .execute();
       const claimed = new Set(rows.map((r) => r.id));
       for (const job of jobs) {
-        if (claimed.has(job.data.id)) held.set(job.data.id, { id: job.id, retryCount: job.retryCount });
-        else {
+        if (claimed.has(job.data.id)) {
+          held.set(job.data.id, { id: job.id, retryCount: job.retryCount });
+          settling.delete(job.data.id);
+        } else {
           const row = await redelivered(
             job.id,
             { id: job.id, retryCount: job.retryCount, data: job.data },
@@ -266,19 +275,24 @@ export async function openPgBossOutbox(
     },
 
     async finish(id: string, owner: string, outcome: AttemptOutcome, at: Date) {
+      const next =
+        outcome.status === 'queued' ? { at, due: new Date(outcome.nextAttemptAt ?? at) } : undefined;
       try {
-        const next =
-          outcome.status === 'queued' ? { at, due: new Date(outcome.nextAttemptAt ?? at) } : undefined;
-        return await base.finish(id, owner, outcome, at, settle(next));
-      } finally {
+        const applied = await base.finish(id, owner, outcome, at, settle(next));
         held.delete(id);
+        settling.delete(id);
+        return applied;
+      } catch (error) {
+        settling.add(id);
+        throw error;
       }
     },
 
     async renewLeases(owner, until) {
       await base.renewLeases(owner, until);
       // pg-boss's heartbeat: a job not touched within heartbeatSeconds is taken for a dead worker's.
-      if (held.size > 0) await boss.touch(OUTBOX_QUEUE, [...held.values()]);
+      const live = [...held].filter(([id]) => !settling.has(id)).map(([, job]) => job);
+      if (live.length > 0) await boss.touch(OUTBOX_QUEUE, live);
     },
 
     // Dead workers' jobs come back through pg-boss (see `claim`); what remains is the dead letters.
