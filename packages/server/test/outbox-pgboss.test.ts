@@ -94,8 +94,12 @@ describe.skipIf(!pgUrl && !inCi)('outbox on pg-boss [postgres]', () => {
    * hands it to the mailer, then dies: no completion, no heartbeat. The SMTP session never starts
    * here, so the testkit shows whether anyone sent it later.
    */
-  async function diesHolding(db: Store, entryId: string, transmitting: boolean) {
-    const dead = await openPgBossOutbox(db.db, { logger: createCapturingLogger(), leaseMs: LEASE_MS });
+  async function diesHolding(db: Store, entryId: string, transmitting: boolean, redeliveries?: number) {
+    const dead = await openPgBossOutbox(db.db, {
+      logger: createCapturingLogger(),
+      leaseMs: LEASE_MS,
+      ...(redeliveries === undefined ? {} : { redeliveries }),
+    });
     const outbox = createOutbox({
       driver: dead.driver,
       logger: createCapturingLogger(),
@@ -281,5 +285,22 @@ describe.skipIf(!pgUrl && !inCi)('outbox on pg-boss [postgres]', () => {
       expect(Number(jobs.at(-1)!.wait)).toBeGreaterThan(30);
     }
     expect(env!.messages()).toHaveLength(1);
+  }, 120_000);
+
+  it('a job out of redeliveries goes to the dead-letter queue, and its row ends instead of waiting forever', async () => {
+    const { entryId, db } = await setUp();
+    // No redelivery allowed: the first lapsed heartbeat fails the job into the dead-letter queue.
+    const accepted = await diesHolding(db, entryId, true, 0);
+    const b = await server();
+    const found = await until(b.api, accepted.id, (m) => m.status === 'unknown');
+    expect(found.message.lastCode).toBe('OUTBOX_LEASE_EXPIRED');
+    expect(await jobsOf(db, accepted.id)).toEqual([{ state: 'failed', retry_count: 0 }]);
+    const dead = (
+      await sql<{ state: string }>`SELECT state FROM ${sql.id(PGBOSS_SCHEMA, 'job')}
+         WHERE name = 'outbox_dead' AND data->>'id' = ${accepted.id}`.execute(db.db)
+    ).rows;
+    // Regression: the dead letter was settled in the outbox queue's name, so it stayed active.
+    expect(dead).toEqual([{ state: 'completed' }]);
+    expect(env!.messages()).toHaveLength(0);
   }, 120_000);
 });

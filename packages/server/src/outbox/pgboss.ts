@@ -123,8 +123,8 @@ export async function openPgBossOutbox(
       if (job) await boss.complete(OUTBOX_QUEUE, job, null, { db: fromKysely(trx) });
       if (next) await sendJob(trx, id, next);
     };
-  const completeJob = (trx: Kysely<Database>, job: JobAttempt) =>
-    boss.complete(OUTBOX_QUEUE, job, null, { db: fromKysely(trx) });
+  const completeJob = (trx: Kysely<Database>, job: JobAttempt, queue = OUTBOX_QUEUE) =>
+    boss.complete(queue, job, null, { db: fromKysely(trx) });
 
   /**
    * A job whose row was not `queued`: pg-boss handed it out again (its worker missed its heartbeats),
@@ -211,7 +211,7 @@ export async function openPgBossOutbox(
               .execute();
           }
         }
-        await completeJob(trx, job);
+        await completeJob(trx, job, OUTBOX_DEAD_LETTER_QUEUE);
       });
     }
     if (failed > 0)
