@@ -1,7 +1,8 @@
 // One server instance in a process of its own, for figure (c) of outbox.ts: instances of a
 // deployment are separate processes sharing one PostgreSQL, so each gets its own event loop here too.
 // Started with `--import tsx`; settings in BENCH_INSTANCE (JSON: databaseUrl, key, concurrency, pollMs).
-// Protocol (IPC): ← { ready } once; → { cmd: 'start' | 'close', id }; ← { id }.
+// Protocol (IPC): ← { ready } once; → { cmd: 'start' | 'cpu' | 'close', id }; ← { id, value? }
+// (`cpu`: this process's CPU time so far, ms — main thread, mailer thread and all).
 import { randomBytes } from 'node:crypto';
 import { silentLogger } from '../src/logger.js';
 import { createKeyRing } from '../src/secrets/keyring.js';
@@ -25,8 +26,11 @@ const server = await createServer({
   runtime: { mailer: { limits: false } },
   outbox: { deliver: false, concurrency: settings.concurrency, pollMs: settings.pollMs },
 });
-process.on('message', async ({ cmd, id }: { cmd: 'start' | 'close'; id: number }) => {
-  if (cmd === 'start') {
+process.on('message', async ({ cmd, id }: { cmd: 'start' | 'cpu' | 'close'; id: number }) => {
+  if (cmd === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send!({ id, value: (user + system) / 1000 });
+  } else if (cmd === 'start') {
     await server.context.outbox.start();
     process.send!({ id });
   } else if (cmd === 'close') {

@@ -15,14 +15,16 @@
  *     instance, then N by two sharing the database (pg-boss hands out the jobs). Each instance is a
  *     process of its own (instance-process.ts), as in a deployment; this process only queues the N
  *     messages (through an API-only server on the same database, timed with the delivery) and
- *     counts them at the testkit. Target ≥ 1.6 — which needs cores for the second instance: on a
- *     2-core machine shared with the testkit, PostgreSQL and the queuing side, the ratio says how
- *     much the engine lets two instances overlap, not the scaling of a deployment on its own hosts.
+ *     counts them at the testkit. Target ≥ 1.6 — which needs cores for the second instance. Each
+ *     round prints the CPU seconds per wall second of the instances, the testkit, this process and
+ *     PostgreSQL (from /proc): when they add up to the machine's cores with one instance, a second
+ *     one has nothing to run on, and the ratio measures the machine, not the engine.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { MailerOptions, MailMessage } from '@org/core';
@@ -265,6 +267,26 @@ async function deliveryRate(testkit: Testkit): Promise<boolean> {
   }
 }
 
+/**
+ * CPU time (ms) of every PostgreSQL process on this machine, from /proc (Linux; 0 elsewhere): the
+ * database's share of the cores in figure (c). Processes that ended in between are not counted.
+ */
+function postgresCpuMs(): number {
+  let total = 0;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (!stat.includes('(postgres)')) continue;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime (USER_HZ)
+      } catch {}
+    }
+  } catch {}
+  return total;
+}
+
 /** A server instance in its own process (instance-process.ts), driven over IPC. */
 async function startInstance(settings: Record<string, unknown>) {
   const child: ChildProcess = fork(new URL('./instance-process.ts', import.meta.url), {
@@ -273,23 +295,24 @@ async function startInstance(settings: Record<string, unknown>) {
     stdio: 'inherit',
   });
   let seq = 0;
-  const waiting = new Map<number, () => void>();
+  const waiting = new Map<number, (value: unknown) => void>();
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`instance process exited (${code})`)));
-    child.on('message', (m: { ready?: boolean; id?: number }) => {
+    child.on('message', (m: { ready?: boolean; id?: number; value?: unknown }) => {
       if (m.ready) resolve();
-      else if (m.id !== undefined) waiting.get(m.id)?.();
+      else if (m.id !== undefined) waiting.get(m.id)?.(m.value);
     });
   });
-  const call = (cmd: 'start' | 'close') =>
-    new Promise<void>((resolve) => {
+  const call = (cmd: 'start' | 'cpu' | 'close') =>
+    new Promise<unknown>((resolve) => {
       const id = seq++;
       waiting.set(id, resolve);
       child.send({ cmd, id });
     });
   return {
     start: () => call('start'),
+    cpuMs: async () => (await call('cpu')) as number,
     async close() {
       child.removeAllListeners('exit');
       const exited = new Promise((r) => child.once('exit', r));
@@ -331,10 +354,30 @@ async function twoInstances(testkit: Testkit, adminUrl: string): Promise<boolean
       await delivered(testkit, 40 * instances);
       await sleep(200);
       await testkit.call('reset');
+      // CPU time of every process involved but PostgreSQL: how much of the 2 cores the round used.
+      const cpu = async () => ({
+        instances: (await Promise.all(children.map((c) => c.cpuMs()))).reduce((a, b) => a + b, 0),
+        testkit: (await testkit.call('cpu')) as number,
+        queuing: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+        postgres: postgresCpuMs(),
+      });
+      const before = await cpu();
       const started = performance.now();
       await enqueue(queuing, entryId, DELIVERIES, tag);
+      const queuedIn = (performance.now() - started) / 1000;
       await delivered(testkit, DELIVERIES);
       const seconds = (performance.now() - started) / 1000;
+      const after = await cpu();
+      const [load1] = loadavg();
+      console.log(
+        `  (c) ${instances} instance(s): ${f(DELIVERIES / seconds)}/s (all queued after ${queuedIn.toFixed(2)} s); CPU s per wall s — instances ${(
+          (after.instances - before.instances) / 1000 / seconds
+        ).toFixed(2)}, testkit ${((after.testkit - before.testkit) / 1000 / seconds).toFixed(2)}, queuing ${(
+          (after.queuing - before.queuing) / 1000 / seconds
+        ).toFixed(
+          2,
+        )}, PostgreSQL ${((after.postgres - before.postgres) / 1000 / seconds).toFixed(2)}; machine load ${load1!.toFixed(1)} on ${cpus().length} cores`,
+      );
       await Promise.all(children.map((c) => c.close()));
       return DELIVERIES / seconds;
     };
