@@ -11,18 +11,21 @@
  *     transmitting mark, send, attempt recorded) vs core's mailer sending the same N directly with
  *     the outbox's concurrency, in a worker thread. Same mailer options (5 pooled connections, no
  *     rate limit). Target ≥ 0.9.
- * (c) Two instances on one PostgreSQL vs one, limits off: N queued messages delivered by one
- *     server, then N by two servers sharing the database. Target ≥ 1.6. Known limit of this
- *     measurement: both instances live in this one process (each with its own mailer thread), so
- *     their outbox work shares one event loop; separate processes would measure the scaling the
- *     target is about. On a 2-core machine shared with the testkit and the database, two instances
- *     compete for the same cores either way.
+ * (c) Two instances on one PostgreSQL vs one, limits off: N messages delivered by one server
+ *     instance, then N by two sharing the database (pg-boss hands out the jobs). Each instance is a
+ *     process of its own (instance-process.ts), as in a deployment; this process only queues the N
+ *     messages (through an API-only server on the same database, timed with the delivery) and
+ *     counts them at the testkit. Target ≥ 1.6 — which needs cores for the second instance. Each
+ *     round prints the CPU seconds per wall second of the instances, the testkit, this process and
+ *     PostgreSQL (from /proc): when they add up to the machine's cores with one instance, a second
+ *     one has nothing to run on, and the ratio measures the machine, not the engine.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { MailerOptions, MailMessage } from '@org/core';
 import express from 'express';
@@ -282,7 +285,62 @@ async function deliveryRate(testkit: Testkit): Promise<boolean> {
   }
 }
 
-/** (c) Two instances on one PostgreSQL vs one, limits off. */
+/**
+ * CPU time (ms) of every PostgreSQL process on this machine, from /proc (Linux; 0 elsewhere): the
+ * database's share of the cores in figure (c). Processes that ended in between are not counted.
+ */
+function postgresCpuMs(): number {
+  let total = 0;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (!stat.includes('(postgres)')) continue;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime (USER_HZ)
+      } catch {}
+    }
+  } catch {}
+  return total;
+}
+
+/** A server instance in its own process (instance-process.ts), driven over IPC. */
+async function startInstance(settings: Record<string, unknown>) {
+  const child: ChildProcess = fork(new URL('./instance-process.ts', import.meta.url), {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, BENCH_INSTANCE: JSON.stringify(settings) },
+    stdio: 'inherit',
+  });
+  let seq = 0;
+  const waiting = new Map<number, (value: unknown) => void>();
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`instance process exited (${code})`)));
+    child.on('message', (m: { ready?: boolean; id?: number; value?: unknown }) => {
+      if (m.ready) resolve();
+      else if (m.id !== undefined) waiting.get(m.id)?.(m.value);
+    });
+  });
+  const call = (cmd: 'start' | 'cpu' | 'close') =>
+    new Promise<unknown>((resolve) => {
+      const id = seq++;
+      waiting.set(id, resolve);
+      child.send({ cmd, id });
+    });
+  return {
+    start: () => call('start'),
+    cpuMs: async () => (await call('cpu')) as number,
+    async close() {
+      child.removeAllListeners('exit');
+      const exited = new Promise((r) => child.once('exit', r));
+      await call('close');
+      await exited;
+    },
+  };
+}
+
+/** (c) Two instances on one PostgreSQL vs one, limits off; each instance its own process. */
 async function twoInstances(testkit: Testkit, adminUrl: string): Promise<boolean> {
   const name = `smtp_oauth_bench_${process.pid}`;
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -292,16 +350,54 @@ async function twoInstances(testkit: Testkit, adminUrl: string): Promise<boolean
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const store = { databaseUrl: url.toString() };
-  const keyRing = createKeyRing([{ id: 'b', key: randomBytes(32) }]);
+  const key = randomBytes(32);
+  const keyRing = createKeyRing([{ id: 'b', key }]);
+  const settings = {
+    databaseUrl: store.databaseUrl,
+    key: key.toString('base64'),
+    concurrency: CONCURRENCY,
+    pollMs: 50,
+  };
+  // Queues the messages (delivery off in this process); the instances deliver them.
+  const queuing = await newServer(store, keyRing, false);
   try {
-    const setup = await newServer(store, keyRing, false);
-    const entryId = (await createEmailServer(setup.context, testkit.config, 'bench', null)).emailServer.id;
-    await setup.close();
+    const entryId = (await createEmailServer(queuing.context, testkit.config, 'bench', null)).emailServer.id;
     const rate = async (instances: number, round: number) => {
-      const servers = await Promise.all(
-        Array.from({ length: instances }, () => newServer(store, keyRing, false)),
+      const children = await Promise.all(Array.from({ length: instances }, () => startInstance(settings)));
+      const tag = `pg${instances}-${round}`;
+      await testkit.call('reset');
+      await Promise.all(children.map((c) => c.start()));
+      // Warm: every instance's mailer thread, token and SMTP pool.
+      await enqueue(queuing, entryId, 40 * instances, `warm-${tag}`);
+      await delivered(testkit, 40 * instances);
+      await sleep(200);
+      await testkit.call('reset');
+      // CPU time of every process involved but PostgreSQL: how much of the 2 cores the round used.
+      const cpu = async () => ({
+        instances: (await Promise.all(children.map((c) => c.cpuMs()))).reduce((a, b) => a + b, 0),
+        testkit: (await testkit.call('cpu')) as number,
+        queuing: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+        postgres: postgresCpuMs(),
+      });
+      const before = await cpu();
+      const started = performance.now();
+      await enqueue(queuing, entryId, DELIVERIES, tag);
+      const queuedIn = (performance.now() - started) / 1000;
+      await delivered(testkit, DELIVERIES);
+      const seconds = (performance.now() - started) / 1000;
+      const after = await cpu();
+      const [load1] = loadavg();
+      console.log(
+        `  (c) ${instances} instance(s): ${f(DELIVERIES / seconds)}/s (all queued after ${queuedIn.toFixed(2)} s); CPU s per wall s — instances ${(
+          (after.instances - before.instances) / 1000 / seconds
+        ).toFixed(2)}, testkit ${((after.testkit - before.testkit) / 1000 / seconds).toFixed(2)}, queuing ${(
+          (after.queuing - before.queuing) / 1000 / seconds
+        ).toFixed(
+          2,
+        )}, PostgreSQL ${((after.postgres - before.postgres) / 1000 / seconds).toFixed(2)}; machine load ${load1!.toFixed(1)} on ${cpus().length} cores`,
       );
-      return deliveryRun(servers, testkit, entryId, `pg${instances}-${round}`);
+      await Promise.all(children.map((c) => c.close()));
+      return DELIVERIES / seconds;
     };
     const one: number[] = [];
     const two: number[] = [];
@@ -316,13 +412,14 @@ async function twoInstances(testkit: Testkit, adminUrl: string): Promise<boolean
     }
     console.log(`  (c) rounds/s: two instances ${two.map(f).join(', ')}; one ${one.map(f).join(', ')}`);
     return row(
-      `server outbox deliveries/s, 2 instances on one PostgreSQL (${DELIVERIES} queued, limits off)`,
+      `server outbox deliveries/s, 2 instance processes on one PostgreSQL, pg-boss (${DELIVERIES} queued, limits off)`,
       best(two),
-      'one instance',
+      'one instance process',
       best(one),
       1.6,
     );
   } finally {
+    await queuing.close();
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }

@@ -26,7 +26,7 @@ import { mailboxOf } from './governor/limits.js';
 import { createMemoryGovernor } from './governor/memory.js';
 import { createPostgresGovernor } from './governor/postgres.js';
 import type { Governor } from './governor/types.js';
-import { outboxDriverFor } from './outbox/index.js';
+import { openOutboxEngine } from './outbox/index.js';
 import { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.js';
 import { createWebhookDispatcher, type WebhookDispatcherOptions } from './webhooks/dispatcher.js';
 import { DEFAULT_TOKEN_HOSTS, defaultResolveHost, endpointKey, type ResolveHost } from './guards/outbound.js';
@@ -214,6 +214,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
   let relay: Relay | undefined;
   let keys: Awaited<ReturnType<typeof startKeyRing>> | undefined;
   let governor: Governor | undefined;
+  let engine: Awaited<ReturnType<typeof openOutboxEngine>> | undefined;
   try {
     keys = await startKeyRing({ db: store.db, ring: options.keyRing, keyFile: options.keyFile, now, logger });
     testkit = sandboxOptions ? await startTestkit(sandboxOptions) : undefined;
@@ -326,10 +327,16 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
       reclaimOthersAtStart: store.sqliteFile !== undefined,
     });
     const webhooks = context.webhooks;
+    // SQLite: the outbox's own claim; PostgreSQL: pg-boss (see outbox/pgboss.ts). Webhook events are
+    // written in the transaction of the final state: none is lost between the two.
+    engine = await openOutboxEngine(store.db, {
+      logger,
+      leaseMs: options.outbox?.leaseMs,
+      hooks: { onFinal: (trx, ids, at) => webhooks.enqueueFinal(trx, ids, at) },
+    });
     context.outbox = createOutbox({
       ...options.outbox,
-      // Webhook events are written in the transaction of the final state: none is lost between the two.
-      driver: outboxDriverFor(store.db, { onFinal: (trx, ids, at) => webhooks.enqueueFinal(trx, ids, at) }),
+      driver: engine.driver,
       logger,
       now,
       reclaimOthersAtStart: store.sqliteFile !== undefined,
@@ -439,6 +446,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
           await testkit?.close();
           await keys?.stop();
           await context.audit.close();
+          await engine?.close();
           await store.close();
         })();
         return closing;
@@ -450,6 +458,7 @@ export async function createServer(options: CreateServerOptions): Promise<SmtpOA
     await governor?.close();
     await testkit?.close();
     await keys?.stop();
+    await engine?.close();
     await store.close();
     throw error;
   }

@@ -30,6 +30,12 @@ export interface AttemptOutcome {
   attempt: Omit<OutboxAttempt, 'attempt'>;
 }
 
+/**
+ * A job engine's own writes (pg-boss: send, complete, cancel a job), committed in the same
+ * transaction as the row's change, and run only when that change applied.
+ */
+export type AlsoInTransaction = (trx: Kysely<Database>, id: string) => Promise<void>;
+
 /** The dialect-specific pieces: the claim statement and how errors are read. */
 export interface OutboxDialect {
   name: 'sqlite' | 'postgres';
@@ -56,6 +62,53 @@ export interface OutboxDriverHooks {
 }
 
 /**
+ * A row that was handed to the mailer (`transmitting`) when its instance stopped answering becomes
+ * `unknown` (OUTBOX_LEASE_EXPIRED) with an `interrupted` attempt: the server may have accepted it, and
+ * a silent re-send could deliver twice. `lease_owner` stays, so a late answer of that owner still
+ * replaces the guess (see `finish`). One home for both engines: the SQL lease reclaim and pg-boss's
+ * redelivered job. Returns false when the row was no longer `sending`.
+ */
+export async function markLeaseExpired(
+  trx: Kysely<Database>,
+  id: string,
+  at: Date,
+  nextAttemptId: (at: Date) => string,
+): Promise<boolean> {
+  const iso = at.toISOString();
+  const r = await trx
+    .updateTable('outbox_messages')
+    .set({
+      status: 'unknown',
+      lease_expires_at: null,
+      transmitting: 0,
+      updated_at: iso,
+      finished_at: iso,
+      last_code: 'OUTBOX_LEASE_EXPIRED',
+      last_hint:
+        'The instance delivering this message stopped while talking to the SMTP server; it may or may not have been delivered. Check the recipient, then POST /api/messages/{id}/retry to send it again with the same Message-ID.',
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'sending')
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) return false;
+  await trx
+    .insertInto('outbox_attempts')
+    .values({
+      id: nextAttemptId(at),
+      outbox_id: id,
+      at: iso,
+      attempt: 0,
+      outcome: 'interrupted',
+      code: 'OUTBOX_LEASE_EXPIRED',
+      reply: null,
+      duration_ms: null,
+      instance: null,
+    })
+    .execute();
+  return true;
+}
+
+/**
  * The outbox's storage: one implementation over Kysely, the dialect differences in
  * {@link OutboxDialect} (sqlite.ts, postgres.ts). Every state change is one statement or one
  * transaction; a change made under a lease only applies while this owner still holds it.
@@ -67,6 +120,20 @@ export function createOutboxDriver(
 ) {
   const nextId = createSortableIds();
   const nextAttemptId = createSortableIds();
+
+  // A one-row change; with `also`, in one transaction with the engine's writes.
+  async function change(
+    id: string,
+    run: (q: Kysely<Database>) => Promise<boolean>,
+    also?: AlsoInTransaction,
+  ) {
+    if (!also) return run(db);
+    return db.transaction().execute(async (trx) => {
+      const applied = await run(trx);
+      if (applied) await also(trx, id);
+      return applied;
+    });
+  }
 
   // The accept path's one statement, compiled once: building a 26-column INSERT per request cost
   // about a fifth of an accepted message's time (measured in bench (a)). Columns in a fixed order.
@@ -86,17 +153,13 @@ export function createOutboxDriver(
     );
   }
 
-  async function getRow(id: string): Promise<OutboxRow | undefined> {
-    return db.selectFrom('outbox_messages').selectAll().where('id', '=', id).executeTakeFirst();
-  }
-
-  /** One attempt's record and the message's new state, inside the caller's transaction. */
   async function finishIn(
     trx: Transaction<Database>,
     id: string,
     owner: string,
     outcome: AttemptOutcome,
     at: Date,
+    also?: AlsoInTransaction,
   ): Promise<boolean> {
     const iso = at.toISOString();
     const final = outcome.status !== 'queued';
@@ -140,8 +203,13 @@ export function createOutboxDriver(
       })
       .execute();
     // Observers (webhook events) write in this transaction: committed with the final state or not at all.
+    await also?.(trx, id);
     if (final) await hooks.onFinal?.(trx, [id], at);
     return true;
+  }
+
+  async function getRow(id: string): Promise<OutboxRow | undefined> {
+    return db.selectFrom('outbox_messages').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
   return {
@@ -153,10 +221,21 @@ export function createOutboxDriver(
      * Stores a new message; with an idempotency key already used by the same source, stores nothing
      * and returns the first row (`duplicate: true`).
      */
-    async insert(row: NewOutboxRow, at: Date): Promise<{ row: OutboxRow; duplicate: boolean }> {
+    async insert(
+      row: NewOutboxRow,
+      at: Date,
+      also?: AlsoInTransaction,
+    ): Promise<{ row: OutboxRow; duplicate: boolean }> {
       const full: OutboxRow = { ...row, id: nextId(at) };
       try {
-        await db.executeQuery(insertQuery(full));
+        await change(
+          full.id,
+          async (q) => {
+            await q.executeQuery(insertQuery(full));
+            return true;
+          },
+          also,
+        );
         return { row: full, duplicate: false };
       } catch (error) {
         if (!row.idempotency_key || !dialect.isUniqueViolation(error)) throw error;
@@ -224,16 +303,38 @@ export function createOutboxDriver(
       return new Set(rows.map((r) => r.id));
     },
 
-    /** Gives a claimed row back untouched (shutdown before it was handed to the mailer). */
-    async release(id: string, owner: string, at: Date): Promise<void> {
-      await db
-        .updateTable('outbox_messages')
-        .set({ status: 'queued', lease_owner: null, lease_expires_at: null, updated_at: at.toISOString() })
-        .where('id', '=', id)
-        .where('status', '=', 'sending')
-        .where('lease_owner', '=', owner)
-        .where('transmitting', '=', 0)
-        .execute();
+    /**
+     * Gives a claimed row back untouched (shutdown before it was handed to the mailer, or its mailbox
+     * had no room): due again at `notBefore` (@default now).
+     */
+    async release(
+      id: string,
+      owner: string,
+      at: Date,
+      notBefore?: Date,
+      also?: AlsoInTransaction,
+    ): Promise<boolean> {
+      return change(
+        id,
+        async (q) => {
+          const r = await q
+            .updateTable('outbox_messages')
+            .set({
+              status: 'queued',
+              lease_owner: null,
+              lease_expires_at: null,
+              updated_at: at.toISOString(),
+              ...(notBefore ? { next_attempt_at: notBefore.toISOString() } : {}),
+            })
+            .where('id', '=', id)
+            .where('status', '=', 'sending')
+            .where('lease_owner', '=', owner)
+            .where('transmitting', '=', 0)
+            .executeTakeFirst();
+          return Number(r.numUpdatedRows) === 1;
+        },
+        also,
+      );
     },
 
     /**
@@ -241,17 +342,23 @@ export function createOutboxDriver(
      * holds the lease — or after the lease expired and the row was marked `unknown` (the real
      * outcome then replaces the guess). Returns false when the row was taken over.
      */
-    async finish(id: string, owner: string, outcome: AttemptOutcome, at: Date): Promise<boolean> {
-      return db.transaction().execute((trx) => finishIn(trx, id, owner, outcome, at));
+    async finish(
+      id: string,
+      owner: string,
+      outcome: AttemptOutcome,
+      at: Date,
+      also?: AlsoInTransaction,
+    ): Promise<boolean> {
+      return db.transaction().execute((trx) => finishIn(trx, id, owner, outcome, at, also));
     },
 
     /** {@link finish} of several attempts in one transaction (one commit): each one's answer. */
     async finishMany(
-      items: { id: string; owner: string; outcome: AttemptOutcome; at: Date }[],
+      items: { id: string; owner: string; outcome: AttemptOutcome; at: Date; also?: AlsoInTransaction }[],
     ): Promise<boolean[]> {
       return db.transaction().execute(async (trx) => {
         const done: boolean[] = [];
-        for (const i of items) done.push(await finishIn(trx, i.id, i.owner, i.outcome, i.at));
+        for (const i of items) done.push(await finishIn(trx, i.id, i.owner, i.outcome, i.at, i.also));
         return done;
       });
     },
@@ -295,86 +402,66 @@ export function createOutboxDriver(
             .where('status', '=', 'sending')
             .execute();
         const madeUnknown: string[] = [];
-        for (const id of unknown) {
-          const r = await trx
-            .updateTable('outbox_messages')
-            .set({
-              status: 'unknown',
-              lease_expires_at: null,
-              transmitting: 0,
-              updated_at: iso,
-              finished_at: iso,
-              last_code: 'OUTBOX_LEASE_EXPIRED',
-              last_hint:
-                'The instance delivering this message stopped while talking to the SMTP server; it may or may not have been delivered. Check the recipient, then POST /api/messages/{id}/retry to send it again with the same Message-ID.',
-            })
-            .where('id', '=', id)
-            .where('status', '=', 'sending')
-            .executeTakeFirst();
-          if (Number(r.numUpdatedRows) !== 1) continue;
-          madeUnknown.push(id);
-          await trx
-            .insertInto('outbox_attempts')
-            .values({
-              id: nextAttemptId(args.now),
-              outbox_id: id,
-              at: iso,
-              attempt: 0,
-              outcome: 'interrupted',
-              code: 'OUTBOX_LEASE_EXPIRED',
-              reply: null,
-              duration_ms: null,
-              instance: null,
-            })
-            .execute();
-        }
-        await hooks.onFinal?.(trx, madeUnknown, args.now);
+        for (const id of unknown)
+          if (await markLeaseExpired(trx, id, args.now, nextAttemptId)) madeUnknown.push(id);
+        if (madeUnknown.length > 0) await hooks.onFinal?.(trx, madeUnknown, args.now);
         return { requeued: requeue.length, unknown: unknown.length };
       });
     },
 
     /** queued → cancelled. Returns the row after the change, or undefined when it was not queued. */
-    async cancel(id: string, at: Date): Promise<boolean> {
+    async cancel(id: string, at: Date, also?: AlsoInTransaction): Promise<boolean> {
       const iso = at.toISOString();
-      const change = (q: Kysely<Database>) =>
-        q
-          .updateTable('outbox_messages')
-          .set({ status: 'cancelled', updated_at: iso, finished_at: iso })
-          .where('id', '=', id)
-          .where('status', '=', 'queued')
-          .executeTakeFirst();
-      const onFinal = hooks.onFinal;
-      if (!onFinal) return Number((await change(db)).numUpdatedRows) === 1;
-      return db.transaction().execute(async (trx) => {
-        if (Number((await change(trx)).numUpdatedRows) !== 1) return false;
-        await onFinal(trx, [id], at);
-        return true;
-      });
+      return change(
+        id,
+        async (q) => {
+          const r = await q
+            .updateTable('outbox_messages')
+            .set({ status: 'cancelled', updated_at: iso, finished_at: iso })
+            .where('id', '=', id)
+            .where('status', '=', 'queued')
+            .executeTakeFirst();
+          return Number(r.numUpdatedRows) === 1;
+        },
+        // A final state: observers (webhook events) write in the same transaction.
+        also || hooks.onFinal
+          ? async (trx, changed) => {
+              await also?.(trx, changed);
+              await hooks.onFinal?.(trx, [changed], at);
+            }
+          : undefined,
+      );
     },
 
     /**
      * failed / unknown / cancelled → queued, due now, with a fresh lifetime; the Message-ID stays.
      * Only rows that still have their content (imported log rows have none).
      */
-    async requeue(id: string, at: Date, expiresAt: Date): Promise<boolean> {
+    async requeue(id: string, at: Date, expiresAt: Date, also?: AlsoInTransaction): Promise<boolean> {
       const iso = at.toISOString();
-      const r = await db
-        .updateTable('outbox_messages')
-        .set({
-          status: 'queued',
-          updated_at: iso,
-          next_attempt_at: iso,
-          expires_at: expiresAt.toISOString(),
-          finished_at: null,
-          lease_owner: null,
-          lease_expires_at: null,
-          transmitting: 0,
-        })
-        .where('id', '=', id)
-        .where('status', 'in', ['failed', 'unknown', 'cancelled'])
-        .where('content_kind', '!=', 'none')
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+      return change(
+        id,
+        async (q) => {
+          const r = await q
+            .updateTable('outbox_messages')
+            .set({
+              status: 'queued',
+              updated_at: iso,
+              next_attempt_at: iso,
+              expires_at: expiresAt.toISOString(),
+              finished_at: null,
+              lease_owner: null,
+              lease_expires_at: null,
+              transmitting: 0,
+            })
+            .where('id', '=', id)
+            .where('status', 'in', ['failed', 'unknown', 'cancelled'])
+            .where('content_kind', '!=', 'none')
+            .executeTakeFirst();
+          return Number(r.numUpdatedRows) === 1;
+        },
+        also,
+      );
     },
 
     async attempts(id: string): Promise<OutboxAttempt[]> {

@@ -215,7 +215,8 @@ export function createOutbox(options: OutboxOptions) {
             const waiting = awaitingConnection.get(mailbox.key) ?? new Set();
             awaitingConnection.set(mailbox.key, waiting.add(row.entry_id));
           }
-          await driver.release(row.id, owner, now());
+          // Due again when the mailbox has room (pg-boss: the job's startAfter), so it does not spin.
+          await driver.release(row.id, owner, now(), new Date(admission.retryAt));
           return;
         }
         mailer = leased ?? mailer;
