@@ -30,6 +30,8 @@ const main = {
   '30-practice-credentials.png': 'practice-credentials.png',
   // outbox.test.ts: counts, a mailbox's usage against its limits, messages, a retried message's attempts
   '40-outbox.png': 'outbox.png',
+  // webhooks.test.ts: the key's webhook after a delivered test event (not 18-…-secret: it shows the secret)
+  '19-api-key-webhook-delivered.png': 'api-key-webhook.png',
 };
 mkdirSync(to, { recursive: true });
 let copied = 0;

@@ -141,7 +141,7 @@ describe('API client ↔ server contract', () => {
   it('a certificate entry shows subject, both thumbprints and expiry — never the key', async () => {
     const { emailServer } = await api.createServer({ ...env.certificateConfig, name: 'contract cert' });
     expect(emailServer.certificate).toMatchObject({
-      thumbprintSha1: env.certificate.thumbprintSha1,
+      thumbprint: env.certificate.thumbprintSha1,
       thumbprintSha256: env.certificate.thumbprintSha256,
     });
     expect(emailServer.certificate?.subject).toContain('CN=');
@@ -194,7 +194,9 @@ describe('API client ↔ server contract', () => {
         headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
         body: JSON.stringify({ to: 'a@example.com', subject }),
       });
-      ids.push(((await res.json()) as { id: string }).id);
+      const body = (await res.json()) as { id: string };
+      expect(res.status, JSON.stringify(body)).toBe(202);
+      ids.push(body.id);
     }
     for (const id of ids) {
       const deadline = Date.now() + 30_000;
