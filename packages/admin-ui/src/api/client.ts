@@ -22,6 +22,9 @@ import type {
   EmailServerView,
   LastTest,
   LogPage,
+  OutboxAttempt,
+  OutboxMessage,
+  OutboxStatus,
   SandboxClientSecretResponse,
   SandboxPracticeResponse,
   SendTestResponse,
@@ -122,9 +125,8 @@ export interface RelayTestResult {
   mode: 'starttls' | 'tls';
 }
 
-// The outbox's shapes (server/src/outbox/types.ts, server/src/outbox/summary.ts). Like the relay's,
-// their home should be @org/core/api; they are here until that file is free to change.
-export type OutboxStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'unknown' | 'cancelled';
+// The outbox's message shapes are core's (@org/core/api); the summary's stay here with the relay's.
+export type { OutboxAttempt, OutboxMessage, OutboxStatus } from '@org/core/api';
 export const OUTBOX_STATUSES: readonly OutboxStatus[] = [
   'queued',
   'sending',
@@ -133,35 +135,6 @@ export const OUTBOX_STATUSES: readonly OutboxStatus[] = [
   'unknown',
   'cancelled',
 ];
-/** A message as the server shows it: state and outcome, never the content. */
-export interface OutboxMessage {
-  id: string;
-  messageId: string;
-  entryId: string | null;
-  source: { kind: string; id: string | null };
-  status: OutboxStatus;
-  recipientCount: number;
-  attempts: number;
-  createdAt: string;
-  updatedAt: string;
-  nextAttemptAt: string | null;
-  expiresAt: string;
-  finishedAt: string | null;
-  lastCode: string | null;
-  lastHint: string | null;
-  lastReply: string | null;
-  accepted: string[] | null;
-  rejected: string[] | null;
-}
-/** One delivery attempt: `reply` is the SMTP server's reply line. */
-export interface OutboxAttempt {
-  at: string;
-  attempt: number;
-  outcome: 'sent' | 'transient' | 'permanent' | 'unknown' | 'interrupted';
-  code: string | null;
-  reply: string | null;
-  durationMs: number | null;
-}
 export interface OutboxMessageDetail {
   message: OutboxMessage;
   attempts: OutboxAttempt[];

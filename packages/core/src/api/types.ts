@@ -277,3 +277,48 @@ export interface SandboxClientSecretResponse {
   value: string;
   expiresAt: string;
 }
+
+// ── Outbox ───────────────────────────────────────────────────────────────────────────────────
+
+/** A message's state in the outbox: `queued → sending → sent | failed | unknown`, or `cancelled`. */
+export type OutboxStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'unknown' | 'cancelled';
+
+/** One delivery attempt of an outbox message. */
+export interface OutboxAttempt {
+  /** When it started (ISO 8601). */
+  at: string;
+  /** 1-based. */
+  attempt: number;
+  outcome: 'sent' | 'transient' | 'permanent' | 'unknown' | 'interrupted';
+  /** Catalog code of the failure (`SMTP_TRANSIENT`, …); null when sent. */
+  code: string | null;
+  /** The SMTP server's reply line. */
+  reply: string | null;
+  durationMs: number | null;
+}
+
+/** A message as the API shows it (`GET /api/messages/{id}`): state and outcome, never the content. */
+export interface OutboxMessage {
+  id: string;
+  messageId: string;
+  entryId: string | null;
+  source: { kind: string; id: string | null };
+  status: OutboxStatus;
+  recipientCount: number;
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+  /** When the next attempt is due (queued messages). */
+  nextAttemptAt: string | null;
+  /** After this a transiently failing message is given up (`failed`). */
+  expiresAt: string;
+  finishedAt: string | null;
+  /** The last failure's catalog code and hint, or the outcome code of `unknown`. */
+  lastCode: string | null;
+  lastHint: string | null;
+  /** The last server reply (`250 2.0.0 OK …`, `451 4.7.500 …`). */
+  lastReply: string | null;
+  /** Recipients the server accepted / refused (sent messages). */
+  accepted: string[] | null;
+  rejected: string[] | null;
+}

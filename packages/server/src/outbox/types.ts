@@ -1,11 +1,14 @@
 import type { MailMessage } from '@org/core';
+import type { OutboxAttempt, OutboxMessage, OutboxStatus } from '@org/core/api';
+
+// The wire shapes live with the rest of the HTTP contract in @org/core/api (the admin UI reads them).
+export type { OutboxAttempt, OutboxMessage, OutboxStatus };
 
 /**
  * The outbox: every front end (the HTTP send API, the SMTP relay, `smtp-oauth send --server`) hands
  * messages to it, and only after {@link Outbox.submit} resolves — the row committed — does it answer
  * 202 (HTTP) or 250 (SMTP). Delivery happens later, through the entry's mailer, under the governor.
  */
-export type OutboxStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'unknown' | 'cancelled';
 
 /** Who handed the message in (for the audit trail, the API-key / device binding and webhooks). */
 export type OutboxSource =
@@ -52,44 +55,6 @@ export interface OutboxAccepted {
  */
 export interface OutboxSubmitter {
   submit(submission: OutboxSubmission): Promise<OutboxAccepted>;
-}
-
-/** One recorded delivery attempt. `reply` is the server's reply line (never the message). */
-export interface OutboxAttempt {
-  at: string;
-  /** 1-based. */
-  attempt: number;
-  outcome: 'sent' | 'transient' | 'permanent' | 'unknown' | 'interrupted';
-  /** Catalog code of the failure (`SMTP_TRANSIENT`, …); null when sent. */
-  code: string | null;
-  reply: string | null;
-  durationMs: number | null;
-}
-
-/** A message as the API shows it: state and outcome, never the content. */
-export interface OutboxMessage {
-  id: string;
-  messageId: string;
-  entryId: string | null;
-  source: { kind: string; id: string | null };
-  status: OutboxStatus;
-  recipientCount: number;
-  attempts: number;
-  createdAt: string;
-  updatedAt: string;
-  /** When the next attempt is due (queued messages). */
-  nextAttemptAt: string | null;
-  /** After this a transiently failing message is given up (`failed`). */
-  expiresAt: string;
-  finishedAt: string | null;
-  /** The last failure's catalog code and hint, or the outcome code of `unknown`. */
-  lastCode: string | null;
-  lastHint: string | null;
-  /** The last server reply (`250 2.0.0 OK …`, `451 4.7.500 …`). */
-  lastReply: string | null;
-  /** Recipients the server accepted / refused (sent messages). */
-  accepted: string[] | null;
-  rejected: string[] | null;
 }
 
 /** Filter of `GET /api/messages`; newest first, paged by `before` (an id from the previous page). */
